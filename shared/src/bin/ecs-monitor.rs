@@ -1,0 +1,81 @@
+//! `ecs-monitor`: the checks and analyses of the Lambdas, from a laptop.
+
+use clap::{Parser, Subcommand};
+use ecs_monitor::classify::Classifier;
+use ecs_monitor::cli::{self, CliError, exit};
+use ecs_monitor::config::{ClassifierConfig, ProcessEnv};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ecs-monitor",
+    version,
+    about = "Health monitoring and log analysis for AWS ECS services"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Classify log lines (files, or standard input): error categories, health-check noise,
+    /// HTTP statuses and fingerprints. Honours ECS_HEALTH_PATHS.
+    Classify {
+        /// One JSON object per input line instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// How many error fingerprints the summary lists.
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        top: usize,
+        /// Log files to read; standard input when none (or "-").
+        files: Vec<PathBuf>,
+    },
+}
+
+fn classify(json: bool, top: usize, files: Vec<PathBuf>) -> Result<(), CliError> {
+    let config = ClassifierConfig::from_env(&ProcessEnv)?;
+    let classifier = Classifier::new(config.health_paths);
+    // Open every file first, so a bad name fails before any output.
+    let mut inputs: Vec<cli::classify::Input<Box<dyn BufRead>>> = Vec::new();
+    if files.is_empty() {
+        inputs.push(cli::classify::Input {
+            name: "standard input".into(),
+            reader: Box::new(io::stdin().lock()),
+        });
+    }
+    for path in files {
+        let name = path.display().to_string();
+        let reader: Box<dyn BufRead> = if name == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            let file = File::open(&path).map_err(|source| CliError::Read {
+                name: name.clone(),
+                source,
+            })?;
+            Box::new(BufReader::with_capacity(256 * 1024, file))
+        };
+        inputs.push(cli::classify::Input { name, reader });
+    }
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let opts = cli::classify::Options { json, top };
+    cli::classify::run(&classifier, inputs, &opts, &mut out).map(|_| ())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Classify { json, top, files } => classify(json, top, files),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("ecs-monitor: {e}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! HTTP access-log lines: the status code and the request, from nginx/Apache combined,
+//! ALB, Envoy, uvicorn/gunicorn, Gin's pipe format, morgan, Rails, ASP.NET Core, chi, and
+//! JSON or logfmt `status`/`statusCode` fields.
+
+use memchr::memmem;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// What an access-log line says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Access<'a> {
+    /// The response status (100–599), when the line has one.
+    pub status: Option<u16>,
+    pub method: Option<&'a str>,
+    /// The request target without query string, scheme or host.
+    pub path: Option<&'a str>,
+    /// The line is a text access-log line (a request line with a status): its words are the
+    /// request's, so only the status says whether it is an error (`GET /api/errors 200` is not).
+    pub text_line: bool,
+}
+
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+fn is_method(s: &str) -> bool {
+    METHODS.contains(&s)
+}
+
+/// Strips `scheme://host` and the query string: ALB and ASP.NET log absolute URLs.
+fn path_of(target: &str) -> &str {
+    let target = target.trim_matches('"');
+    let path = match target.find("://") {
+        Some(i) => {
+            let rest = &target[i + 3..];
+            rest.find('/').map_or("/", |j| &rest[j..])
+        }
+        None => target,
+    };
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+/// A standalone three-digit status token (100–599) among the first few tokens of `s`:
+/// the status after a request line, skipping `-`, `|`, quotes and chi's `from ip:port -`.
+fn status_after(s: &str) -> Option<u16> {
+    s.split([' ', '"', '|', '\t'])
+        .filter(|t| !t.is_empty())
+        .take(6)
+        .find_map(parse_status)
+}
+
+fn parse_status(token: &str) -> Option<u16> {
+    if token.len() != 3 || !token.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u16 = token.parse().ok()?;
+    (100..=599).contains(&n).then_some(n)
+}
+
+/// ALB access logs start with the request type and an ISO timestamp; `elb_status_code` is
+/// the ninth field and the request is quoted further on.
+static ALB: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+        ^ (?:http|https|h2|grpcs|ws|wss) \s \d{4}-\d\d-\d\dT\S+    # type, time
+        (?: \s \S+ ){6}                                          # elb, client, target, 3 timings
+        \s (?P<status>\d{3}) \s (?:\d{3}|-)                       # elb_status_code, target_status_code
+        \s \d+ \s \d+                                            # bytes
+        \s "(?P<method>[A-Z]+) \s (?P<target>\S+) \s [^"]*"      # "GET https://host:443/path HTTP/1.1"
+        "#,
+    )
+    .expect("valid ALB regex")
+});
+
+/// `METHOD target HTTP/x` (quoted in combined/Envoy/uvicorn; bare in ASP.NET Core's
+/// "Request finished HTTP/1.1 GET http://…/health - 200").
+static REQUEST_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+          (?P<method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT|TRACE) \s+ (?P<target>\S+) \s+ HTTP/[0-9.]+ "?
+        | HTTP/[0-9.]+ \s (?P<method2>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT|TRACE) \s (?P<target2>\S+)
+        "#,
+    )
+    .expect("valid request-line regex")
+});
+
+/// Request lines without an HTTP version: Gin (`| 200 | 1.2ms | 10.0.0.1 | GET "/health"`),
+/// morgan dev/tiny and many Go loggers (`GET /api/users 200 1.2 ms`), Rails
+/// (`Started GET "/health" for 10.0.0.1`, `Completed 500 Internal Server Error in 12ms`).
+static BARE_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+          \| \s* (?P<gin_status>\d{3}) \s* \| .*? \| \s* (?P<gin_method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s+ "(?P<gin_path>[^"]*)"
+        | \b (?P<method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s+ (?P<path>/\S*) \s+ (?:-\s+)? (?P<status>\d{3}) (?:\s|$)
+        | \bStarted \s (?P<rails_method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s "(?P<rails_path>[^"]*)" \s for \b
+        | \bCompleted \s (?P<rails_status>\d{3}) \s [A-Z]
+        "#,
+    )
+    .expect("valid bare request regex")
+});
+
+/// Status, method and path fields of JSON or logfmt access records: pino-http
+/// (`res.statusCode`), Envoy JSON (`response_code`), Caddy, ECS (`http.response.status_code`),
+/// nginx `log_format` JSON (`request`), OpenTelemetry (`http.target`).
+static FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+        (?: "(?P<jkey>[A-Za-z_.@]{1,32})" \s* : \s* "? | (?:^|\s) (?P<lkey>[A-Za-z_.]{1,32}) = "? )
+        (?P<value>[^",}\s]+)
+        "#,
+    )
+    .expect("valid field regex")
+});
+
+fn is_status_key(k: &str) -> bool {
+    matches!(
+        k.to_ascii_lowercase().as_str(),
+        "status"
+            | "statuscode"
+            | "status_code"
+            | "http_status"
+            | "httpstatus"
+            | "http.status_code"
+            | "http.response.status_code"
+            | "response_status"
+            | "responsestatus"
+            | "response_code"
+            | "elb_status_code"
+            | "sc-status"
+    )
+}
+
+fn is_method_key(k: &str) -> bool {
+    matches!(
+        k.to_ascii_lowercase().as_str(),
+        "method"
+            | "http_method"
+            | "httpmethod"
+            | "request_method"
+            | "requestmethod"
+            | "verb"
+            | "http.method"
+            | "http.request.method"
+    )
+}
+
+fn is_path_key(k: &str) -> bool {
+    matches!(
+        k.to_ascii_lowercase().as_str(),
+        "path"
+            | "uri"
+            | "url"
+            | "request_uri"
+            | "requesturi"
+            | "requesturl"
+            | "request_url"
+            | "request_path"
+            | "url.path"
+            | "url.original"
+            | "http.target"
+            | "http.url"
+    )
+}
+
+/// Parses the first line of an event as an access-log line. Returns `None` when it has
+/// neither a request nor a status.
+pub fn parse(line: &str) -> Option<Access<'_>> {
+    if let Some(c) = ALB.captures(line) {
+        return Some(Access {
+            status: parse_status(&c["status"]),
+            method: c.name("method").map(|m| m.as_str()),
+            path: c.name("target").map(|m| path_of(m.as_str())),
+            text_line: true,
+        });
+    }
+    let structured = line.trim_end().ends_with('}') || line.contains('=');
+    if memmem::find(line.as_bytes(), b"HTTP/").is_some()
+        && let Some(c) = REQUEST_LINE.captures(line)
+    {
+        let method = c.name("method").or_else(|| c.name("method2"));
+        let target = c.name("target").or_else(|| c.name("target2"));
+        let end = c.get(0).map_or(0, |m| m.end());
+        let mut access = Access {
+            status: status_after(&line[end..]),
+            method: method.map(|m| m.as_str()),
+            path: target.map(|m| path_of(m.as_str())),
+            text_line: false,
+        };
+        if access.status.is_some() && !line.trim_start().starts_with('{') {
+            access.text_line = true;
+            return Some(access);
+        }
+        // A JSON or logfmt record whose `request` field holds the request line.
+        if structured {
+            fields(line, &mut access);
+        }
+        return Some(access);
+    }
+    if let Some(c) = BARE_REQUEST.captures(line) {
+        let status = c
+            .name("gin_status")
+            .or_else(|| c.name("status"))
+            .or_else(|| c.name("rails_status"))
+            .and_then(|m| parse_status(m.as_str()));
+        let method = c
+            .name("gin_method")
+            .or_else(|| c.name("method"))
+            .or_else(|| c.name("rails_method"))
+            .map(|m| m.as_str());
+        let path = c
+            .name("gin_path")
+            .or_else(|| c.name("path"))
+            .or_else(|| c.name("rails_path"))
+            .map(|m| path_of(m.as_str()));
+        return Some(Access {
+            status,
+            method,
+            path,
+            text_line: status.is_some(),
+        });
+    }
+    if structured {
+        let mut access = Access::default();
+        fields(line, &mut access);
+        if access.status.is_some() || (access.method.is_some() && access.path.is_some()) {
+            return Some(access);
+        }
+    }
+    None
+}
+
+fn fields<'a>(line: &'a str, access: &mut Access<'a>) {
+    for c in FIELD.captures_iter(line) {
+        let key = c
+            .name("jkey")
+            .or_else(|| c.name("lkey"))
+            .map_or("", |m| m.as_str());
+        let value = c.name("value").map_or("", |m| m.as_str());
+        if access.status.is_none() && is_status_key(key) {
+            access.status = parse_status(value);
+        } else if access.method.is_none() && is_method_key(key) && is_method(value) {
+            access.method = Some(value);
+        } else if access.path.is_none() && is_path_key(key) && !value.is_empty() {
+            access.path = Some(path_of(value));
+        }
+    }
+}
+
+/// The paths whose GET/HEAD requests are health checks, not traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthPaths(Vec<String>);
+
+impl Default for HealthPaths {
+    fn default() -> Self {
+        Self::new(["/health", "/healthz", "/ping", "/ready", "/live"])
+    }
+}
+
+impl HealthPaths {
+    /// Each path matches itself and everything under it (`/health` matches `/health/db`).
+    pub fn new<I, S>(paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self(
+            paths
+                .into_iter()
+                .map(|p| p.into().trim_end_matches('/').to_string())
+                .collect(),
+        )
+    }
+
+    pub fn paths(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        let path = path.trim_end_matches('/');
+        self.0.iter().any(|p| {
+            path == p
+                || (path.starts_with(p.as_str()) && path.as_bytes().get(p.len()) == Some(&b'/'))
+        })
+    }
+}
+
+impl Access<'_> {
+    /// A GET or HEAD request for a health path.
+    pub fn is_health_check(&self, paths: &HealthPaths) -> bool {
+        matches!(self.method, Some("GET" | "HEAD")) && self.path.is_some_and(|p| paths.matches(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// line, status, method, path, text_line
+    type Case<'a> = (&'a str, Option<u16>, Option<&'a str>, Option<&'a str>, bool);
+
+    #[test]
+    fn status_and_request_from_real_formats() {
+        let cases: &[Case] = &[
+            (
+                r#"10.0.1.5 - - [29/Nov/2026:14:35:27 +0000] "GET /api/users?id=3 HTTP/1.1" 502 157 "-" "curl/8.5.0""#,
+                Some(502),
+                Some("GET"),
+                Some("/api/users"),
+                true,
+            ),
+            (
+                r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "POST /login HTTP/1.0" 401 2326"#,
+                Some(401),
+                Some("POST"),
+                Some("/login"),
+                true,
+            ),
+            (
+                r#"h2 2026-11-29T14:35:27.123456Z app/prod-alb/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 503 - 34 366 "GET https://api.example.com:443/orders HTTP/2.0" "Mozilla/5.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2026-11-29T14:35:27.000000Z "forward" "-" "-" "10.0.0.1:80" "-" "-" "-""#,
+                Some(503),
+                Some("GET"),
+                Some("/orders"),
+                true,
+            ),
+            (
+                r#"[2026-11-29T14:35:27.310Z] "POST /api/v1/locations HTTP/2" 504 UT 154 0 15000 - "10.0.35.28" "nsq2http" "cc21d9b0" "locations" "tcp://10.0.2.1:80""#,
+                Some(504),
+                Some("POST"),
+                Some("/api/v1/locations"),
+                true,
+            ),
+            (
+                r#"INFO:     10.0.0.2:51234 - "GET /health HTTP/1.1" 200 OK"#,
+                Some(200),
+                Some("GET"),
+                Some("/health"),
+                true,
+            ),
+            (
+                r#"[GIN] 2026/11/29 - 14:35:27 | 500 |    1.234567ms |      10.0.0.1 | GET      "/api/orders""#,
+                Some(500),
+                Some("GET"),
+                Some("/api/orders"),
+                true,
+            ),
+            (
+                "GET /api/users 500 12.345 ms - 57",
+                Some(500),
+                Some("GET"),
+                Some("/api/users"),
+                true,
+            ),
+            (
+                "Completed 500 Internal Server Error in 12ms (ActiveRecord: 1.2ms)",
+                Some(500),
+                None,
+                None,
+                true,
+            ),
+            (
+                r#"Started GET "/healthz" for 10.0.0.9 at 2026-11-29 14:35:27 +0000"#,
+                None,
+                Some("GET"),
+                Some("/healthz"),
+                false,
+            ),
+            (
+                "info: Microsoft.AspNetCore.Hosting.Diagnostics[2] Request finished HTTP/1.1 GET http://localhost:8080/health - 200 - text/plain 0.4ms",
+                Some(200),
+                Some("GET"),
+                Some("/health"),
+                true,
+            ),
+            (
+                r#""GET http://localhost:3333/ HTTP/1.1" from 127.0.0.1:52312 - 503 12B in 30µs"#,
+                Some(503),
+                Some("GET"),
+                Some("/"),
+                true,
+            ),
+            (
+                r#"{"level":30,"req":{"method":"GET","url":"/api/orders"},"res":{"statusCode":500},"msg":"request completed"}"#,
+                Some(500),
+                Some("GET"),
+                Some("/api/orders"),
+                false,
+            ),
+            (
+                r#"{"time":"2026-11-29T14:35:27Z","request":"GET /ping HTTP/1.1","status":200,"ua":"kube-probe/1.29"}"#,
+                Some(200),
+                Some("GET"),
+                Some("/ping"),
+                false,
+            ),
+            (
+                "level=info method=HEAD path=/ready status=200 duration=1ms",
+                Some(200),
+                Some("HEAD"),
+                Some("/ready"),
+                false,
+            ),
+        ];
+        for (line, status, method, path, text_line) in cases {
+            let a = parse(line).unwrap_or_else(|| panic!("no access parsed from {line:?}"));
+            assert_eq!(a.status, *status, "status of {line:?}");
+            assert_eq!(a.method, *method, "method of {line:?}");
+            assert_eq!(a.path, *path, "path of {line:?}");
+            assert_eq!(a.text_line, *text_line, "text_line of {line:?}");
+        }
+    }
+
+    #[test]
+    fn lines_that_are_not_requests() {
+        for line in [
+            "ERROR health check GET /health failed: connection refused",
+            "INFO started in 1234 ms",
+            r#"{"status":"ok","uptime":12}"#,
+            "status=1 retries=3",
+            "processed 200 items",
+        ] {
+            let a = parse(line);
+            assert!(
+                a.is_none_or(|a| a.status.is_none() && !a.text_line),
+                "{line:?} parsed as {a:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn health_paths_match_themselves_and_below() {
+        let paths = HealthPaths::default();
+        for p in [
+            "/health",
+            "/health/",
+            "/health/db",
+            "/healthz",
+            "/ping",
+            "/ready",
+            "/live",
+        ] {
+            assert!(paths.matches(p), "{p}");
+        }
+        for p in [
+            "/healthcheck-report",
+            "/api/health",
+            "/",
+            "/pingdom",
+            "/readyz",
+            "/liveness",
+        ] {
+            assert!(!paths.matches(p), "{p}");
+        }
+        let custom = HealthPaths::new(["/status/alive/"]);
+        assert!(custom.matches("/status/alive"));
+        assert!(!custom.matches("/health"));
+    }
+}

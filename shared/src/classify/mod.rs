@@ -1,0 +1,291 @@
+//! The log classifier: one CloudWatch event in, at most one error category out, plus
+//! whether the event is health-check noise, the HTTP status of an access-log line, and a
+//! fingerprint that groups the same error across ids, times and addresses.
+//!
+//! Pure: no I/O, no clock. Shared by the `diagnose` Lambda and `ecs-monitor classify`.
+//!
+//! # Categories and priority
+//!
+//! When several categories apply, the most specific root cause wins, in this order
+//! ([`Category::PRIORITY`]):
+//!
+//! | category | what it means | examples |
+//! |---|---|---|
+//! | `oom` | out of memory | `java.lang.OutOfMemoryError: Java heap space`, `fatal error: runtime: out of memory`, `OOMKilled`, `memory allocation of 1024 bytes failed`, `MemoryError`, exit code 137 |
+//! | `panic` | a runtime panic | `panic: runtime error: …`, `goroutine 1 [running]:`, `thread 'main' panicked at …`, `http: panic serving …` |
+//! | `timeout` | an operation ran out of time | `context deadline exceeded`, `Read timed out`, `ETIMEDOUT`, `SocketTimeoutException`, `504 Gateway Timeout` |
+//! | `connection_error` | a connection failed or broke | `connection refused`, `ECONNRESET`, `no such host`, `broken pipe`, `Communications link failure` |
+//! | `auth_error` | credentials missing, wrong, expired or not allowed | `AccessDeniedException`, `ExpiredToken`, `SignatureDoesNotMatch`, `password authentication failed` |
+//! | `http_5xx` | a server error response | an access-log line with status 500–599; `upstream returned 502` |
+//! | `python_traceback` | a Python traceback | `Traceback (most recent call last):`, `  File "app.py", line 3`, `KeyError: 'id'` |
+//! | `fatal` | the process cannot go on | `fatal error: …`, `FATAL`/`CRITICAL` level, `Segmentation fault`, `Essential container in task exited` |
+//! | `exception` | an exception or its stack trace (JVM, .NET, Node.js, Ruby, Elixir) | `Exception in thread "main" …`, `\tat com.x.Y(Y.java:1)`, `Caused by:`, `TypeError: …` |
+//! | `structured_error` | a JSON or logfmt record at error level | `{"level":"error",…}`, `"level":50`, `level=error` |
+//! | `error` | any other error | `ERROR …`, `[error]`, `E1129 …` (glog), `fail:` (.NET), `Error: …` |
+//!
+//! Each family's patterns are documented in [`rules`]. Strong patterns count at any level;
+//! weak ones (a bare "timeout", "unauthorized", "exception") only in an error context: a
+//! level of ERROR or above, or, without a level, an error word in the message.
+//!
+//! # Health-check noise
+//!
+//! A GET or HEAD request for a health path (default `/health`, `/healthz`, `/ping`,
+//! `/ready`, `/live` and everything below them; see [`HealthPaths`]) or any line with the
+//! ALB's `ELB-HealthChecker` user agent is noise: never an error, never counted in the HTTP
+//! status histogram, whatever its status or level.
+
+pub mod access;
+pub mod fingerprint;
+pub mod level;
+pub(crate) mod rules;
+pub mod summary;
+
+pub use access::HealthPaths;
+pub use fingerprint::fingerprint;
+pub use level::Level;
+pub use summary::Summary;
+
+use regex::Regex;
+use rules::fam;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::LazyLock;
+
+/// An error category. The declaration order is the priority order: `Oom` is the most specific.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Oom,
+    Panic,
+    Timeout,
+    ConnectionError,
+    AuthError,
+    #[serde(rename = "http_5xx")]
+    Http5xx,
+    PythonTraceback,
+    Fatal,
+    Exception,
+    StructuredError,
+    Error,
+}
+
+impl Category {
+    /// Every category, most specific first.
+    pub const PRIORITY: [Category; 11] = [
+        Category::Oom,
+        Category::Panic,
+        Category::Timeout,
+        Category::ConnectionError,
+        Category::AuthError,
+        Category::Http5xx,
+        Category::PythonTraceback,
+        Category::Fatal,
+        Category::Exception,
+        Category::StructuredError,
+        Category::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Oom => "oom",
+            Category::Panic => "panic",
+            Category::Timeout => "timeout",
+            Category::ConnectionError => "connection_error",
+            Category::AuthError => "auth_error",
+            Category::Http5xx => "http_5xx",
+            Category::PythonTraceback => "python_traceback",
+            Category::Fatal => "fatal",
+            Category::Exception => "exception",
+            Category::StructuredError => "structured_error",
+            Category::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::PRIORITY
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("unknown category {s:?}"))
+    }
+}
+
+/// What the classifier says about one event.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Classification {
+    pub category: Option<Category>,
+    pub health_noise: bool,
+    /// The status of an access-log line (also for health checks, which the histogram skips).
+    pub http_status: Option<u16>,
+    /// For error events: the message with volatile parts masked.
+    pub fingerprint: Option<String>,
+}
+
+/// The classifier with its configuration (the health paths). Cheap to share by reference.
+#[derive(Debug, Clone, Default)]
+pub struct Classifier {
+    health: HealthPaths,
+}
+
+/// String fields of a JSON record that carry its message or its error.
+static JSON_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?x)
+        "(?P<key>msg|message|@m|@mt|error|err|exception|exc_info|stack|stack_trace|stacktrace|error\.message)"
+        \s* : \s*
+        "(?P<value>(?:[^"\\]|\\.)*)"
+        "#,
+    )
+    .expect("valid JSON text regex")
+});
+
+/// The message and error fields of a JSON record, and whether an error field is non-empty.
+pub(crate) fn json_text(body: &str) -> (Vec<&str>, bool) {
+    let mut texts = Vec::new();
+    let mut has_error_field = false;
+    for c in JSON_TEXT.captures_iter(body) {
+        let value = c.name("value").map_or("", |m| m.as_str());
+        if value.is_empty() {
+            continue;
+        }
+        if !matches!(&c["key"], "msg" | "message" | "@m" | "@mt") {
+            has_error_field = true;
+        }
+        texts.push(value);
+    }
+    (texts, has_error_field)
+}
+
+/// Lines of a Node.js stack (`    at fn (/app/x.js:1:2)`): tell Node's `TypeError:` from Python's.
+fn has_node_frames(text: &str) -> bool {
+    text.contains("    at ")
+        && [".js:", ".ts:", ".mjs:", ".cjs:", "node:internal"]
+            .iter()
+            .any(|ext| text.contains(ext))
+}
+
+impl Classifier {
+    pub fn new(health: HealthPaths) -> Self {
+        Self { health }
+    }
+
+    pub fn health_paths(&self) -> &HealthPaths {
+        &self.health
+    }
+
+    /// Classifies one log event (it may span several lines).
+    pub fn classify(&self, event: &str) -> Classification {
+        let event = event.trim_end_matches(['\n', '\r']);
+        let first_line = event.split('\n').next().unwrap_or(event);
+        let families = rules::families(event);
+
+        let access = if families & fam::ACCESS != 0 {
+            access::parse(first_line)
+        } else {
+            None
+        };
+        let http_status = access.and_then(|a| a.status);
+        let health_noise = families & fam::ELB_HEALTH != 0
+            || access.is_some_and(|a| a.is_health_check(&self.health));
+        if health_noise {
+            return Classification {
+                category: None,
+                health_noise,
+                http_status,
+                fingerprint: None,
+            };
+        }
+
+        let level = level::detect(first_line);
+        let category = if access.is_some_and(|a| a.text_line) {
+            // A request line: its words are the request's, only the status counts.
+            http_status.filter(|s| *s >= 500).map(|_| Category::Http5xx)
+        } else {
+            categorize(event, families, level, http_status)
+        };
+        Classification {
+            category,
+            health_noise: false,
+            http_status,
+            fingerprint: category.map(|_| fingerprint(event, level.json_start)),
+        }
+    }
+}
+
+/// Chooses the most specific category among those that apply.
+fn categorize(
+    event: &str,
+    families: u32,
+    level: level::LevelInfo,
+    http_status: Option<u16>,
+) -> Option<Category> {
+    let mut best = http_status.filter(|s| *s >= 500).map(|_| Category::Http5xx);
+
+    // Whether the event is an error by its level or, without a level, by its words. Weak
+    // patterns count only then. Computed at most once, and only if a weak pattern needs it.
+    let mut context: Option<bool> = None;
+    let mut error_context = || {
+        *context.get_or_insert_with(|| match (level.level, level.json_start) {
+            (Some(l), _) => l >= Level::Error,
+            (None, Some(start)) => {
+                let (texts, error_field) = json_text(&event[start..]);
+                error_field || texts.iter().any(|t| rules::has_error_word(t))
+            }
+            (None, None) => rules::has_error_word(event),
+        })
+    };
+
+    for rule in rules::RULES.iter() {
+        if best.is_some_and(|b| b <= rule.category) {
+            break;
+        }
+        if families & rule.family == 0 {
+            continue;
+        }
+        if rule.strong.is_match(event)
+            || rule
+                .weak
+                .as_ref()
+                .is_some_and(|w| error_context() && w.is_match(event))
+        {
+            best = Some(rule.category);
+            break;
+        }
+    }
+    let better = |c: Category, best: Option<Category>| best.is_none_or(|b| c < b);
+
+    if families & fam::EXC_NAME != 0
+        && better(Category::PythonTraceback, best)
+        && let Some(c) = rules::exception_head(event, has_node_frames(event))
+        && better(c, best)
+    {
+        best = Some(c);
+    }
+    let by_level = match level.level {
+        Some(Level::Panic) => Some(Category::Panic),
+        Some(Level::Fatal) => Some(Category::Fatal),
+        Some(Level::Error) if level.structured => Some(Category::StructuredError),
+        Some(Level::Error) => Some(Category::Error),
+        Some(_) => None,
+        None if error_context() => Some(if level.structured {
+            Category::StructuredError
+        } else {
+            Category::Error
+        }),
+        None => None,
+    };
+    let generic = (families & fam::GENERIC != 0 && rules::GENERIC_STRONG.is_match(event))
+        .then_some(Category::Error);
+    [best, by_level, generic].into_iter().flatten().min()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,639 @@
+//! The category rules. Each family has *strong* patterns, which describe an occurrence of the
+//! failure whatever the line's level ("connection refused", `panic: `, a JVM frame), and
+//! *weak* ones, bare words that count only in an error context ("ERROR … timeout" is a
+//! timeout; "timeout 30s" in an INFO line is configuration).
+//!
+//! One case-insensitive Aho-Corasick scan over the event finds which families' keywords
+//! occur; only those families' regexes run. Most lines of a healthy service contain none of
+//! the keywords and cost that one scan.
+
+use super::Category;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Families of rules, as bits of the prefilter's result.
+pub(crate) mod fam {
+    pub const OOM: u32 = 1 << 0;
+    pub const PANIC: u32 = 1 << 1;
+    pub const TIMEOUT: u32 = 1 << 2;
+    pub const CONNECTION: u32 = 1 << 3;
+    pub const AUTH: u32 = 1 << 4;
+    pub const HTTP_5XX: u32 = 1 << 5;
+    pub const PYTHON: u32 = 1 << 6;
+    pub const FATAL: u32 = 1 << 7;
+    pub const EXCEPTION: u32 = 1 << 8;
+    pub const GENERIC: u32 = 1 << 9;
+    /// A request line or status field may be present: run the access-log parser.
+    pub const ACCESS: u32 = 1 << 10;
+    /// `ELB-HealthChecker` (the ALB's user agent): noise whatever else the line says.
+    pub const ELB_HEALTH: u32 = 1 << 11;
+    /// Words that may head an exception line (`…Error:`, `…Exception`).
+    pub const EXC_NAME: u32 = 1 << 12;
+}
+
+/// Keywords (matched ASCII-case-insensitively) and the families they wake up.
+const KEYWORDS: &[(&str, u32)] = {
+    use fam::*;
+    &[
+        // oom
+        ("memory", OOM),
+        ("oom", OOM),
+        ("alloc", OOM),
+        ("137", OOM),
+        ("heap", OOM),
+        // panic
+        ("panic", PANIC),
+        ("goroutine", PANIC),
+        ("[signal", PANIC),
+        // timeout
+        ("timeout", TIMEOUT),
+        ("timed out", TIMEOUT),
+        ("timedout", TIMEOUT),
+        ("time out", TIMEOUT),
+        ("deadline", TIMEOUT),
+        ("expired", TIMEOUT | AUTH),
+        // connection
+        ("refused", CONNECTION),
+        ("reset", CONNECTION),
+        ("econn", CONNECTION),
+        ("unreachable", CONNECTION),
+        ("broken pipe", CONNECTION),
+        ("epipe", CONNECTION),
+        ("host", CONNECTION),
+        ("name resolution", CONNECTION),
+        ("enotfound", CONNECTION),
+        ("eai_again", CONNECTION),
+        ("connect", CONNECTION),
+        ("socket", CONNECTION),
+        ("unavailable", CONNECTION | HTTP_5XX),
+        ("handshake", CONNECTION),
+        ("x509", CONNECTION),
+        ("certificate", CONNECTION),
+        ("ssl", CONNECTION),
+        ("tls", CONNECTION),
+        ("too many clients", CONNECTION),
+        ("network", CONNECTION),
+        ("communications link", CONNECTION),
+        ("disconnect", CONNECTION),
+        // auth
+        ("denied", AUTH),
+        ("unauthori", AUTH),
+        ("forbidden", AUTH),
+        ("token", AUTH),
+        ("signature", AUTH),
+        ("credential", AUTH),
+        ("authenticat", AUTH),
+        ("password", AUTH),
+        ("permission", AUTH),
+        ("not authorized", AUTH),
+        ("login failed", AUTH),
+        ("noauth", AUTH),
+        ("wrongpass", AUTH),
+        ("invalidaccesskeyid", AUTH),
+        ("authfailure", AUTH),
+        ("unrecognizedclient", AUTH),
+        ("security", AUTH),
+        ("invalid_grant", AUTH),
+        ("invalid_client", AUTH),
+        ("jwt", AUTH),
+        ("401", AUTH),
+        ("403", AUTH),
+        // http 5xx outside access lines
+        ("internal server error", HTTP_5XX),
+        ("bad gateway", HTTP_5XX),
+        ("gateway", HTTP_5XX | TIMEOUT),
+        ("status", HTTP_5XX | ACCESS),
+        ("http", HTTP_5XX),
+        ("returned 5", HTTP_5XX),
+        ("response 5", HTTP_5XX),
+        // python
+        ("traceback", PYTHON),
+        ("file \"", PYTHON),
+        ("file \\\"", PYTHON),
+        ("during handling", PYTHON),
+        ("above exception", PYTHON),
+        ("raise ", PYTHON),
+        // fatal
+        ("fatal", FATAL),
+        ("segmentation", FATAL),
+        ("core dump", FATAL),
+        ("sigsegv", FATAL | PANIC),
+        ("sigabrt", FATAL),
+        ("sigbus", FATAL),
+        ("sigill", FATAL),
+        ("exited", FATAL),
+        ("exit code", FATAL | OOM),
+        ("exit status", FATAL | OOM),
+        ("essential container", FATAL),
+        ("failed to start", FATAL),
+        ("unrecoverable", FATAL),
+        ("cannotpullcontainer", FATAL),
+        ("cannotstartcontainer", FATAL),
+        ("cannotcreatecontainer", FATAL),
+        ("resourceinitialization", FATAL),
+        ("task failed", FATAL | GENERIC),
+        ("application run failed", FATAL),
+        ("application failed to start", FATAL),
+        // exception
+        ("exception", EXCEPTION | EXC_NAME),
+        ("error:", EXC_NAME),
+        ("error (", EXCEPTION),
+        ("error)", EXCEPTION),
+        ("\tat ", EXCEPTION),
+        ("   at ", EXCEPTION),
+        ("caused by", EXCEPTION),
+        (" more", EXCEPTION),
+        ("frames omitted", EXCEPTION),
+        ("uncaught", EXCEPTION),
+        ("unhandled", EXCEPTION),
+        ("stack trace", EXCEPTION),
+        ("::", EXCEPTION),
+        (".rb:", EXCEPTION),
+        ("** (", EXCEPTION),
+        ("keyboardinterrupt", EXC_NAME),
+        ("stopiteration", EXC_NAME),
+        ("systemexit", EXC_NAME),
+        (".errors.", EXC_NAME),
+        (".exceptions.", EXC_NAME),
+        (".exc.", EXC_NAME),
+        // generic error words
+        ("error", GENERIC),
+        ("err", GENERIC),
+        ("fail", GENERIC),
+        ("unable to", GENERIC),
+        ("could not", GENERIC),
+        ("couldn't", GENERIC),
+        ("cannot", GENERIC),
+        ("unhealthy", GENERIC),
+        ("unable to place", GENERIC),
+        // access lines
+        ("http/", ACCESS),
+        ("get /", ACCESS),
+        ("head /", ACCESS),
+        ("post /", ACCESS),
+        ("put /", ACCESS),
+        ("delete /", ACCESS),
+        ("patch /", ACCESS),
+        ("options /", ACCESS),
+        ("get \"", ACCESS),
+        ("head \"", ACCESS),
+        ("post \"", ACCESS),
+        ("completed ", ACCESS),
+        ("| ", ACCESS),
+        ("elb-healthchecker", ELB_HEALTH),
+    ]
+};
+
+static PREFILTER: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(KEYWORDS.iter().map(|(k, _)| k))
+        .expect("valid keyword automaton");
+    (ac, KEYWORDS.iter().map(|(_, f)| *f).collect())
+});
+
+/// The families whose keywords occur in `text`: one pass, overlapping matches.
+pub(crate) fn families(text: &str) -> u32 {
+    let (ac, fams) = &*PREFILTER;
+    let mut bits = 0;
+    for m in ac.find_overlapping_iter(text) {
+        bits |= fams[m.pattern().as_usize()];
+    }
+    bits
+}
+
+/// A compiled family: strong patterns count anywhere, weak ones only in an error context.
+pub(crate) struct Rule {
+    pub family: u32,
+    pub category: Category,
+    pub strong: Regex,
+    pub weak: Option<Regex>,
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| panic!("invalid rule pattern: {e}"))
+}
+
+/// The rules, in priority order (the same order as [`Category::PRIORITY`]).
+pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    vec![
+        // oom: the process or container ran out of memory.
+        Rule {
+            family: fam::OOM,
+            category: Category::Oom,
+            strong: re(r#"(?xi)
+                  \bout \s? of \s? memory                          # Go, Linux, Node, PostgreSQL, java.lang.OutOfMemoryError (not …OnOutOfMemoryError flags)
+                | \boom[-\s]?kill(?:ed|er|ing)?\b                    # OOMKilled, oom-killer, "OOM killed"
+                | (?-i:\bOOM\b)                                      # the capitalised acronym only: "room", oom_score_adj are not
+                | \bmemory \s allocation \s of \s \d+ \s bytes \s failed   # Rust allocation failure
+                | \b(?:failed \s to \s allocate|allocation \s failed|cannot \s allocate \s memory|could \s not \s allocate)\b
+                | \bENOMEM\b | \bstd::bad_alloc\b | \bbad_alloc\b
+                | \b(?:No)?MemoryError\b                             # Python MemoryError, Ruby NoMemoryError
+                | \b(?:reached \s)?heap \s limit\b                    # V8 "Reached heap limit"
+                | \bmemory \s limit \s (?:exceeded|reached)\b | \bexceeded \s (?:the \s)?memory \s limit\b
+                | \bkilled \s due \s to \s memory \b                 # ECS stopped reason
+                | \bAllowed \s memory \s size \s of \s \d+ \s bytes \s exhausted   # PHP
+                | \bmemory \s quota \s exceeded\b
+                | \bKilled \s process \s \d+                          # kernel OOM killer
+                | \bexit(?:ed)? \s? (?:with \s)? (?:code|status)[\s:=]*137\b   # SIGKILL, how ECS reports an OOM kill
+                | \bexitCode"?[\s:=]+137\b
+            "#),
+            weak: None,
+        },
+        // panic: a runtime panic and its stack dump (Go, Rust), recovered panics.
+        Rule {
+            family: fam::PANIC,
+            category: Category::Panic,
+            strong: re(r#"(?xm)
+                  (?:^|[\s:\]]) panic: \s                            # Go: "panic: runtime error: …"
+                | \bpanicked \s at\b                                 # Rust: "thread 'main' panicked at src/main.rs:4:5"
+                | ^ \s* goroutine \s \d+ \s \[ [a-zA-Z\x20,0-9]+ \]:   # Go stack dump header
+                | \[signal \s SIG[A-Z]+ :                            # Go fault line under a panic
+                | \bhttp: \s panic \s serving\b                      # net/http recovered a handler panic
+                | (?i:\bpanic \s recovered\b | \brecovered \s (?:from \s)?(?:a \s)?panic\b | \bcaught \s panic\b)
+                | \bPANIC: \s                                        # PostgreSQL
+            "#),
+            weak: Some(re(r"(?i)\bpanic(?:ked|king)?\b")),
+        },
+        // timeout: an operation ran out of time.
+        Rule {
+            family: fam::TIMEOUT,
+            category: Category::Timeout,
+            strong: re(r#"(?xi)
+                  \btimed \s? out\b                                  # "Read timed out", "Task timed out after 3.00 seconds"
+                | \bdeadline \s? exceeded\b | \bDEADLINE_EXCEEDED\b  # Go context, gRPC
+                | \bE(?:SOCKET)?TIMEDOUT\b                           # Node
+                | \bi/o \s timeout\b                                 # Go net
+                | \b\w*Timeout(?:Error|Exception)\b                  # SocketTimeoutException, ReadTimeoutError, asyncio.TimeoutError …
+                | \bNet::(?:Read|Open|Write)Timeout\b | \bTimeout::Error\b | \bexecution \s expired\b   # Ruby
+                | \btime-?out \s (?:exceeded|expired|occurred|reached|error|elapsed)\b
+                | \b(?:gateway|upstream \s request|lock \s wait|statement) \s time-?out\b   # 504, Envoy, MySQL, PostgreSQL
+                | \bHttpClient\.Timeout\b                            # .NET
+                | \bqueue \s timeout\b | \bpool \s timeout\b
+            "#),
+            weak: Some(re(r#"(?xi)
+                  \btime-?outs?\b (?: \s*$ | [^_=:\d] | :\s*[^\d\s] )   # the word, but not "timeout=30", "timeout: 5"
+                | \btook \s too \s long\b
+            "#)),
+        },
+        // connection_error: a connection could not be made, or broke.
+        Rule {
+            family: fam::CONNECTION,
+            category: Category::ConnectionError,
+            strong: re(r#"(?xi)
+                  \bconnection \s (?:was \s)? (?:refused|reset|aborted|lost|dropped|failure|failed|error|terminated|closed \s (?:by \s (?:peer|remote)|unexpectedly))\b
+                | \bE(?:CONNREFUSED|CONNRESET|CONNABORTED|HOSTUNREACH|NETUNREACH|PIPE|NOTFOUND|AI_AGAIN)\b
+                | \bbroken \s pipe\b | \bsocket \s hang \s up\b
+                | \bno \s route \s to \s host\b | \b(?:network|host) \s is \s unreachable\b | \bhost \s unreachable\b
+                | \bno \s such \s host\b | \bName \s or \s service \s not \s known\b | \bTemporary \s failure \s in \s name \s resolution\b
+                | \bnodename \s nor \s servname\b | \bcould \s not \s resolve \s host\b | \bUnknownHost(?:Exception)?\b
+                | \b(?:could \s not|couldn't|can't|cannot|unable \s to|failed \s to) \s (?:establish \s (?:a \s)?connection|connect|open \s (?:a \s|TCP \s)?connection|reach)\b
+                | \b\w*(?:Connect|Connection|Socket|NoRouteToHost|HostUnreachable)(?:Refused|Reset|Aborted|Closed|Failure)?(?:Error|Exception)\b
+                | \bCommunications \s link \s failure\b             # MySQL JDBC
+                | \bconnection \b .{0,80}? \bcould \s not \s be \s established\b   # Kafka clients
+                | \bserver \s closed \s the \s connection \s unexpectedly\b   # PostgreSQL
+                | \blost \s connection\b | \bconnection \s (?:is \s)?not \s available\b
+                | \bupstream \s connect \s error\b | \bdisconnect/reset \s before \s headers\b   # Envoy
+                | \bconnect\(\) \s failed\b                          # nginx
+                | \bcode \s? = \s? Unavailable\b | \bUNAVAILABLE: | \bStatusCode\.Unavailable\b   # gRPC
+                | \b(?:SSL|TLS) \s? (?:handshake \s)? (?:error|failed|failure|alert)\b | \bhandshake \s (?:failed|failure|timeout)\b
+                | \bx509: \s | \bcertificate \s (?:verify \s failed|has \s expired|is \s not \s trusted)\b | \bSSLHandshakeException\b
+                | \b(?:CERT_HAS_EXPIRED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\b
+                | \btoo \s many \s (?:connections|clients)\b | \bremaining \s connection \s slots \s are \s reserved\b
+                | \bnetwork \s (?:error|is \s down)\b
+            "#),
+            weak: Some(re(
+                r"(?i)\b(?:disconnected|unreachable|connection (?:problem|issue))\b",
+            )),
+        },
+        // auth_error: credentials missing, wrong, expired, or not allowed.
+        Rule {
+            family: fam::AUTH,
+            category: Category::AuthError,
+            strong: re(r#"(?xi)
+                  \bAccessDenied(?:Exception|Error)?\b | \baccess \s denied\b | \bpermission \s denied\b | \bPERMISSION_DENIED\b
+                | \b(?:is \s )?not \s authorized \s to\b | \bnot \s authorized\b
+                | \bUnauthorized(?:Operation|Access|Exception|Error)\b | \bUnauthenticated\b | \bcode \s? = \s? PermissionDenied\b
+                | \bExpiredToken(?:Exception)?\b | \bsecurity \s token \s included \s in \s the \s request \s is \s (?:expired|invalid)\b
+                | \b(?:InvalidClientTokenId|SignatureDoesNotMatch|InvalidAccessKeyId|UnrecognizedClientException|AuthFailure|InvalidSignatureException|IncompleteSignature|MissingAuthenticationToken|NotAuthorizedException|TokenRefreshRequired)\b
+                | \brequest \s signature \s we \s calculated \s does \s not \s match\b | \bsignature \s (?:has \s )?expired\b
+                | \bUnable \s to \s locate \s credentials\b | \bNoCredential(?:sError|Providers)\b | \bCredentials?Error\b
+                | \b(?:could \s not|failed \s to|unable \s to) \s (?:load|retrieve|find|refresh) \s (?:any \s )?credentials\b
+                | \b(?:invalid|bad|wrong|expired) \s credentials\b | \bBadCredentialsException\b
+                | \bpassword \s authentication \s failed\b | \bauthenticat(?:ion|e) \s (?:failed|failure|error|required)\b | \bauth \s (?:failed|failure|error)\b
+                | \bLogin \s failed\b | \bNOAUTH\b | \bWRONGPASS\b | \b(?:invalid|incorrect|wrong) \s (?:password|username \s or \s password)\b
+                | \b(?:jwt|token) \s (?:expired|malformed|is \s expired|has \s expired|is \s invalid)\b | \binvalid \s (?:token|signature|jwt|api \s key|access \s token|bearer \s token)\b
+                | \b(?:TokenExpiredError|JsonWebTokenError|ExpiredJwtException|SecurityTokenExpiredException)\b | \binvalid_(?:grant|client|token)\b
+                | \b(?:Authentication|Authorization|Security|Forbidden|Unauthorized)(?:Exception|Error)\b | \bPermissionError\b
+                | \b401 \s Unauthorized\b | \b403 \s Forbidden\b
+            "#),
+            weak: Some(re(
+                r"(?i)\b(?:unauthorized|forbidden|status(?: code)?[ :=]*40[13])\b",
+            )),
+        },
+        // http_5xx outside access lines (access lines are decided by their status alone).
+        Rule {
+            family: fam::HTTP_5XX,
+            category: Category::Http5xx,
+            strong: re(r#"(?xi)
+                  \b5\d\d \s (?:Internal \s Server \s Error|Server \s Error|Bad \s Gateway|Service \s Unavailable|Not \s Implemented|HTTP \s Version|Insufficient \s Storage|Loop \s Detected|Network \s Authentication)
+            "#),
+            weak: Some(re(r#"(?xi)
+                  \b(?:status(?:[\s_]?code)?|http(?:\s?status)?|response(?:\s?code)?|returned|got|received|with) [\s:=]* "? 5\d\d\b
+                | \bInternal \s Server \s Error\b | \bBad \s Gateway\b | \bService \s Unavailable\b
+            "#)),
+        },
+        // python_traceback: the header, frame lines, and the chained-exception banners; the
+        // final "SomeError: message" line is recognised by name in `exception_head`.
+        Rule {
+            family: fam::PYTHON,
+            category: Category::PythonTraceback,
+            strong: re(r#"(?xm)
+                  \bTraceback \s \(most \s recent \s call \s last\)
+                | \bFile \s \\?"[^"\\]+\\?", \s line \s \d+
+                | \bDuring \s handling \s of \s the \s above \s exception\b
+                | \bThe \s above \s exception \s was \s the \s direct \s cause\b
+                | ^ \s+ raise \s [A-Za-z_][\w.]*(?:Error|Exception)\b
+            "#),
+            weak: None,
+        },
+        // fatal: the process cannot go on, or is gone.
+        Rule {
+            family: fam::FATAL,
+            category: Category::Fatal,
+            strong: re(r#"(?xm)
+                  (?i:\bfatal \s error\b)                            # Go "fatal error: …", Node "FATAL ERROR:", PHP "Fatal error:"
+                | \bFatal \s Python \s error\b
+                | ^ \s* fatal: \s                                    # git and C tools
+                | \bFATAL: \s                                        # PostgreSQL
+                | (?i:\bsegmentation \s (?:fault|violation)\b | \bcore \s dumped\b)
+                | \bSIG(?:SEGV|ABRT|BUS|ILL)\b
+                | \bEssential \s container \s in \s task \s exited\b  # ECS stopped reason
+                | (?i:\bexited \s (?:with \s )?(?:code|status) \s [1-9]\d*\b)
+                | \b(?:CannotPullContainerError|CannotStartContainerError|CannotCreateContainerError|ResourceInitializationError)\b
+                | \bTask \s failed \s to \s start\b
+                | \bAPPLICATION \s FAILED \s TO \s START\b | \bApplication \s run \s failed\b
+                | (?i:\bunrecoverable \s error\b)
+            "#),
+            weak: Some(re(r"(?i)\bfatal\b")),
+        },
+        // exception: stack traces and uncaught exceptions of the JVM, .NET, Node.js, Ruby, Elixir.
+        Rule {
+            family: fam::EXCEPTION,
+            category: Category::Exception,
+            strong: re(r#"(?xm)
+                  \bException \s in \s thread \s "                   # JVM uncaught
+                | ^ \s* at \s [\w$.<>/`\[\],+-]+ \( [^()]* \) \s* (?: in \s \S+:line \s \d+ | ~?\[[^\]]*\] )? \s* $   # JVM and .NET frames
+                | ^ \s* at \s (?:.+ \s \()? \S+:\d+:\d+ \)? \s* $    # Node frames
+                | ^ \s* Caused \s by: \s
+                | ^ \s* \.\.\. \s \d+ \s (?:more|common \s frames \s omitted)\b
+                | ---\s End \s of \s (?:inner \s exception \s )?stack \s trace
+                | \bUnhandled \s (?:exception|rejection)[.:] | \bUnhandledPromiseRejection\w*\b | \bunhandledRejection\b | \buncaughtException\b
+                | \bUncaught \s (?:exception|\w*Error|\w*Exception)\b
+                | \b(?:java|javax|jakarta|org|com|io|net|kotlin|kotlinx|scala|akka|reactor|software|System|Microsoft)\.(?:[\w$]+\.)*[A-Z][\w$]*(?:Exception|Error)\b
+                | ^ \S+\.rb:\d+:in \s [`']                           # Ruby frame
+                | ^ \s* from \s \S+:\d+:in \s [`']
+                | \b[A-Z]\w*(?:::[A-Z]\w*)*::[A-Z]\w*(?:Error|Exception|NotFound|Invalid|Missing|NotUnique|Unknown)\b \s? [(:]   # Rails: ActiveRecord::RecordNotFound (…)
+                | \b[A-Z]\w*(?:Error|Exception) \s \( | \( (?:[A-Z]\w*::)* [A-Z]\w*(?:Error|Exception) \) \s* $   # Ruby "NoMethodError (…)", "… (NoMethodError)"
+                | ^ \*\* \s \( [A-Z][\w.]* \)                        # Elixir "** (RuntimeError) boom"
+                | \b[A-Z]\w*Exception\b :                             # Foo.BarException: …
+            "#),
+            weak: Some(re(
+                r"(?i)\b(?:exception|[A-Z]\w*Exception|stack ?trace|traceback)\b",
+            )),
+        },
+    ]
+});
+
+/// A failure recorded by ECS or an ALB rather than by the application: an error, though no
+/// error word is present.
+pub(crate) static GENERIC_STRONG: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?x)
+          \bTask \s failed \s (?:ELB|container) \s health \s checks\b
+        | \bis \s unhealthy \s in \s \(target-group\b
+        | \bwas \s unable \s to \s place \s a \s task\b
+        | \bis \s unable \s to \s consistently \s start \s tasks \s successfully\b
+        | \bSERVICE_DEPLOYMENT_FAILED\b | \bSERVICE_TASK_START_IMPAIRED\b
+    "#)
+});
+
+/// An error word in a line without a level, with the ordinary mentions excluded:
+/// `error_count=0` and `errors: []` (not the word), `error=null`, `err=<nil>`, `failed=0`,
+/// "no errors", "0 failed", "error handler".
+static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?xi)
+          (?P<pre> \b(?:no|0|zero|without|ignore|ignoring|on|if|any) \s )?
+          (?:
+              \berr(?:or)?\b
+              (?P<empty> \s* [=:] \s* (?: (?:0|null|nil|<nil>|false|""|''|\[\]|\{\}) (?:[\s,;)]|$) | none (?:[,;)]|$) ) )?
+            | \bfail(?:ed|ure|ures|s)?\b (?P<zero> \s* [=:] \s* 0\b )?
+            | \b(?:unable \s to|could \s not|couldn't|cannot|can't) \s
+            | \bunhealthy\b
+          )
+          (?P<benign> \s (?:handler|handlers|handling|page|pages|reporting|reporter|tracking|tracker|rate|budget|level|log|logs|boundary|callback|listener|hook|middleware|metrics|counter|threshold|code \s? = \s? 0)\b )?
+    "#)
+});
+
+/// Whether `text` (a message without a level) says something went wrong.
+pub(crate) fn has_error_word(text: &str) -> bool {
+    ERROR_WORD.captures_iter(text).any(|c| {
+        c.name("pre").is_none()
+            && c.name("empty").is_none()
+            && c.name("zero").is_none()
+            && c.name("benign").is_none()
+    })
+}
+
+/// Python's built-in exceptions and warnings that are printed as the last line of a traceback.
+const PYTHON_BUILTINS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BlockingIOError",
+    "BrokenPipeError",
+    "BufferError",
+    "ChildProcessError",
+    "ConnectionAbortedError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "EOFError",
+    "Exception",
+    "BaseException",
+    "FileExistsError",
+    "FileNotFoundError",
+    "FloatingPointError",
+    "GeneratorExit",
+    "ImportError",
+    "IndentationError",
+    "IndexError",
+    "InterruptedError",
+    "IsADirectoryError",
+    "KeyError",
+    "KeyboardInterrupt",
+    "LookupError",
+    "MemoryError",
+    "ModuleNotFoundError",
+    "NameError",
+    "NotADirectoryError",
+    "NotImplementedError",
+    "OSError",
+    "IOError",
+    "OverflowError",
+    "PermissionError",
+    "ProcessLookupError",
+    "RecursionError",
+    "ReferenceError",
+    "RuntimeError",
+    "StopAsyncIteration",
+    "StopIteration",
+    "SyntaxError",
+    "SystemError",
+    "SystemExit",
+    "TabError",
+    "TimeoutError",
+    "TypeError",
+    "UnboundLocalError",
+    "UnicodeDecodeError",
+    "UnicodeEncodeError",
+    "UnicodeError",
+    "ValueError",
+    "ZeroDivisionError",
+    "ExceptionGroup",
+    "BaseExceptionGroup",
+];
+
+/// JavaScript's built-in errors, printed by Node.js for uncaught errors.
+const JS_BUILTINS: &[&str] = &[
+    "TypeError",
+    "ReferenceError",
+    "SyntaxError",
+    "RangeError",
+    "EvalError",
+    "URIError",
+    "AggregateError",
+    "InternalError",
+];
+
+/// Package roots of the JVM and .NET, whose dotted exception names are not Python modules.
+const JVM_DOTNET_ROOTS: &[&str] = &[
+    "java",
+    "javax",
+    "jakarta",
+    "org",
+    "com",
+    "io",
+    "net",
+    "kotlin",
+    "kotlinx",
+    "scala",
+    "akka",
+    "reactor",
+    "software",
+    "dev",
+    "System",
+    "Microsoft",
+    "Newtonsoft",
+    "Npgsql",
+    "Amazon",
+    "Grpc",
+];
+
+/// Errors that ECS and AWS print with a Python-like `Name: message` head; other rules
+/// (fatal, auth_error) classify them.
+const NOT_PYTHON: &[&str] = &[
+    "CannotPullContainerError",
+    "CannotStartContainerError",
+    "CannotCreateContainerError",
+    "CannotInspectContainerError",
+    "ResourceInitializationError",
+    "OutOfMemoryError",
+    "ContainerRuntimeError",
+    "InternalError",
+    "ReplyError",
+    "MongoServerError",
+    "MongoError",
+];
+
+/// Python modules whose members are all exceptions (`psycopg2.errors.UniqueViolation`,
+/// `django.core.exceptions.ImproperlyConfigured`).
+const PYTHON_EXCEPTION_MODULES: &[&str] = &["errors", "exceptions", "exc", "error"];
+
+/// Messages that mark a `TypeError` or `SyntaxError` as Python's rather than JavaScript's.
+static PYTHONIC_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?x)
+          'NoneType' | \bobject \s is \s not \b | \bpositional \s argument | \bkeyword \s argument
+        | \bunsupported \s operand | \bcan \s only \s concatenate | \bmust \s be \s (?:str|int|real \s number)
+        | \binvalid \s syntax\b | \bunexpected \s EOF \s while \s parsing
+    "#)
+});
+
+/// A line that starts with an exception's name followed by a colon: the last line of a Python
+/// traceback (`KeyError: 'user_id'`, `botocore.exceptions.ClientError: …`), a JVM or .NET
+/// exception (`java.lang.IllegalStateException: …`, `System.InvalidOperationException: …`),
+/// or a Node.js error (`TypeError: Cannot read properties of undefined`).
+static EXCEPTION_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?xm)
+        ^ \s* (?:Uncaught \s)?
+        (?P<name> (?:[A-Za-z_][\w$]*\.)* [A-Z][\w$]* )
+        : (?:\s (?P<msg>.*))? $
+    "#)
+});
+
+/// Decides the category of exception-name heads in `text`, if any line has one.
+pub(crate) fn exception_head(text: &str, node_frames: bool) -> Option<Category> {
+    let mut found = None;
+    for c in EXCEPTION_HEAD.captures_iter(text).take(8) {
+        let name = &c["name"];
+        let msg = c.name("msg").map_or("", |m| m.as_str());
+        let last = name.rsplit('.').next().unwrap_or(name);
+        let in_exception_module = name
+            .rsplit('.')
+            .skip(1)
+            .any(|m| PYTHON_EXCEPTION_MODULES.contains(&m));
+        if NOT_PYTHON.contains(&name) {
+            continue;
+        }
+        let is_exc_name = in_exception_module
+            || last.ends_with("Error")
+            || last.ends_with("Exception")
+            || matches!(
+                last,
+                "KeyboardInterrupt" | "StopIteration" | "SystemExit" | "GeneratorExit"
+            );
+        if !is_exc_name || last == "Error" {
+            continue;
+        }
+        let category = if let Some((root, _)) = name.split_once('.') {
+            if JVM_DOTNET_ROOTS.contains(&root)
+                || root.starts_with(|c: char| c.is_ascii_uppercase())
+            {
+                Category::Exception
+            } else {
+                Category::PythonTraceback
+            }
+        } else if JS_BUILTINS.contains(&name) {
+            let python =
+                PYTHON_BUILTINS.contains(&name) && !node_frames && PYTHONIC_MESSAGE.is_match(msg);
+            if python {
+                Category::PythonTraceback
+            } else {
+                Category::Exception
+            }
+        } else if PYTHON_BUILTINS.contains(&name) {
+            Category::PythonTraceback
+        } else if name.ends_with("Exception") || node_frames {
+            Category::Exception
+        } else {
+            // A custom `SomethingError:` without frames: Python prints the last line of a
+            // traceback this way; Node.js would have printed its frames with it.
+            Category::PythonTraceback
+        };
+        // Prefer the more specific of several heads (a chained traceback).
+        found = Some(found.map_or(category, |f: Category| f.min(category)));
+    }
+    found
+}

@@ -1,0 +1,195 @@
+//! Table-driven tests over `testdata/cases.tsv`: every labelled event, and the minimum
+//! number of positives and hard negatives each category's section must hold.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// One labelled event of `cases.tsv`.
+struct Case {
+    section: String,
+    expected: Expected,
+    event: String,
+    line: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expected {
+    Category(Category),
+    Nothing,
+    Noise,
+}
+
+fn cases() -> Vec<Case> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for (i, raw) in include_str!("testdata/cases.tsv").lines().enumerate() {
+        if let Some(name) = raw.strip_prefix("## ") {
+            section = name.trim().to_string();
+            continue;
+        }
+        if raw.starts_with('#') || raw.trim().is_empty() {
+            continue;
+        }
+        let (label, event) = raw
+            .split_once('\t')
+            .unwrap_or_else(|| panic!("cases.tsv:{}: no tab", i + 1));
+        let expected = match label {
+            "-" => Expected::Nothing,
+            "noise" => Expected::Noise,
+            c => Expected::Category(
+                c.parse()
+                    .unwrap_or_else(|e| panic!("cases.tsv:{}: {e}", i + 1)),
+            ),
+        };
+        out.push(Case {
+            section: section.clone(),
+            expected,
+            event: event.replace('↵', "\n").replace('→', "\t"),
+            line: i + 1,
+        });
+    }
+    out
+}
+
+fn outcome(c: &Classification) -> Expected {
+    match (c.health_noise, c.category) {
+        (true, _) => Expected::Noise,
+        (false, Some(cat)) => Expected::Category(cat),
+        (false, None) => Expected::Nothing,
+    }
+}
+
+#[test]
+fn every_labelled_case() {
+    let classifier = Classifier::default();
+    let all = cases();
+    let failures: Vec<String> = all
+        .iter()
+        .filter_map(|case| {
+            let got = classifier.classify(&case.event);
+            (outcome(&got) != case.expected).then(|| {
+                format!(
+                    "cases.tsv:{} [{}] expected {:?}, got {:?}: {}",
+                    case.line,
+                    case.section,
+                    case.expected,
+                    outcome(&got),
+                    case.event
+                )
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases misclassified:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn each_category_has_15_positives_and_10_hard_negatives() {
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for case in cases() {
+        let entry = counts.entry(case.section.clone()).or_default();
+        match case.expected {
+            Expected::Category(c) if c.as_str() == case.section => entry.0 += 1,
+            _ => entry.1 += 1,
+        }
+    }
+    for category in Category::PRIORITY {
+        let (pos, neg) = counts.get(category.as_str()).copied().unwrap_or_default();
+        assert!(pos >= 15, "{category}: {pos} positives");
+        assert!(neg >= 10, "{category}: {neg} hard negatives");
+    }
+}
+
+#[test]
+fn errors_have_fingerprints_and_the_rest_do_not() {
+    let classifier = Classifier::default();
+    for case in cases() {
+        let got = classifier.classify(&case.event);
+        assert_eq!(
+            got.fingerprint.is_some(),
+            got.category.is_some(),
+            "cases.tsv:{}: {got:?}",
+            case.line
+        );
+    }
+}
+
+#[test]
+fn priority_picks_the_most_specific_root_cause() {
+    let classifier = Classifier::default();
+    let cases = [
+        // The original classifier called these `error` (first match in a poor order).
+        (
+            "ERROR upstream call failed: connection refused",
+            Category::ConnectionError,
+        ),
+        (
+            "ERROR dial tcp 10.0.0.1:443: i/o timeout (connection refused earlier)",
+            Category::Timeout,
+        ),
+        ("panic: runtime error: out of memory", Category::Oom),
+        (
+            "Traceback (most recent call last):\n  File \"/a.py\", line 1, in f\nrequests.exceptions.ConnectionError: Connection refused",
+            Category::ConnectionError,
+        ),
+        (
+            "Exception in thread \"main\" java.net.SocketTimeoutException: connect timed out",
+            Category::Timeout,
+        ),
+        (
+            "{\"level\":\"error\",\"msg\":\"db\",\"error\":\"pq: password authentication failed for user app\"}",
+            Category::AuthError,
+        ),
+        (
+            "FATAL: unable to start: java.lang.IllegalStateException: boom",
+            Category::Fatal,
+        ),
+    ];
+    for (event, expected) in cases {
+        assert_eq!(
+            classifier.classify(event).category,
+            Some(expected),
+            "{event}"
+        );
+    }
+}
+
+#[test]
+fn configured_health_paths_replace_the_defaults() {
+    let classifier = Classifier::new(HealthPaths::new(["/status/alive"]));
+    let probe = r#"10.0.0.5 - - [29/Nov/2026:14:35:27 +0000] "GET /status/alive HTTP/1.1" 200 2 "-" "curl/8""#;
+    let health =
+        r#"10.0.0.5 - - [29/Nov/2026:14:35:27 +0000] "GET /health HTTP/1.1" 500 2 "-" "curl/8""#;
+    assert!(classifier.classify(probe).health_noise);
+    let not_noise = classifier.classify(health);
+    assert!(!not_noise.health_noise);
+    assert_eq!(not_noise.category, Some(Category::Http5xx));
+    assert_eq!(not_noise.http_status, Some(500));
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let classifier = Classifier::default();
+    let long = "ERROR ".repeat(50_000);
+    let inputs = [
+        "",
+        "\n\n\n",
+        "{",
+        "}",
+        "{\"level\":",
+        "\"GET / HTTP/1.1\" 5",
+        "é\u{0}\u{7f}↵→ panic:",
+        long.as_str(),
+        "Traceback (most recent call last):",
+        "GET HTTP/ HTTP/1.1 HTTP/1.1",
+    ];
+    for input in inputs {
+        let _ = classifier.classify(input);
+    }
+    assert_eq!(classifier.classify(&long).category, Some(Category::Error));
+}

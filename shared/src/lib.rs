@@ -1,0 +1,11 @@
+//! ecs-monitor: health monitoring and CloudWatch log analysis for AWS ECS services.
+//!
+//! The library behind the `health-check` and `diagnose` Lambdas and the `ecs-monitor` CLI.
+//! Domain logic here is pure: it takes time as a parameter and never sees Lambda or SDK types.
+
+pub mod classify;
+pub mod cli;
+pub mod config;
+
+/// The version of ecs-monitor, as the crate was built.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
