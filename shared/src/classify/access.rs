@@ -72,26 +72,13 @@ static ALB: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid ALB regex")
 });
 
-/// `METHOD target HTTP/x` (quoted in combined/Envoy/uvicorn; bare in ASP.NET Core's
-/// "Request finished HTTP/1.1 GET http://…/health - 200").
-static REQUEST_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-          (?P<method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT|TRACE) \s+ (?P<target>\S+) \s+ HTTP/[0-9.]+ "?
-        | HTTP/[0-9.]+ \s (?P<method2>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT|TRACE) \s (?P<target2>\S+)
-        "#,
-    )
-    .expect("valid request-line regex")
-});
-
-/// Request lines without an HTTP version: Gin (`| 200 | 1.2ms | 10.0.0.1 | GET "/health"`),
-/// morgan dev/tiny and many Go loggers (`GET /api/users 200 1.2 ms`), Rails
-/// (`Started GET "/health" for 10.0.0.1`, `Completed 500 Internal Server Error in 12ms`).
+/// Request lines without an HTTP version: morgan dev/tiny and many Go loggers
+/// (`GET /api/users 200 1.2 ms`), Rails (`Started GET "/health" for 10.0.0.1`,
+/// `Completed 500 Internal Server Error in 12ms`).
 static BARE_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?x)
-          \| \s* (?P<gin_status>\d{3}) \s* \| .*? \| \s* (?P<gin_method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s+ "(?P<gin_path>[^"]*)"
-        | \b (?P<method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s+ (?P<path>/\S*) \s+ (?:-\s+)? (?P<status>\d{3}) (?:\s|$)
+          \b (?P<method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s+ (?P<path>/\S*) \s+ (?:-\s+)? (?P<status>\d{3}) (?:\s|$)
         | \bStarted \s (?P<rails_method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s "(?P<rails_path>[^"]*)" \s for \b
         | \bCompleted \s (?P<rails_status>\d{3}) \s [A-Z]
         "#,
@@ -162,10 +149,69 @@ fn is_path_key(k: &str) -> bool {
     )
 }
 
+/// `METHOD target HTTP/x.y` ending at `h` (where "HTTP/" starts): combined, Envoy, uvicorn,
+/// chi; or `HTTP/x.y METHOD target` starting there (ASP.NET Core's "Request finished").
+/// Returns the method, the target and where the request line ends.
+fn request_line(line: &str, h: usize) -> Option<(&str, &str, usize)> {
+    let after_version = h + line[h..]
+        .bytes()
+        .position(|b| b == b' ' || b == b'"')
+        .unwrap_or(line.len() - h);
+    let before = &line[..h];
+    if let Some((head, target)) = before
+        .strip_suffix(' ')
+        .and_then(|b| b.trim_end().rsplit_once(' '))
+        && let Some(method) = head.rsplit([' ', '"']).next()
+        && is_method(method)
+        && !target.is_empty()
+    {
+        let end = after_version + usize::from(line.as_bytes().get(after_version) == Some(&b'"'));
+        return Some((method, target, end));
+    }
+    let mut tokens = line[after_version..].split(' ').filter(|t| !t.is_empty());
+    let method = tokens.next()?;
+    let target = tokens.next()?;
+    if !is_method(method) {
+        return None;
+    }
+    let end = line[after_version..].find(target)? + after_version + target.len();
+    Some((method, target, end))
+}
+
+/// Gin's default format: `[GIN] 2026/11/29 - 14:35:27 | 200 | 1.2ms | 10.0.0.1 | GET "/path"`.
+fn gin(line: &str) -> Option<Access<'_>> {
+    let mut fields = line.split('|');
+    let _time = fields.next()?;
+    let status = parse_status(fields.next()?.trim())?;
+    let last = fields.next_back()?.trim();
+    let (method, path) = last.split_once(' ')?;
+    if !is_method(method) {
+        return None;
+    }
+    Some(Access {
+        status: Some(status),
+        method: Some(method),
+        path: Some(path_of(path.trim())),
+        text_line: true,
+    })
+}
+
+fn is_alb(line: &str) -> bool {
+    line.split_once(' ').is_some_and(|(kind, rest)| {
+        matches!(kind, "http" | "https" | "h2" | "grpcs" | "ws" | "wss")
+            && rest
+                .as_bytes()
+                .get(..5)
+                .is_some_and(|d| d[..4].iter().all(u8::is_ascii_digit) && d[4] == b'-')
+    })
+}
+
 /// Parses the first line of an event as an access-log line. Returns `None` when it has
 /// neither a request nor a status.
 pub fn parse(line: &str) -> Option<Access<'_>> {
-    if let Some(c) = ALB.captures(line) {
+    if is_alb(line)
+        && let Some(c) = ALB.captures(line)
+    {
         return Some(Access {
             status: parse_status(&c["status"]),
             method: c.name("method").map(|m| m.as_str()),
@@ -173,20 +219,19 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
             text_line: true,
         });
     }
-    let structured = line.trim_end().ends_with('}') || line.contains('=');
-    if memmem::find(line.as_bytes(), b"HTTP/").is_some()
-        && let Some(c) = REQUEST_LINE.captures(line)
-    {
-        let method = c.name("method").or_else(|| c.name("method2"));
-        let target = c.name("target").or_else(|| c.name("target2"));
-        let end = c.get(0).map_or(0, |m| m.end());
+    let json = line.trim_end().ends_with('}');
+    let structured = json || memchr::memchr(b'=', line.as_bytes()).is_some();
+    for h in memmem::find_iter(line.as_bytes(), b"HTTP/").take(3) {
+        let Some((method, target, end)) = request_line(line, h) else {
+            continue;
+        };
         let mut access = Access {
             status: status_after(&line[end..]),
-            method: method.map(|m| m.as_str()),
-            path: target.map(|m| path_of(m.as_str())),
+            method: Some(method),
+            path: Some(path_of(target)),
             text_line: false,
         };
-        if access.status.is_some() && !line.trim_start().starts_with('{') {
+        if access.status.is_some() && !json {
             access.text_line = true;
             return Some(access);
         }
@@ -196,20 +241,22 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
         }
         return Some(access);
     }
+    if memmem::find(line.as_bytes(), b" | ").is_some()
+        && let Some(access) = gin(line)
+    {
+        return Some(access);
+    }
     if let Some(c) = BARE_REQUEST.captures(line) {
         let status = c
-            .name("gin_status")
-            .or_else(|| c.name("status"))
+            .name("status")
             .or_else(|| c.name("rails_status"))
             .and_then(|m| parse_status(m.as_str()));
         let method = c
-            .name("gin_method")
-            .or_else(|| c.name("method"))
+            .name("method")
             .or_else(|| c.name("rails_method"))
             .map(|m| m.as_str());
         let path = c
-            .name("gin_path")
-            .or_else(|| c.name("path"))
+            .name("path")
             .or_else(|| c.name("rails_path"))
             .map(|m| path_of(m.as_str()));
         return Some(Access {

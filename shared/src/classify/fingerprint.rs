@@ -1,36 +1,283 @@
 //! Fingerprints: an error's message with its volatile parts masked, so the same error with
 //! other ids, times, addresses or values groups together (as Drain and Sentry do).
 
-use regex::{Captures, Regex};
-use std::sync::LazyLock;
-
 /// Fingerprints longer than this are cut: the head of a message identifies it.
 const MAX_LEN: usize = 200;
 
-/// Volatile parts, tried left to right at each position (earlier alternatives win).
-static VOLATILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-          (?P<uuid> \b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b )
-        | (?P<ts>
-              \b\d{4}-\d\d-\d\d (?:[T\s] \d\d:\d\d(?::\d\d)?(?:[.,]\d+)? (?:Z|\s?[+-]\d\d:?\d\d|\s?UTC)? )?   # ISO 8601
-            | \b\d{4}/\d\d/\d\d (?:\s \d\d:\d\d:\d\d(?:\.\d+)?)?                  # Go log, nginx
-            | \b\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d (?:\s[+-]\d{4})?          # combined log
-            | \b[A-Z][a-z]{2} \s [A-Z][a-z]{2} \s{1,2} \d{1,2} \s \d\d:\d\d:\d\d (?:\.\d+)? (?:\s\d{4})?   # Apache, syslog
-            | \b\d\d:\d\d:\d\d (?:[.,]\d+)?
-          )
-        | (?P<ip> \b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b | \[?\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b\]?(?::\d{1,5})? )
-        | (?P<hex> \b0x[0-9a-fA-F]+\b | \b[0-9a-fA-F]{12,}\b | \b[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*\b | \b[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*\b )
-        | (?P<dur> \b(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+\b )
-        | (?P<dq> "(?:[^"\\]|\\.)*" )
-        | (?P<sq> (?:^|[\s=:(\[,]) '[^'\n]*' )
-        | (?P<num> \d+(?:\.\d+)? )
-        "#,
-    )
-    .expect("valid fingerprint regex")
-});
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
 
-static SPACES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").expect("valid spaces regex"));
+/// How many bytes from `i` satisfy `pred`.
+fn run(b: &[u8], i: usize, pred: impl Fn(u8) -> bool) -> usize {
+    b.get(i..)
+        .map_or(0, |r| r.iter().take_while(|c| pred(**c)).count())
+}
+
+/// Exactly `n` ASCII digits at `i`.
+fn digits_n(b: &[u8], i: usize, n: usize) -> bool {
+    b.get(i..i + n)
+        .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+}
+
+fn at(b: &[u8], i: usize, c: u8) -> bool {
+    b.get(i) == Some(&c)
+}
+
+/// `.123` or `,123` (fractional seconds) at `i`: its length, 0 if absent.
+fn fraction(b: &[u8], i: usize) -> usize {
+    if matches!(b.get(i), Some(b'.' | b',')) {
+        let n = run(b, i + 1, |c| c.is_ascii_digit());
+        if n > 0 {
+            return n + 1;
+        }
+    }
+    0
+}
+
+/// `HH:MM:SS[.fff]` at `i`: its length.
+fn clock(b: &[u8], i: usize) -> Option<usize> {
+    (digits_n(b, i, 2)
+        && at(b, i + 2, b':')
+        && digits_n(b, i + 3, 2)
+        && at(b, i + 5, b':')
+        && digits_n(b, i + 6, 2))
+    .then(|| 8 + fraction(b, i + 8))
+}
+
+/// A timestamp at `i`: ISO 8601, Go/nginx `2026/11/29 14:35:27`, the combined log's
+/// `29/Nov/2026:14:35:27 +0000`, Apache's `Sun Nov 29 14:35:27.123 2026`, or a bare clock.
+fn timestamp(b: &[u8], i: usize) -> Option<usize> {
+    let zone = |j: usize| -> usize {
+        if at(b, j, b'Z') {
+            1
+        } else if b.get(j..j + 4) == Some(b" UTC") {
+            4
+        } else {
+            let sp = usize::from(at(b, j, b' ') && matches!(b.get(j + 1), Some(b'+' | b'-')));
+            let k = j + sp;
+            if matches!(b.get(k), Some(b'+' | b'-')) && digits_n(b, k + 1, 2) {
+                let colon = usize::from(at(b, k + 3, b':'));
+                if digits_n(b, k + 3 + colon, 2) {
+                    return sp + 5 + colon;
+                }
+            }
+            0
+        }
+    };
+    // 2026-11-29[T 14:35[:27][.123][Z|+01:00]] and 2026/11/29[ 14:35:27[.123]]
+    if digits_n(b, i, 4)
+        && matches!(b.get(i + 4), Some(b'-' | b'/'))
+        && digits_n(b, i + 5, 2)
+        && at(b, i + 7, b[i + 4])
+        && digits_n(b, i + 8, 2)
+    {
+        let mut j = i + 10;
+        if matches!(b.get(j), Some(b'T' | b' ')) && digits_n(b, j + 1, 2) && at(b, j + 3, b':') {
+            if let Some(n) = clock(b, j + 1) {
+                j += 1 + n;
+            } else if digits_n(b, j + 4, 2) {
+                j += 6;
+            }
+            j += zone(j);
+        }
+        return Some(j - i);
+    }
+    // 29/Nov/2026:14:35:27 +0000
+    if digits_n(b, i, 2)
+        && at(b, i + 2, b'/')
+        && run(b, i + 3, |c| c.is_ascii_alphabetic()) == 3
+        && at(b, i + 6, b'/')
+        && digits_n(b, i + 7, 4)
+        && at(b, i + 11, b':')
+        && let Some(n) = clock(b, i + 12)
+    {
+        let j = i + 12 + n;
+        return Some(j + zone(j) - i);
+    }
+    // Sun Nov 29 14:35:27.123456 2026
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    if b.get(i..i + 3).is_some_and(|d| DAYS.contains(&d)) && at(b, i + 3, b' ') {
+        let mut j = i + 4;
+        if run(b, j, |c| c.is_ascii_alphabetic()) == 3 {
+            j += 3;
+            j += run(b, j, |c| c == b' ');
+            let d = run(b, j, |c| c.is_ascii_digit());
+            if (1..=2).contains(&d)
+                && at(b, j + d, b' ')
+                && let Some(n) = clock(b, j + d + 1)
+            {
+                j += d + 1 + n;
+                if at(b, j, b' ') && digits_n(b, j + 1, 4) {
+                    j += 5;
+                }
+                return Some(j - i);
+            }
+        }
+    }
+    clock(b, i)
+}
+
+/// A UUID, an IP address (v4 with optional port, or v6), a hex id, or a duration at `i`.
+fn identifier(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    let ends = |j: usize| b.get(j).is_none_or(|c| !is_word(*c));
+    let hex = |c: u8| c.is_ascii_hexdigit();
+    // UUID 8-4-4-4-12
+    if [8, 4, 4, 4, 12]
+        .iter()
+        .try_fold(i, |j, n| {
+            (run(b, j, hex) == *n && (*n == 12 || at(b, j + n, b'-'))).then_some(j + n + 1)
+        })
+        .is_some()
+        && ends(i + 36)
+    {
+        return Some((36, "<uuid>"));
+    }
+    // IPv4[:port]
+    let mut j = i;
+    let mut parts = 0;
+    while parts < 4 {
+        let d = run(b, j, |c| c.is_ascii_digit());
+        if !(1..=3).contains(&d) {
+            break;
+        }
+        j += d;
+        parts += 1;
+        if parts < 4 {
+            if !at(b, j, b'.') {
+                break;
+            }
+            j += 1;
+        }
+    }
+    if parts == 4 && ends(j) && !(at(b, j, b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit)) {
+        if at(b, j, b':') {
+            let p = run(b, j + 1, |c| c.is_ascii_digit());
+            if (1..=5).contains(&p) {
+                j += 1 + p;
+            }
+        }
+        return Some((j - i, "<ip>"));
+    }
+    // IPv6: hex groups with at least three colons
+    let v6 = run(b, i, |c| hex(c) || c == b':');
+    if v6 >= 6 && b[i..i + v6].iter().filter(|c| **c == b':').count() >= 3 && ends(i + v6) {
+        return Some((v6, "<ip>"));
+    }
+    // 0x… and hex ids: all hex digits, with both a digit and a letter, or long
+    if b.get(i..i + 2) == Some(b"0x") {
+        let n = run(b, i + 2, hex);
+        if n > 0 && ends(i + 2 + n) {
+            return Some((n + 2, "<hex>"));
+        }
+    }
+    let n = run(b, i, hex);
+    if n >= 2 && ends(i + n) {
+        let word = &b[i..i + n];
+        let has_digit = word.iter().any(u8::is_ascii_digit);
+        let has_letter = word.iter().any(u8::is_ascii_alphabetic);
+        if has_letter && (has_digit || n >= 12) {
+            return Some((n, "<hex>"));
+        }
+    }
+    // durations: 250ms, 1.5s, 1h2m3s, 30µs
+    let mut j = i;
+    let mut units = 0;
+    loop {
+        let d = run(b, j, |c| c.is_ascii_digit());
+        if d == 0 {
+            break;
+        }
+        let k = j + d + fraction(b, j + d);
+        let unit = [&b"ns"[..], b"us", "µs".as_bytes(), b"ms", b"s", b"m", b"h"]
+            .iter()
+            .find(|u| b.get(k..k + u.len()) == Some(**u))
+            .map(|u| u.len());
+        match unit {
+            Some(u) => {
+                j = k + u;
+                units += 1;
+            }
+            None => break,
+        }
+    }
+    if units > 0 && ends(j) {
+        return Some((j - i, "<dur>"));
+    }
+    None
+}
+
+/// Masks the volatile parts of `line` in one pass, stopping once [`MAX_LEN`] is reached.
+fn mask(line: &str) -> String {
+    let b = line.as_bytes();
+    let mut out = String::with_capacity(line.len().min(MAX_LEN + 8));
+    let mut i = 0;
+    let mut space = true;
+    while i < b.len() && out.len() < MAX_LEN {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            if !space {
+                out.push(' ');
+                space = true;
+            }
+            i += 1;
+            continue;
+        }
+        space = false;
+        let word_start = i == 0 || !is_word(b[i - 1]);
+        if c == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            if j < b.len() && b[j] == b'"' {
+                out.push_str("\"<str>\"");
+                i = j + 1;
+                continue;
+            }
+        }
+        if c == b'\''
+            && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'=' | b':' | b'(' | b'[' | b','))
+            && let Some(n) = memchr::memchr2(b'\'', b'\n', &b[i + 1..])
+            && b[i + 1 + n] == b'\''
+        {
+            out.push_str("'<str>'");
+            i += n + 2;
+            continue;
+        }
+        if word_start && c.is_ascii_alphanumeric() {
+            if let Some(n) = timestamp(b, i) {
+                out.push_str("<ts>");
+                i += n;
+                continue;
+            }
+            if let Some((n, tag)) = identifier(b, i) {
+                out.push_str(tag);
+                i += n;
+                continue;
+            }
+        }
+        if c.is_ascii_digit() {
+            let n = run(b, i, |c| c.is_ascii_digit());
+            i += n + fraction(b, i + n);
+            out.push_str("<n>");
+            continue;
+        }
+        // Copy a word up to its next digit, or one punctuation character.
+        let n = if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            1 + run(b, i + 1, |c| {
+                c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+            })
+        } else {
+            1
+        };
+        out.push_str(&line[i..i + n]);
+        i += n;
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(super::level::floor_boundary(&out, trimmed.min(MAX_LEN)));
+    out
+}
 
 /// The line of an event that names its error: the last line of a Python traceback, the
 /// first line otherwise; for JSON records, the message and error fields.
@@ -58,33 +305,7 @@ fn headline(event: &str, json_start: Option<usize>) -> String {
 
 /// The fingerprint of an error event.
 pub fn fingerprint(event: &str, json_start: Option<usize>) -> String {
-    let line = headline(event, json_start);
-    let masked = VOLATILE.replace_all(&line, |c: &Captures| {
-        if c.name("uuid").is_some() {
-            "<uuid>".to_string()
-        } else if c.name("ts").is_some() {
-            "<ts>".to_string()
-        } else if c.name("ip").is_some() {
-            "<ip>".to_string()
-        } else if c.name("hex").is_some() {
-            "<hex>".to_string()
-        } else if c.name("dur").is_some() {
-            "<dur>".to_string()
-        } else if c.name("dq").is_some() {
-            "\"<str>\"".to_string()
-        } else if let Some(m) = c.name("sq") {
-            let lead = m.as_str().chars().next().filter(|ch| *ch != '\'');
-            format!("{}'<str>'", lead.map(String::from).unwrap_or_default())
-        } else {
-            "<n>".to_string()
-        }
-    });
-    let collapsed = SPACES.replace_all(masked.trim(), " ");
-    let mut out = collapsed.into_owned();
-    if out.len() > MAX_LEN {
-        out.truncate(super::level::floor_boundary(&out, MAX_LEN));
-    }
-    out
+    mask(&headline(event, json_start))
 }
 
 #[cfg(test)]

@@ -2,9 +2,6 @@
 //! in the usual text spellings. The classifier uses it to decide whether a weak hint (the
 //! bare word "timeout", "unauthorized", …) describes a failure or is only a mention.
 
-use regex::Regex;
-use std::sync::LazyLock;
-
 /// Severity, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -29,10 +26,6 @@ pub struct LevelInfo {
     /// Byte offset of the JSON object within the line, when the line is JSON.
     pub json_start: Option<usize>,
 }
-
-/// Level words are looked for only near the start of a line, where loggers put them; further
-/// on, the same words are part of the message.
-const PREFIX: usize = 200;
 
 /// Maps a level name in any of its spellings (already lower-cased) to a [`Level`].
 fn from_name(name: &str) -> Option<Level> {
@@ -65,79 +58,6 @@ fn from_number(n: u32) -> Option<Level> {
     })
 }
 
-/// The level field of a JSON record: zap, logrus, pino/bunyan (numeric), structlog, Serilog
-/// (`@l`, `Level`), logback JSON, python-json-logger (`levelname`), ECS (`log.level`),
-/// Google Cloud (`severity`).
-static JSON_LEVEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-        "(?i:level|severity|levelname|level_name|log\.level|@l|@level|lvl|loglevel|log_level)"
-        \s* : \s*
-        (?: "(?P<name>[A-Za-z]{1,16})" | (?P<num>\d{1,3})\b )
-        "#,
-    )
-    .expect("valid JSON level regex")
-});
-
-/// A logfmt level key: logrus text (`level=error`), log15 (`lvl=eror`), go-kit, slog.
-static LOGFMT_LEVEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-        (?: ^ | \s )
-        (?i:level|lvl|severity|loglevel|log_level) = "?
-        (?P<name>[A-Za-z]{1,16})
-        "#,
-    )
-    .expect("valid logfmt level regex")
-});
-
-/// A level word in text. Upper-case words stand alone (`ERROR`, `WARN`, `ERR!` of npm,
-/// `ERRO[0001]` of logrus on a terminal, `[12:00:01 ERR]` of Serilog, `ERROR:` of Python and
-/// PostgreSQL, `SEVERE:` of java.util.logging); lower- and title-case words only in brackets
-/// (`[error]` of nginx, `[proxy:error]` of Apache, `[Error]`), since "Error" and "info" are
-/// also ordinary words of a message. ALERT and EMERG only in brackets: in capitals they are
-/// too often a word of the message.
-static TEXT_LEVEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-          (?: ^ | [\s|(] | \[ (?:\d\d:\d\d:\d\d(?:\.\d+)?\s)? )      # token start; Serilog's "[HH:MM:SS "
-          (?P<upper>
-              TRACE|TRC|VERBOSE|VRB|DEBUG|DBG|DEBU|INFO|INF|NOTICE|LOG
-            | WARN|WARNING|WRN|ERROR|ERRO|ERR|EROR|SEVERE|FATAL|FATA|FTL|CRITICAL|CRIT|PANIC|PANI|DPANIC
-          )
-          (?: $ | [\s\]):,!|\[-] )
-        | \[ (?:[a-z_]+:)?                                           # Apache 2.4: [proxy:error]
-          (?P<bracketed>(?i:trace\d?|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal|panic))
-          \]
-        "#,
-    )
-    .expect("valid text level regex")
-});
-
-/// Levels written as one letter at the start of the line: glog/klog (`E1129 14:35:27.123456`),
-/// Ruby's Logger (`E, [2024-01-01T…`), .NET's console logger (`fail: `, `crit: `).
-static LETTER_LEVEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-          ^ (?P<glog>[IWEF]) \d{4} \s \d\d:\d\d:\d\d          # glog, klog
-        | ^ (?P<ruby>[DIWEFA]) , \s \[                          # Ruby Logger
-        | ^ (?P<dotnet>trce|dbug|info|warn|fail|crit) : \s      # Microsoft.Extensions.Logging console
-        "#,
-    )
-    .expect("valid letter level regex")
-});
-
-fn letter(c: &str) -> Option<Level> {
-    Some(match c {
-        "D" => Level::Debug,
-        "I" => Level::Info,
-        "W" => Level::Warn,
-        "E" => Level::Error,
-        "F" | "A" => Level::Fatal,
-        _ => return None,
-    })
-}
-
 /// Largest char boundary at or below `max`.
 pub(crate) fn floor_boundary(s: &str, max: usize) -> usize {
     if max >= s.len() {
@@ -153,37 +73,170 @@ pub(crate) fn floor_boundary(s: &str, max: usize) -> usize {
 /// Where a JSON object starts in `line`, if the line is one (possibly after a short prefix
 /// such as a timestamp added by a log shipper).
 pub(crate) fn json_start(line: &str) -> Option<usize> {
-    let trimmed = line.trim_end();
-    if !trimmed.ends_with('}') {
+    if !line.trim_end().ends_with('}') {
         return None;
     }
-    let start = memchr::memchr(b'{', &line.as_bytes()[..line.len().min(64)])?;
-    Some(start)
+    memchr::memchr(b'{', &line.as_bytes()[..line.len().min(64)])
+}
+
+/// A level word in text, at `p` where the scan found a level-word prefix. Upper-case words
+/// stand alone (`ERROR`, `WARN`, `ERR!` of npm, `ERRO[0001]` of logrus on a terminal,
+/// `[12:00:01 ERR]` of Serilog, `ERROR:` of Python and PostgreSQL, `SEVERE:` of
+/// java.util.logging); lower- and title-case words count only in brackets (`[error]` of
+/// nginx, `[proxy:error]` of Apache, `[Error]`), since "Error" and "info" are also ordinary
+/// words of a message. ALERT and EMERG only in brackets: in capitals they are too often a
+/// word of the message.
+fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
+    let len = line[p..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let word = &line[p..p + len];
+    if len > 11 {
+        return None;
+    }
+    let before = p.checked_sub(1).map(|i| line[i]);
+    let after = line.get(p + len).copied();
+    let name = std::str::from_utf8(word).ok()?.to_ascii_lowercase();
+    let upper = word.iter().all(|b| b.is_ascii_uppercase());
+    let bracketed = matches!(before, Some(b'[' | b':')) && after == Some(b']');
+    if upper {
+        let starts = matches!(before, None | Some(b' ' | b'\t' | b'[' | b'(' | b'|'));
+        let ends = matches!(
+            after,
+            None | Some(b' ' | b'\t' | b']' | b')' | b':' | b',' | b'!' | b'|' | b'[' | b'-')
+        );
+        if !(starts && ends) || (matches!(name.as_str(), "alert" | "emerg") && !bracketed) {
+            return None;
+        }
+        if matches!(name.as_str(), "trac" | "pani" | "fata" | "debu" | "erro")
+            && after != Some(b'[')
+        {
+            // logrus's four-letter terminal forms come with "[0001]".
+            return None;
+        }
+        return from_name(&name);
+    }
+    if bracketed {
+        // "[proxy:error]": the colon must follow a bracketed module name.
+        if before == Some(b':') {
+            let open = line[..p - 1]
+                .iter()
+                .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+            if open.is_none_or(|i| line[i] != b'[') {
+                return None;
+            }
+        }
+        return from_name(&name);
+    }
+    None
+}
+
+/// Levels written as one letter at the start of the line: glog/klog (`E1129 14:35:27.123456`),
+/// Ruby's Logger (`E, [2024-01-01T…`), .NET's console logger (`fail: `, `crit: `).
+fn letter_level(line: &[u8]) -> Option<Level> {
+    let letter = |c: u8| match c {
+        b'D' => Some(Level::Debug),
+        b'I' => Some(Level::Info),
+        b'W' => Some(Level::Warn),
+        b'E' => Some(Level::Error),
+        b'F' | b'A' => Some(Level::Fatal),
+        _ => None,
+    };
+    let glog = line.len() > 8
+        && matches!(line[0], b'I' | b'W' | b'E' | b'F')
+        && line[1..5].iter().all(u8::is_ascii_digit)
+        && line[5] == b' '
+        && line[6..8].iter().all(u8::is_ascii_digit)
+        && line[8] == b':';
+    let ruby = line.len() > 4 && line[1] == b',' && line[2] == b' ' && line[3] == b'[';
+    if glog || ruby {
+        return letter(line[0]);
+    }
+    for (prefix, level) in [
+        (&b"trce: "[..], Level::Trace),
+        (b"dbug: ", Level::Debug),
+        (b"info: ", Level::Info),
+        (b"warn: ", Level::Warn),
+        (b"fail: ", Level::Error),
+        (b"crit: ", Level::Fatal),
+    ] {
+        if line.starts_with(prefix) {
+            return Some(level);
+        }
+    }
+    None
+}
+
+/// The value of a level key at `p`: `"level": "error"`, `"level":50`, `level=error`,
+/// `lvl="eror"`.
+fn key_level_at(line: &[u8], p: usize) -> Option<Level> {
+    let rest = &line[p..];
+    let json = rest[0] == b'"';
+    let key_end = if json {
+        1 + memchr::memchr(b'"', &rest[1..])? + 1
+    } else {
+        // logfmt: the key stands at the start or after whitespace.
+        if p > 0 && !line[p - 1].is_ascii_whitespace() {
+            return None;
+        }
+        memchr::memchr(b'=', rest)?
+    };
+    let mut v = &rest[key_end..];
+    let trim = |v: &mut &[u8]| {
+        while let Some((b, tail)) = v.split_first() {
+            if b.is_ascii_whitespace() {
+                *v = tail;
+            } else {
+                break;
+            }
+        }
+    };
+    trim(&mut v);
+    v = v.strip_prefix(if json { b":" } else { b"=" })?;
+    trim(&mut v);
+    let quoted = v.first() == Some(&b'"');
+    if quoted {
+        v = &v[1..];
+    }
+    let len = v.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    let value = std::str::from_utf8(&v[..len]).ok()?;
+    if value.is_empty() || len > 16 {
+        return None;
+    }
+    if !quoted && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().ok().and_then(from_number);
+    }
+    from_name(&value.to_ascii_lowercase())
 }
 
 /// Detects the level of the first line of an event.
 pub fn detect(line: &str) -> LevelInfo {
+    detect_with(line, &super::rules::scan(line))
+}
+
+/// [`detect`] with the positions the classifier's scan already found.
+pub(crate) fn detect_with(line: &str, scan: &super::rules::Scan) -> LevelInfo {
+    let bytes = line.as_bytes();
     if let Some(start) = json_start(line) {
-        let body = &line[start..];
-        let level = JSON_LEVEL.captures(body).and_then(|c| {
-            if let Some(name) = c.name("name") {
-                from_name(&name.as_str().to_ascii_lowercase())
-            } else {
-                c.name("num")
-                    .and_then(|n| n.as_str().parse().ok())
-                    .and_then(from_number)
-            }
-        });
+        let level = scan
+            .level_keys()
+            .iter()
+            .map(|p| *p as usize)
+            .filter(|p| *p >= start && bytes[*p] == b'"')
+            .find_map(|p| key_level_at(bytes, p));
         return LevelInfo {
             level,
             structured: true,
             json_start: Some(start),
         };
     }
-    let prefix = &line[..floor_boundary(line, PREFIX)];
-    if prefix.contains('=')
-        && let Some(c) = LOGFMT_LEVEL.captures(line)
-        && let Some(level) = from_name(&c["name"].to_ascii_lowercase())
+    if let Some(level) = scan
+        .level_keys()
+        .iter()
+        .map(|p| *p as usize)
+        .filter(|p| bytes[*p] != b'"')
+        .find_map(|p| key_level_at(bytes, p))
     {
         return LevelInfo {
             level: Some(level),
@@ -191,18 +244,11 @@ pub fn detect(line: &str) -> LevelInfo {
             json_start: None,
         };
     }
-    let level = if let Some(c) = LETTER_LEVEL.captures(prefix) {
-        c.name("glog")
-            .or_else(|| c.name("ruby"))
-            .and_then(|m| letter(m.as_str()))
-            .or_else(|| c.name("dotnet").and_then(|m| from_name(m.as_str())))
-    } else {
-        TEXT_LEVEL.captures(prefix).and_then(|c| {
-            let m = c.name("upper").or_else(|| c.name("bracketed"))?;
-            let name = m.as_str().to_ascii_lowercase();
-            from_name(name.trim_end_matches(|c: char| c.is_ascii_digit()))
-        })
-    };
+    let level = letter_level(bytes).or_else(|| {
+        scan.level_words()
+            .iter()
+            .find_map(|p| text_level_at(bytes, *p as usize))
+    });
     LevelInfo {
         level,
         structured: false,

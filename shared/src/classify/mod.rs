@@ -185,7 +185,8 @@ impl Classifier {
     pub fn classify(&self, event: &str) -> Classification {
         let event = event.trim_end_matches(['\n', '\r']);
         let first_line = event.split('\n').next().unwrap_or(event);
-        let families = rules::families(event);
+        let scan = rules::scan(event);
+        let families = scan.bits;
 
         let access = if families & fam::ACCESS != 0 {
             access::parse(first_line)
@@ -204,7 +205,7 @@ impl Classifier {
             };
         }
 
-        let level = level::detect(first_line);
+        let level = level::detect_with(first_line, &scan);
         let category = if access.is_some_and(|a| a.text_line) {
             // A request line: its words are the request's, only the status counts.
             http_status.filter(|s| *s >= 500).map(|_| Category::Http5xx)

@@ -30,6 +30,10 @@ pub(crate) mod fam {
     pub const ELB_HEALTH: u32 = 1 << 11;
     /// Words that may head an exception line (`…Error:`, `…Exception`).
     pub const EXC_NAME: u32 = 1 << 12;
+    /// A level word (`ERROR`, `[warn]`, `INF`): its position goes to level detection.
+    pub const LEVEL_WORD: u32 = 1 << 13;
+    /// A level key (`"level"`, `level=`): its position goes to level detection.
+    pub const LEVEL_KEY: u32 = 1 << 14;
 }
 
 /// Keywords (matched ASCII-case-insensitively) and the families they wake up.
@@ -40,7 +44,7 @@ const KEYWORDS: &[(&str, u32)] = {
         ("memory", OOM),
         ("oom", OOM),
         ("alloc", OOM),
-        ("137", OOM),
+        ("exitcode", OOM),
         ("heap", OOM),
         // panic
         ("panic", PANIC),
@@ -52,6 +56,8 @@ const KEYWORDS: &[(&str, u32)] = {
         ("timedout", TIMEOUT),
         ("time out", TIMEOUT),
         ("deadline", TIMEOUT),
+        ("time limit", TIMEOUT),
+        ("timelimit", TIMEOUT),
         ("expired", TIMEOUT | AUTH),
         // connection
         ("refused", CONNECTION),
@@ -60,7 +66,11 @@ const KEYWORDS: &[(&str, u32)] = {
         ("unreachable", CONNECTION),
         ("broken pipe", CONNECTION),
         ("epipe", CONNECTION),
-        ("host", CONNECTION),
+        ("such host", CONNECTION),
+        ("host is unreachable", CONNECTION),
+        ("host unreachable", CONNECTION),
+        ("unknownhost", CONNECTION),
+        ("resolve host", CONNECTION),
         ("name resolution", CONNECTION),
         ("enotfound", CONNECTION),
         ("eai_again", CONNECTION),
@@ -97,6 +107,8 @@ const KEYWORDS: &[(&str, u32)] = {
         ("invalid_grant", AUTH),
         ("invalid_client", AUTH),
         ("jwt", AUTH),
+        ("api key", AUTH),
+        ("apikey", AUTH),
         ("401", AUTH),
         ("403", AUTH),
         // http 5xx outside access lines
@@ -182,27 +194,118 @@ const KEYWORDS: &[(&str, u32)] = {
         ("completed ", ACCESS),
         ("| ", ACCESS),
         ("elb-healthchecker", ELB_HEALTH),
+        // level words, by the prefix of every spelling (`err` finds ERROR, ERRO, ERR)
+        ("trac", LEVEL_WORD),
+        ("trc", LEVEL_WORD),
+        ("verb", LEVEL_WORD),
+        ("vrb", LEVEL_WORD),
+        ("deb", LEVEL_WORD),
+        ("dbg", LEVEL_WORD),
+        ("dbug", LEVEL_WORD),
+        ("inf", LEVEL_WORD),
+        ("notice", LEVEL_WORD),
+        ("log", LEVEL_WORD),
+        ("warn", LEVEL_WORD),
+        ("wrn", LEVEL_WORD),
+        ("err", LEVEL_WORD),
+        ("eror", LEVEL_WORD),
+        ("severe", LEVEL_WORD),
+        ("fata", LEVEL_WORD),
+        ("ftl", LEVEL_WORD),
+        ("crit", LEVEL_WORD),
+        ("pani", LEVEL_WORD),
+        ("dpanic", LEVEL_WORD),
+        ("alert", LEVEL_WORD),
+        ("emerg", LEVEL_WORD),
+        // level keys of JSON and logfmt records
+        ("\"level\"", LEVEL_KEY),
+        ("\"levelname\"", LEVEL_KEY),
+        ("\"level_name\"", LEVEL_KEY),
+        ("\"log.level\"", LEVEL_KEY),
+        ("\"loglevel\"", LEVEL_KEY),
+        ("\"log_level\"", LEVEL_KEY),
+        ("\"severity\"", LEVEL_KEY),
+        ("\"lvl\"", LEVEL_KEY),
+        ("\"@l\"", LEVEL_KEY),
+        ("\"@level\"", LEVEL_KEY),
+        ("level=", LEVEL_KEY),
+        ("lvl=", LEVEL_KEY),
+        ("severity=", LEVEL_KEY),
     ]
 };
 
 static PREFILTER: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
+    // One pattern per keyword: a keyword listed twice gets the union of its flags.
+    let mut merged: Vec<(String, u32)> = Vec::new();
+    for (k, f) in KEYWORDS {
+        let k = k.to_ascii_lowercase();
+        match merged.iter_mut().find(|(m, _)| *m == k) {
+            Some((_, flags)) => *flags |= f,
+            None => merged.push((k, *f)),
+        }
+    }
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .kind(Some(AhoCorasickKind::DFA))
-        .build(KEYWORDS.iter().map(|(k, _)| k))
+        .build(merged.iter().map(|(k, _)| k))
         .expect("valid keyword automaton");
-    (ac, KEYWORDS.iter().map(|(_, f)| *f).collect())
+    (ac, merged.into_iter().map(|(_, f)| f).collect())
 });
 
-/// The families whose keywords occur in `text`: one pass, overlapping matches.
-pub(crate) fn families(text: &str) -> u32 {
-    let (ac, fams) = &*PREFILTER;
-    let mut bits = 0;
-    for m in ac.find_overlapping_iter(text) {
-        bits |= fams[m.pattern().as_usize()];
+/// Level words are looked for only near the start of a line, where loggers put them; further
+/// on, the same words are part of the message.
+pub(crate) const LEVEL_PREFIX: usize = 200;
+const MAX_POSITIONS: usize = 16;
+
+/// What one pass over an event found: the families whose keywords occur, and where the
+/// level words and level keys of its first line are.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Scan {
+    pub bits: u32,
+    level_words: [u32; MAX_POSITIONS],
+    n_level_words: usize,
+    level_keys: [u32; MAX_POSITIONS],
+    n_level_keys: usize,
+}
+
+impl Scan {
+    /// Start offsets of level words within the first line's prefix, in order.
+    pub fn level_words(&self) -> &[u32] {
+        &self.level_words[..self.n_level_words]
     }
-    bits
+
+    /// Start offsets of level keys within the first line, in order.
+    pub fn level_keys(&self) -> &[u32] {
+        &self.level_keys[..self.n_level_keys]
+    }
+}
+
+/// Scans `event` once (overlapping keyword matches, ASCII case-insensitive).
+pub(crate) fn scan(event: &str) -> Scan {
+    let (ac, flags) = &*PREFILTER;
+    let first_line = memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len());
+    let mut s = Scan::default();
+    for m in ac.find_overlapping_iter(event) {
+        let f = flags[m.pattern().as_usize()];
+        s.bits |= f;
+        let start = m.start();
+        if f & fam::LEVEL_WORD != 0
+            && start < LEVEL_PREFIX.min(first_line)
+            && s.n_level_words < MAX_POSITIONS
+        {
+            s.level_words[s.n_level_words] = start as u32;
+            s.n_level_words += 1;
+        }
+        if f & fam::LEVEL_KEY != 0 && start < first_line && s.n_level_keys < MAX_POSITIONS {
+            s.level_keys[s.n_level_keys] = start as u32;
+            s.n_level_keys += 1;
+        }
+    }
+    // Matches come ordered by their end; level detection wants the leftmost first.
+    s.level_words[..s.n_level_words].sort_unstable();
+    s.level_keys[..s.n_level_keys].sort_unstable();
+    s
 }
 
 /// A compiled family: strong patterns count anywhere, weak ones only in an error context.
@@ -273,6 +376,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \b(?:gateway|upstream \s request|lock \s wait|statement) \s time-?out\b   # 504, Envoy, MySQL, PostgreSQL
                 | \bHttpClient\.Timeout\b                            # .NET
                 | \bqueue \s timeout\b | \bpool \s timeout\b
+                | \btime \s? limit \s? exceeded\b | \bSoftTimeLimitExceeded\b   # Celery
             "#),
             weak: Some(re(r#"(?xi)
                   \btime-?outs?\b (?: \s*$ | [^_=:\d] | :\s*[^\d\s] )   # the word, but not "timeout=30", "timeout: 5"
@@ -325,7 +429,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \b(?:invalid|bad|wrong|expired) \s credentials\b | \bBadCredentialsException\b
                 | \bpassword \s authentication \s failed\b | \bauthenticat(?:ion|e) \s (?:failed|failure|error|required)\b | \bauth \s (?:failed|failure|error)\b
                 | \bLogin \s failed\b | \bNOAUTH\b | \bWRONGPASS\b | \b(?:invalid|incorrect|wrong) \s (?:password|username \s or \s password)\b
-                | \b(?:jwt|token) \s (?:expired|malformed|is \s expired|has \s expired|is \s invalid)\b | \binvalid \s (?:token|signature|jwt|api \s key|access \s token|bearer \s token)\b
+                | \b(?:jwt|token) \s (?:expired|malformed|is \s expired|has \s expired|is \s invalid)\b | \binvalid \s (?:token|signature|jwt|api \s ?key|access \s token|bearer \s token)\b
                 | \b(?:TokenExpiredError|JsonWebTokenError|ExpiredJwtException|SecurityTokenExpiredException)\b | \binvalid_(?:grant|client|token)\b
                 | \b(?:Authentication|Authorization|Security|Forbidden|Unauthorized)(?:Exception|Error)\b | \bPermissionError\b
                 | \b401 \s Unauthorized\b | \b403 \s Forbidden\b
