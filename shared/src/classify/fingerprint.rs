@@ -208,7 +208,7 @@ fn identifier(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
 }
 
 /// Masks the volatile parts of `line` in one pass, stopping once [`MAX_LEN`] is reached.
-fn mask(line: &str) -> String {
+pub(crate) fn mask(line: &str) -> String {
     let b = line.as_bytes();
     let mut out = String::with_capacity(line.len().min(MAX_LEN + 8));
     let mut i = 0;
@@ -308,6 +308,12 @@ pub fn fingerprint(event: &str, json_start: Option<usize>) -> String {
     mask(&headline(event, json_start))
 }
 
+/// The fingerprint of a failed request: what was asked and what came back
+/// (`GET /api/orders/<n> 502`), so each endpoint's failures group apart.
+pub fn request_fingerprint(method: &str, path: &str, status: u16) -> String {
+    format!("{method} {} {status}", mask(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +374,22 @@ mod tests {
         let c = fingerprint("ERROR connection refused to cache", None);
         assert_ne!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn failed_requests_group_by_endpoint_and_status() {
+        assert_eq!(
+            request_fingerprint("GET", "/api/orders/1882", 502),
+            "GET /api/orders/<n> 502"
+        );
+        assert_eq!(
+            request_fingerprint("GET", "/api/orders/77", 502),
+            request_fingerprint("GET", "/api/orders/1882", 502)
+        );
+        assert_ne!(
+            request_fingerprint("GET", "/api/orders/1", 502),
+            request_fingerprint("GET", "/api/users/1", 502)
+        );
     }
 
     #[test]

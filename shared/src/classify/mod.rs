@@ -212,11 +212,23 @@ impl Classifier {
         } else {
             categorize(event, families, level, http_status)
         };
+        let fingerprint = category.map(|c| match (c, access) {
+            (
+                Category::Http5xx,
+                Some(access::Access {
+                    method: Some(method),
+                    path: Some(path),
+                    status: Some(status),
+                    ..
+                }),
+            ) => fingerprint::request_fingerprint(method, path, status),
+            _ => fingerprint(event, level.json_start),
+        });
         Classification {
             category,
             health_noise: false,
             http_status,
-            fingerprint: category.map(|_| fingerprint(event, level.json_start)),
+            fingerprint,
         }
     }
 }
