@@ -741,3 +741,93 @@ pub(crate) fn exception_head(text: &str, node_frames: bool) -> Option<Category> 
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_words_and_the_ordinary_mentions() {
+        let positive = [
+            "error processing message 42",
+            "Error: invalid payload",
+            "failed to decode message: unexpected EOF",
+            "upload failure for object x",
+            "could not open /data/cache",
+            "unable to parse config",
+            "err=\"timeout talking to db\"",
+            "error: something broke",
+            "target is unhealthy",
+        ];
+        let negative = [
+            "error_count=0",
+            "0 errors",
+            "errors: []",
+            "err=<nil>",
+            "error=null",
+            "failed=0 succeeded=12",
+            "no error in the last batch",
+            "retried 3 times without error",
+            "error handler registered",
+            "on error resume next",
+            "errorPage configured",
+        ];
+        for t in positive {
+            assert!(has_error_word(t), "{t:?} should be an error");
+        }
+        for t in negative {
+            assert!(!has_error_word(t), "{t:?} should not be an error");
+        }
+    }
+
+    #[test]
+    fn exception_heads_by_language() {
+        let cases = [
+            ("KeyError: 'id'", Some(Category::PythonTraceback)),
+            (
+                "requests.exceptions.HTTPError: 500 Server Error",
+                Some(Category::PythonTraceback),
+            ),
+            (
+                "java.lang.IllegalStateException: boom",
+                Some(Category::Exception),
+            ),
+            (
+                "System.InvalidOperationException: boom",
+                Some(Category::Exception),
+            ),
+            (
+                "TypeError: Cannot read properties of undefined (reading 'id')",
+                Some(Category::Exception),
+            ),
+            (
+                "TypeError: 'NoneType' object is not subscriptable",
+                Some(Category::PythonTraceback),
+            ),
+            (
+                "ValidationError: bad input",
+                Some(Category::PythonTraceback),
+            ),
+            ("OrderNotFoundException: 42", Some(Category::Exception)),
+            ("CannotPullContainerError: not found", None),
+            ("Error: plain", None),
+            ("Note: nothing here", None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(exception_head(line, false), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn scan_finds_families_and_level_positions() {
+        let s = scan("2026-11-29T14:35:27Z ERROR dial tcp: connection refused");
+        assert_ne!(s.bits & fam::CONNECTION, 0);
+        assert_ne!(s.bits & fam::GENERIC, 0);
+        assert_eq!(s.bits & fam::OOM, 0);
+        assert!(s.level_words().contains(&21), "{:?}", s.level_words());
+        let json = scan(r#"{"msg":"x","level":"error"}"#);
+        assert_eq!(json.level_keys(), [11]);
+        let plain = scan("nothing to see");
+        assert_eq!(plain.bits, 0);
+    }
+}
