@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod health;
 
 /// The version of ecs-monitor, as the crate was built.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

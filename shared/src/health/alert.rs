@@ -1,0 +1,411 @@
+//! When to alert, and what the alert says. Pure.
+//!
+//! - An alert goes out when the overall status differs from the one subscribers were last
+//!   told (`announced`) and the new status held for `FAILURE_THRESHOLD` consecutive runs
+//!   (`health.degraded`, `health.unhealthy`), or when it is healthy again for
+//!   `SUCCESS_THRESHOLD` runs (`health.recovered`); while still failing, a reminder every
+//!   `REMINDER_MINUTES` (`health.reminder`). Flapping below the thresholds stays quiet.
+//! - A decided alert is recorded in the state (`alerting.pending`) before it is published and
+//!   removed once SNS accepted it: a failed publish is retried on the next run, and a
+//!   transition is decided once, since `announced` moves with the decision.
+
+use super::model::{Alert, Alerting, Overall, State};
+use crate::config::Thresholds;
+use serde_json::json;
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Alerts kept for retry at most; the oldest go first (they are superseded by newer ones).
+pub const MAX_PENDING: usize = 10;
+/// Lines of a table or list shown in one message; SNS takes at most 256 KB.
+const MAX_LINES: usize = 50;
+
+pub struct Decision {
+    pub alerting: Alerting,
+    pub alert: Option<Alert>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn incident_id(cluster: &str, now: OffsetDateTime) -> String {
+    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+    format!(
+        "{cluster}-{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+/// "2 h 5 min", "12 min", "40 s".
+pub fn human_duration(d: time::Duration) -> String {
+    let s = d.whole_seconds().max(0);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// Decides whether this run alerts, and the alerting memory to carry on.
+pub fn decide(
+    current: &State,
+    previous: Option<&State>,
+    now: OffsetDateTime,
+    t: &Thresholds,
+) -> Decision {
+    let prev = previous.map(|p| p.alerting.clone()).unwrap_or_default();
+    let mut a = prev.clone();
+    let status = current.overall;
+    if previous.map(|p| p.overall) != Some(status) || a.status_since.is_none() {
+        a.status_since = Some(now);
+    }
+    if status == Overall::Healthy {
+        a.consecutive_successes += 1;
+        a.consecutive_failures = 0;
+    } else {
+        a.consecutive_failures += 1;
+        a.consecutive_successes = 0;
+    }
+    let reminder_due = t.reminder_minutes > 0
+        && a.last_alert_at
+            .is_some_and(|last| now - last >= time::Duration::minutes(t.reminder_minutes as i64));
+    let event = if status != Overall::Healthy
+        && status != prev.announced
+        && a.consecutive_failures >= t.failure_threshold
+    {
+        if prev.announced == Overall::Healthy {
+            a.incident_id = Some(incident_id(&current.cluster, now));
+        }
+        Some(if status == Overall::Unhealthy {
+            "health.unhealthy"
+        } else {
+            "health.degraded"
+        })
+    } else if status == Overall::Healthy
+        && prev.announced != Overall::Healthy
+        && a.consecutive_successes >= t.success_threshold
+    {
+        Some("health.recovered")
+    } else if status != Overall::Healthy && status == prev.announced && reminder_due {
+        Some("health.reminder")
+    } else {
+        None
+    };
+    let Some(event) = event else {
+        return Decision {
+            alerting: a,
+            alert: None,
+        };
+    };
+    let incident = a
+        .incident_id
+        .clone()
+        .unwrap_or_else(|| incident_id(&current.cluster, now));
+    let alert = render(event, current, previous, &a, &incident, now);
+    a.announced = if event == "health.recovered" {
+        Overall::Healthy
+    } else {
+        status
+    };
+    if event == "health.recovered" {
+        a.incident_id = None;
+    }
+    // The reminder clock runs from the decision, so a failing SNS does not cause a reminder storm.
+    a.last_alert_at = Some(now);
+    a.pending.push(alert.clone());
+    if a.pending.len() > MAX_PENDING {
+        let drop = a.pending.len() - MAX_PENDING;
+        a.pending.drain(..drop);
+    }
+    Decision {
+        alerting: a,
+        alert: Some(alert),
+    }
+}
+
+/// SNS subjects: ASCII, no line breaks, under 100 characters.
+fn subject_line(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else if c.is_whitespace() {
+                ' '
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if out.len() > 99 {
+        out.truncate(96);
+        out.push_str("...");
+    }
+    out
+}
+
+fn headline(
+    event: &str,
+    current: &State,
+    since: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> String {
+    let cluster = &current.cluster;
+    let first = current
+        .issues
+        .first()
+        .map(String::as_str)
+        .unwrap_or("no issue recorded");
+    let more = match current.issues.len() {
+        0 | 1 => String::new(),
+        n => format!(" (+{} more)", n - 1),
+    };
+    let status = current.overall.as_str().to_uppercase();
+    match event {
+        "health.recovered" => format!("[ecs-monitor] {cluster} RECOVERED: all checks healthy"),
+        "health.reminder" => {
+            let for_ = since
+                .map(|s| format!(" for {}", human_duration(now - s)))
+                .unwrap_or_default();
+            format!("[ecs-monitor] {cluster} STILL {status}{for_}: {first}{more}")
+        }
+        _ => format!("[ecs-monitor] {cluster} {status}: {first}{more}"),
+    }
+}
+
+fn capped<'a>(lines: impl ExactSizeIterator<Item = String> + 'a) -> Vec<String> {
+    let total = lines.len();
+    let mut out: Vec<String> = lines.take(MAX_LINES).collect();
+    if total > MAX_LINES {
+        out.push(format!("... and {} more", total - MAX_LINES));
+    }
+    out
+}
+
+fn render(
+    event: &str,
+    current: &State,
+    previous: Option<&State>,
+    alerting: &Alerting,
+    incident: &str,
+    now: OffsetDateTime,
+) -> Alert {
+    let subject = subject_line(&headline(event, current, alerting.status_since, now));
+    let was = previous.map(|p| p.overall).unwrap_or_default();
+    let before: BTreeSet<&String> = previous
+        .map(|p| p.issues.iter().collect())
+        .unwrap_or_default();
+    let after: BTreeSet<&String> = current.issues.iter().collect();
+    let new: Vec<String> = current
+        .issues
+        .iter()
+        .filter(|i| !before.contains(i))
+        .map(|i| format!("+ {i}"))
+        .collect();
+    let gone: Vec<String> = previous
+        .map(|p| {
+            p.issues
+                .iter()
+                .filter(|i| !after.contains(i))
+                .map(|i| format!("- {i} (resolved)"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let changes: Vec<String> = capped(new.into_iter().chain(gone).collect::<Vec<_>>().into_iter());
+    let issues = capped(
+        current
+            .issues
+            .iter()
+            .map(|i| format!("- {i}"))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+
+    let mut text = String::new();
+    let status = current.overall.as_str().to_uppercase();
+    let since = alerting
+        .status_since
+        .map(rfc3339)
+        .unwrap_or_else(|| rfc3339(now));
+    if event == "health.recovered" {
+        text.push_str(&format!(
+            "Cluster {} ({}) has RECOVERED: every check is healthy (was {}).\n",
+            current.cluster,
+            current.region,
+            was.as_str().to_uppercase()
+        ));
+    } else {
+        text.push_str(&format!(
+            "Cluster {} ({}) is {status} since {since} (was {}).\n",
+            current.cluster,
+            current.region,
+            was.as_str().to_uppercase()
+        ));
+    }
+    text.push_str(&format!(
+        "Checked at {}. Incident {incident}.\n",
+        rfc3339(current.checked_at)
+    ));
+    if !issues.is_empty() {
+        text.push_str(&format!(
+            "\nIssues ({}):\n{}\n",
+            current.issues.len(),
+            issues.join("\n")
+        ));
+    }
+    if !changes.is_empty() {
+        text.push_str(&format!(
+            "\nWhat changed since the last check:\n{}\n",
+            changes.join("\n")
+        ));
+    }
+    let services = capped(
+        current
+            .services
+            .iter()
+            .map(|s| {
+                format!(
+                    "  {:<24} {:>3}/{:<3} running  {:?}",
+                    s.name, s.running, s.desired, s.status
+                )
+                .to_lowercase()
+            })
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    if !services.is_empty() {
+        text.push_str(&format!("\nServices:\n{}\n", services.join("\n")));
+    }
+    let tgs = capped(
+        current
+            .target_groups
+            .iter()
+            .map(|g| {
+                format!(
+                    "  {:<24} {} healthy, {} unhealthy  {:?}",
+                    g.name, g.healthy, g.unhealthy, g.status
+                )
+                .to_lowercase()
+            })
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    if !tgs.is_empty() {
+        text.push_str(&format!("\nTarget groups:\n{}\n", tgs.join("\n")));
+    }
+    let http = capped(
+        current
+            .http
+            .iter()
+            .map(|h| {
+                let code = h.status_code.map_or("---".to_string(), |c| c.to_string());
+                let ms = h.latency_ms.map_or(String::new(), |l| format!("{l} ms"));
+                format!(
+                    "  {:<24} {code} {ms:>8}  {}",
+                    h.name,
+                    format!("{:?}", h.status).to_lowercase()
+                )
+            })
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    if !http.is_empty() {
+        text.push_str(&format!("\nHTTP:\n{}\n", http.join("\n")));
+    }
+    let tls = capped(
+        current
+            .tls
+            .iter()
+            .map(|t| {
+                let left = t
+                    .days_left
+                    .map_or("unknown".to_string(), |d| format!("{d} days left"));
+                format!(
+                    "  {:<24} {left}  {}",
+                    t.host,
+                    format!("{:?}", t.status).to_lowercase()
+                )
+            })
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    if !tls.is_empty() {
+        text.push_str(&format!("\nTLS certificates:\n{}\n", tls.join("\n")));
+    }
+    text.push_str("\n-- ecs-monitor health-check. The diagnose function explains failures from the services' logs.\n");
+
+    let emoji = match event {
+        "health.recovered" => ":white_check_mark:",
+        "health.reminder" => ":bell:",
+        _ if current.overall == Overall::Unhealthy => ":rotating_light:",
+        _ => ":warning:",
+    };
+    let mut description = String::new();
+    if !issues.is_empty() {
+        description.push_str(&format!("*Issues ({})*\n", current.issues.len()));
+        for i in &issues {
+            description.push_str(&format!("• {}\n", i.trim_start_matches("- ")));
+        }
+    }
+    if !changes.is_empty() {
+        description.push_str("*What changed*\n");
+        for c in &changes {
+            description.push_str(&format!("• {c}\n"));
+        }
+    }
+    if description.is_empty() {
+        description.push_str("Every check is healthy.\n");
+    }
+    let title = format!("{emoji} {}", subject.trim_start_matches("[ecs-monitor] "));
+    let next_steps: Vec<String> = if event == "health.recovered" {
+        vec!["No action needed; the incident thread is closed.".into()]
+    } else {
+        vec![
+            format!(
+                "See the diagnose report for cluster {} in the report bucket.",
+                current.cluster
+            ),
+            "Run `ecs-monitor health` for the live view.".into(),
+        ]
+    };
+    let chat = json!({
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": title,
+            "description": description,
+            "nextSteps": next_steps,
+        },
+        "metadata": {
+            "threadId": incident,
+            "summary": subject,
+            "additionalContext": {
+                "cluster": current.cluster,
+                "status": current.overall.as_str(),
+                "event": event,
+            },
+        },
+    });
+    Alert {
+        event: event.to_string(),
+        status: if event == "health.recovered" {
+            Overall::Healthy
+        } else {
+            current.overall
+        },
+        incident_id: incident.to_string(),
+        decided_at: now,
+        subject,
+        text,
+        chat,
+    }
+}

@@ -1,0 +1,11 @@
+//! The health check: model, pure evaluation and alerting; probes and AWS access live beside.
+
+pub mod alert;
+pub mod evaluate;
+pub mod model;
+
+pub use evaluate::{Context, evaluate};
+pub use model::*;
+
+#[cfg(test)]
+mod tests;

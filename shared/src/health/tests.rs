@@ -1,0 +1,599 @@
+//! Evaluation and alerting rules, without I/O.
+
+use super::*;
+use crate::config::{Expectation, StatusSet, Thresholds};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-11-29 14:35:00 UTC);
+
+fn svc(name: &str, desired: i32, running: i32) -> ServiceObservation {
+    ServiceObservation {
+        name: name.into(),
+        status: "ACTIVE".into(),
+        desired,
+        running,
+        pending: desired - running,
+        rollout_state: Some("COMPLETED".into()),
+        rollout_reason: None,
+        failed_tasks: 0,
+        events: vec![],
+        target_group_arns: vec![],
+    }
+}
+
+fn obs(services: Vec<ServiceObservation>) -> Observations {
+    Observations {
+        services: Ok(ServicesObservation {
+            found: services,
+            missing: vec![],
+        }),
+        target_groups: vec![],
+        http: vec![],
+        tls: vec![],
+    }
+}
+
+fn ctx(t: Thresholds) -> Context<'static> {
+    Context {
+        cluster: "prod",
+        region: "us-east-1",
+        thresholds: t,
+    }
+}
+
+fn run(
+    o: &Observations,
+    prev: Option<&State>,
+    now: OffsetDateTime,
+    t: Thresholds,
+) -> (State, Option<Alert>) {
+    evaluate(o, prev, now, &ctx(t))
+}
+
+fn status_of(o: Observations) -> (Overall, Vec<String>) {
+    let (s, _) = run(&o, None, NOW, Thresholds::default());
+    (s.overall, s.issues)
+}
+
+#[test]
+fn service_rules() {
+    let cases = [
+        (svc("api", 2, 2), Status::Healthy, None),
+        (svc("api", 0, 0), Status::ScaledDown, None),
+        (
+            svc("api", 3, 1),
+            Status::Degraded,
+            Some("api: 1/3 tasks running"),
+        ),
+        (
+            svc("api", 2, 0),
+            Status::Unhealthy,
+            Some("api: 0/2 tasks running"),
+        ),
+        (
+            ServiceObservation {
+                rollout_state: Some("FAILED".into()),
+                rollout_reason: Some("tasks failed to start".into()),
+                ..svc("api", 2, 2)
+            },
+            Status::Degraded,
+            Some("api: deployment failed: tasks failed to start"),
+        ),
+        (
+            ServiceObservation {
+                failed_tasks: 3,
+                rollout_state: Some("IN_PROGRESS".into()),
+                ..svc("api", 2, 2)
+            },
+            Status::Degraded,
+            Some("api: 3 task(s) failed to start in the current deployment"),
+        ),
+        (
+            ServiceObservation {
+                status: "INACTIVE".into(),
+                ..svc("api", 2, 2)
+            },
+            Status::Missing,
+            Some("api: service is inactive"),
+        ),
+    ];
+    for (o, expected, issue) in cases {
+        let (s, _) = run(&obs(vec![o.clone()]), None, NOW, Thresholds::default());
+        assert_eq!(s.services[0].status, expected, "{o:?}");
+        assert_eq!(s.issues.first().map(String::as_str), issue, "{o:?}");
+    }
+    let mut o = obs(vec![]);
+    o.services = Ok(ServicesObservation {
+        found: vec![],
+        missing: vec!["ghost".into()],
+    });
+    let (overall, issues) = status_of(o);
+    assert_eq!(overall, Overall::Unhealthy);
+    assert_eq!(issues, ["ghost: service not found in cluster prod"]);
+}
+
+#[test]
+fn ecs_failure_is_recorded_not_fatal() {
+    let mut o = obs(vec![]);
+    o.services = Err("AccessDeniedException: not authorized".into());
+    let (overall, issues) = status_of(o);
+    assert_eq!(overall, Overall::Degraded);
+    assert!(issues[0].contains("cannot describe the services of prod: AccessDeniedException"));
+}
+
+fn target(id: &str, state: &str, reason: Option<&str>) -> TargetObservation {
+    TargetObservation {
+        id: id.into(),
+        port: Some(80),
+        state: state.into(),
+        reason: reason.map(Into::into),
+        description: None,
+    }
+}
+
+#[test]
+fn target_group_rules() {
+    let arn =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-tg/73e2d6bc24d8a067";
+    let cases = [
+        (
+            vec![
+                target("i-1", "healthy", None),
+                target("i-2", "healthy", None),
+            ],
+            Status::Healthy,
+        ),
+        (
+            vec![
+                target("i-1", "healthy", None),
+                target("i-2", "unhealthy", Some("Target.ResponseCodeMismatch")),
+            ],
+            Status::Degraded,
+        ),
+        (
+            vec![target("i-1", "unhealthy", Some("Target.Timeout"))],
+            Status::Unhealthy,
+        ),
+        (
+            vec![
+                target("i-1", "healthy", None),
+                target("i-2", "initial", Some("Elb.RegistrationInProgress")),
+            ],
+            Status::Healthy,
+        ),
+        (vec![target("i-1", "draining", None)], Status::Healthy),
+        (vec![], Status::Healthy),
+    ];
+    for (targets, expected) in cases {
+        let mut o = obs(vec![]);
+        o.target_groups = vec![TargetGroupObservation {
+            arn: arn.into(),
+            targets: Ok(targets.clone()),
+        }];
+        let (s, _) = run(&o, None, NOW, Thresholds::default());
+        let tg = &s.target_groups[0];
+        assert_eq!(tg.name, "api-tg");
+        assert_eq!(tg.status, expected, "{targets:?}");
+        assert!(tg.targets.iter().all(|t| t.state != "healthy"));
+    }
+    let mut o = obs(vec![]);
+    o.target_groups = vec![TargetGroupObservation {
+        arn: arn.into(),
+        targets: Ok(vec![
+            target("10.0.1.5", "healthy", None),
+            target("10.0.1.6", "unhealthy", Some("Target.ResponseCodeMismatch")),
+        ]),
+    }];
+    let (_, issues) = status_of(o);
+    assert_eq!(
+        issues,
+        ["target group api-tg: 1/2 targets unhealthy (Target.ResponseCodeMismatch)"]
+    );
+}
+
+fn http(result: Result<HttpResponse, String>, expect: Expectation) -> Observations {
+    let mut o = obs(vec![]);
+    o.http = vec![HttpObservation {
+        name: "api".into(),
+        url: "https://api.example.com/".into(),
+        expect,
+        result,
+    }];
+    o
+}
+
+fn resp(status: u16, latency_ms: u64, body_matched: Option<bool>) -> Result<HttpResponse, String> {
+    Ok(HttpResponse {
+        status,
+        latency_ms,
+        redirects: 0,
+        body_matched,
+    })
+}
+
+#[test]
+fn http_rules() {
+    let default = Expectation::default;
+    assert_eq!(
+        status_of(http(resp(200, 10, None), default())).0,
+        Overall::Healthy
+    );
+    assert_eq!(
+        status_of(http(resp(301, 10, None), default())).0,
+        Overall::Healthy
+    );
+    let (o, issues) = status_of(http(resp(503, 10, None), default()));
+    assert_eq!(o, Overall::Unhealthy);
+    assert_eq!(issues, ["http api: status 503 (https://api.example.com/)"]);
+    assert_eq!(
+        status_of(http(resp(404, 10, None), default())).0,
+        Overall::Unhealthy
+    );
+    assert_eq!(
+        status_of(http(Err("connection refused".into()), default())).0,
+        Overall::Unhealthy
+    );
+    assert_eq!(
+        status_of(http(resp(200, 10, Some(false)), default())).0,
+        Overall::Unhealthy
+    );
+    let slow = Expectation {
+        max_latency_ms: Some(300),
+        ..default()
+    };
+    let (o, issues) = status_of(http(resp(200, 812, None), slow));
+    assert_eq!(o, Overall::Unhealthy);
+    assert!(
+        issues[0].contains("answered in 812 ms, over 300 ms"),
+        "{issues:?}"
+    );
+    let not_found_ok = Expectation {
+        statuses: StatusSet::default(),
+        ..default()
+    };
+    assert_eq!(
+        status_of(http(resp(204, 10, Some(true)), not_found_ok)).0,
+        Overall::Healthy
+    );
+}
+
+fn cert(subject: &str, not_after: OffsetDateTime) -> CertInfo {
+    CertInfo {
+        subject: subject.into(),
+        issuer: "CN=Test CA".into(),
+        not_before: NOW - Duration::days(300),
+        not_after,
+    }
+}
+
+fn tls(certs: Vec<CertInfo>, verify_error: Option<&str>) -> Observations {
+    let mut o = obs(vec![]);
+    o.tls = vec![TlsObservation {
+        host: "api.example.com:443".into(),
+        result: Ok(TlsChain {
+            certs,
+            verify_error: verify_error.map(Into::into),
+        }),
+    }];
+    o
+}
+
+#[test]
+fn tls_rules() {
+    let leaf = |days| {
+        cert(
+            "CN=api.example.com",
+            NOW + Duration::days(days) + Duration::hours(1),
+        )
+    };
+    assert_eq!(status_of(tls(vec![leaf(41)], None)).0, Overall::Healthy);
+    assert_eq!(status_of(tls(vec![leaf(10)], None)).0, Overall::Degraded);
+    assert_eq!(status_of(tls(vec![leaf(5)], None)).0, Overall::Unhealthy);
+    let (o, issues) = status_of(tls(
+        vec![cert("CN=api.example.com", NOW - Duration::days(2))],
+        None,
+    ));
+    assert_eq!(o, Overall::Unhealthy);
+    assert!(
+        issues[0].contains("certificate expired on 2026-11-27"),
+        "{issues:?}"
+    );
+    let (o, issues) = status_of(tls(vec![leaf(200)], Some("self-signed certificate")));
+    assert_eq!(o, Overall::Unhealthy);
+    assert!(
+        issues[0].contains("does not validate: self-signed"),
+        "{issues:?}"
+    );
+    // The intermediate expires first: the chain's earliest expiry counts.
+    let (s, _) = run(
+        &tls(
+            vec![
+                leaf(200),
+                cert("CN=Intermediate CA", NOW + Duration::days(9)),
+            ],
+            None,
+        ),
+        None,
+        NOW,
+        Thresholds::default(),
+    );
+    assert_eq!(s.tls[0].status, Status::Degraded);
+    assert_eq!(s.tls[0].days_left, Some(9));
+    assert_eq!(s.tls[0].subject.as_deref(), Some("CN=Intermediate CA"));
+    assert!(s.issues[0].contains("(CN=Intermediate CA)"));
+    let mut o = obs(vec![]);
+    o.tls = vec![TlsObservation {
+        host: "api.example.com:443".into(),
+        result: Err("connection refused".into()),
+    }];
+    assert_eq!(status_of(o).0, Overall::Degraded);
+}
+
+fn series(statuses: &[Overall], t: Thresholds) -> Vec<(State, Option<Alert>)> {
+    let mut out: Vec<(State, Option<Alert>)> = Vec::new();
+    for (i, s) in statuses.iter().enumerate() {
+        let o = match s {
+            Overall::Healthy => obs(vec![svc("api", 2, 2)]),
+            Overall::Degraded => obs(vec![svc("api", 2, 1)]),
+            Overall::Unhealthy => obs(vec![svc("api", 2, 0)]),
+        };
+        let now = NOW + Duration::minutes(5 * i as i64);
+        let prev = out.last().map(|(s, _)| s);
+        let r = run(&o, prev, now, t);
+        out.push(r);
+    }
+    out
+}
+
+fn events(runs: &[(State, Option<Alert>)]) -> Vec<Option<&str>> {
+    runs.iter()
+        .map(|(_, a)| a.as_ref().map(|a| a.event.as_str()))
+        .collect()
+}
+
+use Overall::{Degraded as D, Healthy as H, Unhealthy as U};
+
+#[test]
+fn alerts_after_the_failure_threshold_and_once_per_transition() {
+    let runs = series(&[H, D, D, D, D, H, H], Thresholds::default());
+    assert_eq!(
+        events(&runs),
+        [
+            None,
+            None,
+            Some("health.degraded"),
+            None,
+            None,
+            Some("health.recovered"),
+            None
+        ]
+    );
+    let incident = runs[2].1.as_ref().unwrap().incident_id.clone();
+    assert_eq!(incident, "prod-20261129T144500Z");
+    assert_eq!(
+        runs[5].1.as_ref().unwrap().incident_id,
+        incident,
+        "recovery threads under the incident"
+    );
+    assert_eq!(runs[6].0.alerting.incident_id, None);
+}
+
+#[test]
+fn flapping_below_the_threshold_stays_quiet() {
+    let runs = series(&[H, D, H, U, H, D, H], Thresholds::default());
+    assert!(events(&runs).iter().all(Option::is_none));
+}
+
+#[test]
+fn escalation_alerts_again_in_the_same_incident() {
+    let t = Thresholds {
+        failure_threshold: 1,
+        ..Thresholds::default()
+    };
+    let runs = series(&[D, U, U, D, H], t);
+    assert_eq!(
+        events(&runs),
+        [
+            Some("health.degraded"),
+            Some("health.unhealthy"),
+            None,
+            Some("health.degraded"),
+            Some("health.recovered")
+        ]
+    );
+    let ids: Vec<&str> = runs
+        .iter()
+        .filter_map(|(_, a)| a.as_ref())
+        .map(|a| a.incident_id.as_str())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+}
+
+#[test]
+fn recovery_waits_for_the_success_threshold() {
+    let t = Thresholds {
+        failure_threshold: 1,
+        success_threshold: 2,
+        ..Thresholds::default()
+    };
+    let runs = series(&[U, H, U, H, H, H], t);
+    assert_eq!(
+        events(&runs),
+        [
+            Some("health.unhealthy"),
+            None,
+            None,
+            None,
+            Some("health.recovered"),
+            None
+        ]
+    );
+}
+
+#[test]
+fn reminders_while_still_failing() {
+    let t = Thresholds {
+        failure_threshold: 1,
+        reminder_minutes: 10,
+        ..Thresholds::default()
+    };
+    // runs every 5 minutes
+    let runs = series(&[U, U, U, U, U, H], t);
+    assert_eq!(
+        events(&runs),
+        [
+            Some("health.unhealthy"),
+            None,
+            Some("health.reminder"),
+            None,
+            Some("health.reminder"),
+            Some("health.recovered")
+        ]
+    );
+    assert!(
+        runs[2]
+            .1
+            .as_ref()
+            .unwrap()
+            .subject
+            .contains("STILL UNHEALTHY for 10 min")
+    );
+    let none = series(
+        &[U, U, U, U],
+        Thresholds {
+            failure_threshold: 1,
+            ..Thresholds::default()
+        },
+    );
+    assert_eq!(events(&none), [Some("health.unhealthy"), None, None, None]);
+}
+
+#[test]
+fn decided_alerts_wait_in_pending_until_published() {
+    let runs = series(&[U, U, U], Thresholds::default());
+    let pending = &runs[2].0.alerting.pending;
+    assert_eq!(pending.len(), 1, "the alert of run 2 is still unpublished");
+    assert_eq!(pending[0].event, "health.unhealthy");
+}
+
+#[test]
+fn the_alert_message_formats() {
+    let mut o = obs(vec![svc("api", 3, 1), svc("web", 2, 2)]);
+    o.http = http(resp(503, 20, None), Expectation::default()).http;
+    let t = Thresholds {
+        failure_threshold: 1,
+        ..Thresholds::default()
+    };
+    let (prev, _) = run(
+        &obs(vec![svc("api", 3, 3), svc("web", 2, 1)]),
+        None,
+        NOW - Duration::minutes(5),
+        Thresholds {
+            failure_threshold: 5,
+            ..t
+        },
+    );
+    let (_, alert) = run(&o, Some(&prev), NOW, t);
+    let alert = alert.expect("an alert");
+    assert_eq!(alert.event, "health.unhealthy");
+    assert_eq!(
+        alert.subject,
+        "[ecs-monitor] prod UNHEALTHY: api: 1/3 tasks running (+1 more)"
+    );
+    assert!(alert.text.contains("- api: 1/3 tasks running"));
+    assert!(
+        alert
+            .text
+            .contains("- http api: status 503 (https://api.example.com/)")
+    );
+    assert!(
+        alert.text.contains("+ api: 1/3 tasks running"),
+        "{}",
+        alert.text
+    );
+    assert!(
+        alert.text.contains("- web: 1/2 tasks running (resolved)"),
+        "{}",
+        alert.text
+    );
+    let chat = &alert.chat;
+    assert_eq!(chat["version"], "1.0");
+    assert_eq!(chat["source"], "custom");
+    assert_eq!(chat["content"]["textType"], "client-markdown");
+    assert!(
+        chat["content"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with(":rotating_light: prod UNHEALTHY")
+    );
+    assert!(
+        chat["content"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("• api: 1/3 tasks running")
+    );
+    assert!(chat["content"]["nextSteps"].is_array());
+    assert_eq!(chat["metadata"]["threadId"], alert.incident_id.as_str());
+    assert_eq!(chat["metadata"]["summary"], alert.subject.as_str());
+}
+
+#[test]
+fn subjects_are_short_ascii_single_lines() {
+    let long = "x".repeat(300);
+    let mut o = obs(vec![svc(&format!("api-é-{long}\nnext"), 2, 0)]);
+    o.services.as_mut().unwrap().found[0].name.push('\n');
+    let (_, alert) = run(
+        &o,
+        None,
+        NOW,
+        Thresholds {
+            failure_threshold: 1,
+            ..Thresholds::default()
+        },
+    );
+    let subject = alert.unwrap().subject;
+    assert!(subject.len() < 100, "{}", subject.len());
+    assert!(subject.is_ascii());
+    assert!(!subject.contains('\n'));
+}
+
+#[test]
+fn the_state_json_round_trips_with_the_documented_fields() {
+    let (state, _) = run(
+        &obs(vec![svc("api", 2, 1)]),
+        None,
+        NOW,
+        Thresholds::default(),
+    );
+    let json = serde_json::to_value(&state).unwrap();
+    for key in [
+        "schema_version",
+        "checked_at",
+        "cluster",
+        "region",
+        "overall",
+        "services",
+        "target_groups",
+        "http",
+        "tls",
+        "issues",
+        "alerting",
+    ] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+    assert_eq!(json["checked_at"], "2026-11-29T14:35:00Z");
+    assert_eq!(json["overall"], "degraded");
+    assert_eq!(json["services"][0]["status"], "degraded");
+    for key in [
+        "status_since",
+        "consecutive_failures",
+        "consecutive_successes",
+        "last_alert_at",
+        "incident_id",
+    ] {
+        assert!(json["alerting"].get(key).is_some(), "alerting.{key}");
+    }
+    let back: State = serde_json::from_value(json).unwrap();
+    assert_eq!(back, state);
+}
