@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod evaluate;
 pub mod model;
+pub mod probe;
 
 pub use evaluate::{Context, evaluate};
 pub use model::*;

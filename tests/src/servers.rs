@@ -1,0 +1,153 @@
+//! A small HTTP/1.1 server (optionally over TLS) on 127.0.0.1 with canned routes.
+
+use crate::certs::ServerCert;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What the server answers on one path.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+impl Route {
+    pub fn ok(body: &str) -> Self {
+        Self {
+            status: 200,
+            body: body.into(),
+            headers: vec![],
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            body: String::new(),
+            headers: vec![],
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn redirect(to: &str) -> Self {
+        Self {
+            status: 301,
+            body: String::new(),
+            headers: vec![("Location".into(), to.into())],
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn delayed(mut self, d: Duration) -> Self {
+        self.delay = d;
+        self
+    }
+}
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, routes: &HashMap<String, Route>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65536 {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let route = routes
+        .get(&path)
+        .cloned()
+        .unwrap_or_else(|| Route::status(404));
+    tokio::time::sleep(route.delay).await;
+    let mut resp = format!(
+        "HTTP/1.1 {} Test\r\nContent-Length: {}\r\nConnection: close\r\n",
+        route.status,
+        route.body.len()
+    );
+    for (k, v) in &route.headers {
+        resp.push_str(&format!("{k}: {v}\r\n"));
+    }
+    resp.push_str("\r\n");
+    resp.push_str(&route.body);
+    let _ = s.write_all(resp.as_bytes()).await;
+    let _ = s.shutdown().await;
+}
+
+impl TestServer {
+    /// Plain HTTP.
+    pub async fn http(routes: HashMap<String, Route>) -> Self {
+        Self::start(routes, None).await
+    }
+
+    /// HTTPS with the given certificate chain.
+    pub async fn https(routes: HashMap<String, Route>, cert: ServerCert) -> Self {
+        Self::start(routes, Some(cert)).await
+    }
+
+    async fn start(routes: HashMap<String, Route>, cert: Option<ServerCert>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let acceptor = cert.map(|c| {
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(c.chain, c.key)
+            .expect("server certificate");
+            tokio_rustls::TlsAcceptor::from(Arc::new(config))
+        });
+        let routes = Arc::new(routes);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let routes = routes.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    match acceptor {
+                        Some(a) => {
+                            if let Ok(tls) = a.accept(tcp).await {
+                                serve(tls, &routes).await;
+                            }
+                        }
+                        None => serve(tcp, &routes).await,
+                    }
+                });
+            }
+        });
+        Self { addr, task }
+    }
+
+    pub fn url(&self, scheme: &str, path: &str) -> String {
+        format!("{scheme}://{}{path}", self.addr)
+    }
+}
+
+/// Routes from pairs.
+pub fn routes<const N: usize>(pairs: [(&str, Route); N]) -> HashMap<String, Route> {
+    pairs.into_iter().map(|(p, r)| (p.to_string(), r)).collect()
+}
