@@ -396,6 +396,7 @@ fn render(
         },
     });
     Alert {
+        id: format!("{incident}/{event}/{}", now.unix_timestamp()),
         event: event.to_string(),
         status: if event == "health.recovered" {
             Overall::Healthy
@@ -407,5 +408,7 @@ fn render(
         subject,
         text,
         chat,
+        claimed_by: None,
+        claimed_at: None,
     }
 }

@@ -122,6 +122,8 @@ pub struct TlsState {
 /// A decided alert, rendered once so a retry publishes exactly the same message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
+    /// Unique per decision: `<incident>/<event>/<unix time>`.
+    pub id: String,
     /// `health.degraded`, `health.unhealthy`, `health.recovered` or `health.reminder`.
     pub event: String,
     pub status: Overall,
@@ -133,6 +135,12 @@ pub struct Alert {
     pub text: String,
     /// The Amazon Q Developer in chat applications (AWS Chatbot) custom notification.
     pub chat: serde_json::Value,
+    /// The run that is publishing it, and since when: another run leaves it alone until the
+    /// claim is older than the lease.
+    #[serde(default)]
+    pub claimed_by: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub claimed_at: Option<OffsetDateTime>,
 }
 
 /// Alerting memory carried from run to run.

@@ -1,0 +1,110 @@
+//! The ECS adapter.
+
+use super::{AwsError, EcsServices, short_name};
+use crate::health::model::{ServiceObservation, ServicesObservation};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Service events kept per service (newest first).
+const EVENTS: usize = 5;
+
+pub struct Ecs(pub aws_sdk_ecs::Client);
+
+impl Ecs {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self(aws_sdk_ecs::Client::new(sdk))
+    }
+}
+
+impl EcsServices for Ecs {
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .0
+            .list_services()
+            .cluster(cluster)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ecs:ListServices", &e))?;
+            names.extend(
+                page.service_arns()
+                    .iter()
+                    .map(|a| short_name(a).to_string()),
+            );
+        }
+        Ok(names)
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<ServicesObservation, AwsError> {
+        let out = self
+            .0
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ecs:DescribeServices", &e))?;
+        let mut obs = ServicesObservation::default();
+        for s in out.services() {
+            let primary = s
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"));
+            obs.found.push(ServiceObservation {
+                name: s.service_name().unwrap_or_default().to_string(),
+                status: s.status().unwrap_or("ACTIVE").to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+                rollout_state: primary
+                    .and_then(|d| d.rollout_state())
+                    .map(|r| r.as_str().to_string()),
+                rollout_reason: primary
+                    .and_then(|d| d.rollout_state_reason())
+                    .map(str::to_string),
+                failed_tasks: primary.map_or(0, |d| d.failed_tasks()),
+                events: s
+                    .events()
+                    .iter()
+                    .take(EVENTS)
+                    .map(|e| {
+                        let at = e
+                            .created_at()
+                            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+                            .and_then(|t| t.format(&Rfc3339).ok())
+                            .unwrap_or_default();
+                        format!("{at} {}", e.message().unwrap_or_default())
+                            .trim()
+                            .to_string()
+                    })
+                    .collect(),
+                target_group_arns: s
+                    .load_balancers()
+                    .iter()
+                    .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+                    .collect(),
+            });
+        }
+        for f in out.failures() {
+            let name = f.arn().map(short_name).unwrap_or_default().to_string();
+            if f.reason() == Some("MISSING") {
+                obs.missing.push(name);
+            } else {
+                return Err(AwsError {
+                    operation: "ecs:DescribeServices",
+                    message: format!(
+                        "{name}: {}",
+                        f.reason().unwrap_or("failure without a reason")
+                    ),
+                });
+            }
+        }
+        Ok(obs)
+    }
+}

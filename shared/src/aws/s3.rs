@@ -1,0 +1,160 @@
+//! The health state in S3: `s3://BUCKET/PREFIX<cluster>/latest.json` written with a
+//! conditional PUT (If-Match the ETag read, or If-None-Match `*` when there was none), and a
+//! dated copy under `history/`.
+
+use super::{Loaded, StateStore, StoreError, describe};
+use crate::health::model::{SCHEMA_VERSION, State};
+use aws_sdk_s3::primitives::ByteStream;
+
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl S3Store {
+    /// `prefix` ends with `/` (or is empty); the cluster's short name is added to it.
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: &str, prefix: &str, cluster: &str) -> Self {
+        // A custom endpoint (moto, LocalStack, MinIO) rarely resolves bucket subdomains.
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket: bucket.to_string(),
+            prefix: format!("{prefix}{}/", super::short_name(cluster)),
+        }
+    }
+
+    pub fn latest_key(&self) -> String {
+        format!("{}latest.json", self.prefix)
+    }
+
+    pub fn history_key(&self, state: &State) -> String {
+        let t = state.checked_at;
+        format!(
+            "{}history/{:04}/{:02}/{:02}/{:02}{:02}{:02}Z.json",
+            self.prefix,
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
+impl StateStore for S3Store {
+    async fn load(&self) -> Result<Loaded, StoreError> {
+        let key = self.latest_key();
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Ok(Loaded::default());
+            }
+            Err(e) => {
+                return Err(StoreError::Failed(format!(
+                    "s3:GetObject s3://{}/{key} failed: {}",
+                    self.bucket,
+                    describe(&e)
+                )));
+            }
+        };
+        let version = out.e_tag().map(str::to_string);
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Failed(format!("reading s3://{}/{key}: {e}", self.bucket)))?
+            .into_bytes();
+        Ok(parse_state(
+            &bytes,
+            version,
+            &format!("s3://{}/{key}", self.bucket),
+        ))
+    }
+
+    async fn save(&self, state: &State, expected: Option<&str>) -> Result<String, StoreError> {
+        let body =
+            serde_json::to_vec_pretty(state).map_err(|e| StoreError::Failed(e.to_string()))?;
+        let key = self.latest_key();
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.clone()));
+        put = match expected {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        let out = put.send().await.map_err(|e| {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            if matches!(status, Some(412 | 409)) {
+                StoreError::Conflict
+            } else {
+                StoreError::Failed(format!(
+                    "s3:PutObject s3://{}/{key} failed: {}",
+                    self.bucket,
+                    describe(&e)
+                ))
+            }
+        })?;
+        let history = self.history_key(state);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&history)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::Failed(format!(
+                    "s3:PutObject s3://{}/{history} failed: {}",
+                    self.bucket,
+                    describe(&e)
+                ))
+            })?;
+        Ok(out.e_tag().unwrap_or_default().to_string())
+    }
+
+    fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.latest_key())
+    }
+}
+
+/// A stored state, or a warning when it is not one this version can read.
+pub(crate) fn parse_state(bytes: &[u8], version: Option<String>, location: &str) -> Loaded {
+    match serde_json::from_slice::<State>(bytes) {
+        Ok(s) if s.schema_version == SCHEMA_VERSION => Loaded {
+            state: Some(s),
+            version,
+            warning: None,
+        },
+        Ok(s) => Loaded {
+            state: None,
+            version,
+            warning: Some(format!(
+                "{location} has schema_version {}, expected {SCHEMA_VERSION}: starting afresh",
+                s.schema_version
+            )),
+        },
+        Err(e) => Loaded {
+            state: None,
+            version,
+            warning: Some(format!(
+                "{location} is not a readable health state ({e}): starting afresh"
+            )),
+        },
+    }
+}

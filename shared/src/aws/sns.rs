@@ -1,0 +1,57 @@
+//! Alerts through SNS: one publish serves email (`email`, `default`: plain text) and Slack
+//! through Amazon Q Developer in chat applications (`https`: its custom-notification JSON),
+//! with message attributes `cluster`, `status` and `event` for subscription filter policies.
+
+use super::{AwsError, Notifier};
+use crate::health::model::Alert;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+pub struct Sns {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl Sns {
+    pub fn new(sdk: &aws_config::SdkConfig, topic_arn: &str) -> Self {
+        Self {
+            client: aws_sdk_sns::Client::new(sdk),
+            topic_arn: topic_arn.to_string(),
+        }
+    }
+}
+
+/// The `MessageStructure=json` body of an alert.
+pub fn message_json(alert: &Alert) -> String {
+    serde_json::json!({
+        "default": alert.text,
+        "email": alert.text,
+        "https": alert.chat.to_string(),
+    })
+    .to_string()
+}
+
+fn attr(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data type is set")
+}
+
+impl Notifier for Sns {
+    async fn publish(&self, alert: &Alert, cluster: &str) -> Result<(), AwsError> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&alert.subject)
+            .message_structure("json")
+            .message(message_json(alert))
+            .message_attributes("cluster", attr(cluster))
+            .message_attributes("status", attr(alert.status.as_str()))
+            .message_attributes("event", attr(&alert.event))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:Publish", &e))?;
+        Ok(())
+    }
+}

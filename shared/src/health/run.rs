@@ -1,0 +1,568 @@
+//! One health-check run: load the previous state, gather every check at once, evaluate,
+//! save conditionally, publish the alerts this run owns, record the outcome.
+//!
+//! Guarantees: a transition is decided once (the decision moves `announced` in the state
+//! that the conditional write makes the only successor of the state it was derived from);
+//! of two runs that read the same state only the one that writes first publishes; an alert
+//! that could not be published stays in `alerting.pending` and is retried by the next run;
+//! an alert is published twice only if a run dies between the publish and the write that
+//! records it (its claim expires after [`CLAIM_LEASE`]).
+
+use super::evaluate::{Context, evaluate};
+use super::model::*;
+use super::probe::Prober;
+use crate::aws::{EcsServices, Notifier, StateStore, StoreError, TargetHealth};
+use crate::config::HealthConfig;
+use futures_util::future::join_all;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How long a run's claim on a pending alert keeps other runs from publishing it.
+pub const CLAIM_LEASE: time::Duration = time::Duration::seconds(120);
+/// Bound on each AWS call (the SDK retries inside it).
+pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// DescribeServices takes at most this many services per call.
+pub const DESCRIBE_BATCH: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot read the health state: {0}")]
+    Load(StoreError),
+    #[error("cannot write the health state to {location}: {error}")]
+    Save { location: String, error: StoreError },
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub state: State,
+    /// Another run wrote the state first: this run published nothing.
+    pub superseded: bool,
+    /// Events of the alerts this run published, in order.
+    pub published: Vec<String>,
+    pub publish_error: Option<String>,
+    /// A problem with the stored state that did not stop the run.
+    pub warning: Option<String>,
+}
+
+async fn bounded<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result<T, String> {
+    match tokio::time::timeout(AWS_CALL_TIMEOUT, f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", AWS_CALL_TIMEOUT.as_secs())),
+    }
+}
+
+/// ECS services (listed when not configured, described 10 at a time, all batches at once),
+/// then the target groups of those services.
+pub async fn gather_ecs<E: EcsServices, T: TargetHealth>(
+    cfg: &HealthConfig,
+    ecs: &E,
+    elb: &T,
+) -> (
+    Result<ServicesObservation, String>,
+    Vec<TargetGroupObservation>,
+) {
+    let names = match &cfg.services {
+        Some(n) => n.clone(),
+        None => match bounded(ecs.list_services(&cfg.cluster)).await {
+            Ok(n) => n,
+            Err(e) => return (Err(e), Vec::new()),
+        },
+    };
+    let batches = join_all(
+        names
+            .chunks(DESCRIBE_BATCH)
+            .map(|chunk| bounded(ecs.describe_services(&cfg.cluster, chunk))),
+    )
+    .await;
+    let mut services = ServicesObservation::default();
+    for batch in batches {
+        match batch {
+            Ok(b) => {
+                services.found.extend(b.found);
+                services.missing.extend(b.missing);
+            }
+            Err(e) => return (Err(e), Vec::new()),
+        }
+    }
+    let mut arns: Vec<&String> = Vec::new();
+    for arn in services.found.iter().flat_map(|s| &s.target_group_arns) {
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    let groups = join_all(arns.into_iter().map(|arn| async move {
+        TargetGroupObservation {
+            arn: arn.clone(),
+            targets: bounded(elb.target_health(arn)).await,
+        }
+    }))
+    .await;
+    (Ok(services), groups)
+}
+
+/// Removes the alerts published by this run and records the publish error on `state`.
+fn record_publishing(
+    state: &mut State,
+    run_id: &str,
+    published: &[String],
+    error: &Option<String>,
+) {
+    let a = &mut state.alerting;
+    a.pending.retain(|p| !published.contains(&p.id));
+    for p in a
+        .pending
+        .iter_mut()
+        .filter(|p| p.claimed_by.as_deref() == Some(run_id))
+    {
+        // Not published: free it for the next run.
+        p.claimed_by = None;
+        p.claimed_at = None;
+    }
+    if error.is_some() || !published.is_empty() {
+        a.last_publish_error = error.clone();
+    }
+}
+
+/// Runs one health check.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_check<E, T, S, N>(
+    cfg: &HealthConfig,
+    ecs: &E,
+    elb: &T,
+    store: &S,
+    notifier: Option<&N>,
+    prober: &Prober,
+    now: OffsetDateTime,
+    run_id: &str,
+) -> Result<Outcome, RunError>
+where
+    E: EcsServices,
+    T: TargetHealth,
+    S: StateStore,
+    N: Notifier,
+{
+    let loaded = store.load().await.map_err(RunError::Load)?;
+    let ((services, target_groups), (http, tls)) = tokio::join!(
+        gather_ecs(cfg, ecs, elb),
+        prober.probe_all(cfg.domain.as_deref(), &cfg.endpoints)
+    );
+    let obs = Observations {
+        services,
+        target_groups,
+        http,
+        tls,
+    };
+    let ctx = Context {
+        cluster: &cfg.cluster,
+        region: &cfg.region,
+        thresholds: cfg.thresholds,
+    };
+    let (mut state, _alert) = evaluate(&obs, loaded.state.as_ref(), now, &ctx);
+    if notifier.is_none() {
+        // No channel configured: there is nobody to retry for.
+        state.alerting.pending.clear();
+    }
+    for p in state.alerting.pending.iter_mut() {
+        let free = p.claimed_at.is_none_or(|at| now - at >= CLAIM_LEASE);
+        if free {
+            p.claimed_by = Some(run_id.to_string());
+            p.claimed_at = Some(now);
+        }
+    }
+    let save_err = |error| RunError::Save {
+        location: store.location(),
+        error,
+    };
+    let mut version = match store.save(&state, loaded.version.as_deref()).await {
+        Ok(v) => v,
+        Err(StoreError::Conflict) => {
+            return Ok(Outcome {
+                state,
+                superseded: true,
+                published: Vec::new(),
+                publish_error: None,
+                warning: loaded.warning,
+            });
+        }
+        Err(e) => return Err(save_err(e)),
+    };
+
+    let mut published_ids = Vec::new();
+    let mut published = Vec::new();
+    let mut publish_error = None;
+    if let Some(n) = notifier {
+        let mine: Vec<Alert> = state
+            .alerting
+            .pending
+            .iter()
+            .filter(|p| p.claimed_by.as_deref() == Some(run_id))
+            .cloned()
+            .collect();
+        for alert in mine {
+            match bounded(n.publish(&alert, &cfg.cluster)).await {
+                Ok(()) => {
+                    published_ids.push(alert.id.clone());
+                    published.push(alert.event.clone());
+                }
+                Err(e) => {
+                    publish_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    if !published_ids.is_empty() || publish_error.is_some() {
+        let mut current = state.clone();
+        for _attempt in 0..3 {
+            record_publishing(&mut current, run_id, &published_ids, &publish_error);
+            match store.save(&current, Some(&version)).await {
+                Ok(_) => {
+                    state = current;
+                    break;
+                }
+                Err(StoreError::Conflict) => {
+                    // A later run wrote meanwhile: record on top of what it wrote.
+                    let latest = store.load().await.map_err(RunError::Load)?;
+                    match (latest.state, latest.version) {
+                        (Some(s), Some(v)) => {
+                            current = s;
+                            version = v;
+                        }
+                        _ => break,
+                    }
+                }
+                Err(e) => return Err(save_err(e)),
+            }
+        }
+    }
+    Ok(Outcome {
+        state,
+        superseded: false,
+        published,
+        publish_error,
+        warning: loaded.warning,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::{AwsError, Loaded};
+    use crate::config::HealthConfig;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-29 14:00:00 UTC);
+
+    /// ECS whose services have a settable running count; counts DescribeServices calls.
+    struct FakeEcs {
+        services: Mutex<HashMap<String, (i32, i32)>>,
+        describe_calls: AtomicUsize,
+        max_batch: AtomicUsize,
+    }
+
+    impl FakeEcs {
+        fn new(services: &[(&str, i32, i32)]) -> Self {
+            Self {
+                services: Mutex::new(
+                    services
+                        .iter()
+                        .map(|(n, d, r)| (n.to_string(), (*d, *r)))
+                        .collect(),
+                ),
+                describe_calls: AtomicUsize::new(0),
+                max_batch: AtomicUsize::new(0),
+            }
+        }
+        fn set_running(&self, name: &str, running: i32) {
+            self.services.lock().unwrap().get_mut(name).unwrap().1 = running;
+        }
+    }
+
+    impl EcsServices for FakeEcs {
+        async fn list_services(&self, _cluster: &str) -> Result<Vec<String>, AwsError> {
+            let mut names: Vec<String> = self.services.lock().unwrap().keys().cloned().collect();
+            names.sort();
+            Ok(names)
+        }
+        async fn describe_services(
+            &self,
+            _cluster: &str,
+            names: &[String],
+        ) -> Result<ServicesObservation, AwsError> {
+            self.describe_calls.fetch_add(1, Ordering::SeqCst);
+            self.max_batch.fetch_max(names.len(), Ordering::SeqCst);
+            let services = self.services.lock().unwrap();
+            let mut obs = ServicesObservation::default();
+            for n in names {
+                match services.get(n) {
+                    Some((desired, running)) => obs.found.push(ServiceObservation {
+                        name: n.clone(),
+                        status: "ACTIVE".into(),
+                        desired: *desired,
+                        running: *running,
+                        pending: desired - running,
+                        rollout_state: None,
+                        rollout_reason: None,
+                        failed_tasks: 0,
+                        events: vec![],
+                        target_group_arns: vec![],
+                    }),
+                    None => obs.missing.push(n.clone()),
+                }
+            }
+            Ok(obs)
+        }
+    }
+
+    struct NoTargets;
+    impl TargetHealth for NoTargets {
+        async fn target_health(&self, _arn: &str) -> Result<Vec<TargetObservation>, AwsError> {
+            Ok(vec![])
+        }
+    }
+
+    /// A store with S3's conditional-write contract. With `gate`, loads wait until that many
+    /// runs have loaded, so concurrent runs all read the same version.
+    #[derive(Default)]
+    struct MemStore {
+        data: Mutex<Option<(State, u64)>>,
+        gate: Option<tokio::sync::Barrier>,
+    }
+
+    impl StateStore for MemStore {
+        async fn load(&self) -> Result<Loaded, StoreError> {
+            let loaded = match &*self.data.lock().unwrap() {
+                Some((s, v)) => Loaded {
+                    state: Some(s.clone()),
+                    version: Some(v.to_string()),
+                    warning: None,
+                },
+                None => Loaded::default(),
+            };
+            if let Some(g) = &self.gate {
+                g.wait().await;
+            }
+            Ok(loaded)
+        }
+        async fn save(&self, state: &State, expected: Option<&str>) -> Result<String, StoreError> {
+            let mut data = self.data.lock().unwrap();
+            let current = data.as_ref().map(|(_, v)| v.to_string());
+            if current.as_deref() != expected {
+                return Err(StoreError::Conflict);
+            }
+            let next = data.as_ref().map_or(1, |(_, v)| v + 1);
+            *data = Some((state.clone(), next));
+            Ok(next.to_string())
+        }
+        fn location(&self) -> String {
+            "memory".into()
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeSns {
+        sent: Mutex<Vec<String>>,
+        fail: Mutex<bool>,
+    }
+
+    impl Notifier for FakeSns {
+        async fn publish(&self, alert: &Alert, _cluster: &str) -> Result<(), AwsError> {
+            if *self.fail.lock().unwrap() {
+                return Err(AwsError {
+                    operation: "sns:Publish",
+                    message: "InternalError: try again".into(),
+                });
+            }
+            self.sent.lock().unwrap().push(alert.event.clone());
+            Ok(())
+        }
+    }
+
+    fn config(services: Option<Vec<String>>) -> HealthConfig {
+        let env = HashMap::from([("ECS_CLUSTER", "prod")]);
+        let mut c = HealthConfig::from_env(&env).unwrap();
+        c.services = services;
+        c
+    }
+
+    fn prober() -> Prober {
+        Prober::new(None, Duration::from_secs(1)).unwrap()
+    }
+
+    async fn run(
+        cfg: &HealthConfig,
+        ecs: &FakeEcs,
+        store: &MemStore,
+        sns: &FakeSns,
+        minute: i64,
+        id: &str,
+    ) -> Outcome {
+        run_check(
+            cfg,
+            ecs,
+            &NoTargets,
+            store,
+            Some(sns),
+            &prober(),
+            T0 + time::Duration::minutes(minute),
+            id,
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_alert_per_transition_and_none_when_nothing_changes() {
+        let cfg = config(None);
+        let ecs = FakeEcs::new(&[("api", 2, 2)]);
+        let store = MemStore::default();
+        let sns = FakeSns::default();
+        run(&cfg, &ecs, &store, &sns, 0, "r0").await;
+        run(&cfg, &ecs, &store, &sns, 5, "r1").await;
+        assert!(
+            sns.sent.lock().unwrap().is_empty(),
+            "healthy and unchanged: silence"
+        );
+        ecs.set_running("api", 1);
+        for (i, m) in [10, 15, 20, 25].into_iter().enumerate() {
+            run(&cfg, &ecs, &store, &sns, m, &format!("d{i}")).await;
+        }
+        assert_eq!(*sns.sent.lock().unwrap(), ["health.degraded"]);
+        ecs.set_running("api", 2);
+        let out = run(&cfg, &ecs, &store, &sns, 30, "h").await;
+        assert_eq!(out.published, ["health.recovered"]);
+        run(&cfg, &ecs, &store, &sns, 35, "h2").await;
+        assert_eq!(
+            *sns.sent.lock().unwrap(),
+            ["health.degraded", "health.recovered"]
+        );
+        let state = store.data.lock().unwrap().clone().unwrap().0;
+        assert!(state.alerting.pending.is_empty());
+    }
+
+    #[tokio::test]
+    async fn concurrent_runs_send_one_alert_and_lose_no_update() {
+        let cfg = config(None);
+        let ecs = FakeEcs::new(&[("api", 2, 0)]);
+        let store = MemStore::default();
+        let sns = FakeSns::default();
+        run(&cfg, &ecs, &store, &sns, 0, "first").await; // one bad run: below the threshold
+        let racing = MemStore {
+            data: Mutex::new(store.data.lock().unwrap().clone()),
+            gate: Some(tokio::sync::Barrier::new(2)),
+        };
+        let p = prober();
+        let now = T0 + time::Duration::minutes(5);
+        let (a, b) = tokio::join!(
+            run_check(&cfg, &ecs, &NoTargets, &racing, Some(&sns), &p, now, "a"),
+            run_check(&cfg, &ecs, &NoTargets, &racing, Some(&sns), &p, now, "b"),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            *sns.sent.lock().unwrap(),
+            ["health.unhealthy"],
+            "exactly one alert"
+        );
+        assert!(
+            a.superseded != b.superseded,
+            "one run wins, the other stands down"
+        );
+        let stored = racing.data.lock().unwrap().clone().unwrap().0;
+        assert_eq!(
+            stored.alerting.consecutive_failures, 2,
+            "the winner's update is kept"
+        );
+        assert!(stored.alerting.pending.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_is_retried_by_the_next_run() {
+        let cfg = config(None);
+        let ecs = FakeEcs::new(&[("api", 2, 0)]);
+        let store = MemStore::default();
+        let sns = FakeSns::default();
+        *sns.fail.lock().unwrap() = true;
+        run(&cfg, &ecs, &store, &sns, 0, "r0").await;
+        let out = run(&cfg, &ecs, &store, &sns, 5, "r1").await;
+        assert_eq!(
+            out.publish_error.as_deref(),
+            Some("sns:Publish failed: InternalError: try again")
+        );
+        let state = store.data.lock().unwrap().clone().unwrap().0;
+        assert_eq!(state.alerting.pending.len(), 1);
+        assert_eq!(
+            state.alerting.pending[0].claimed_by, None,
+            "released for the next run"
+        );
+        assert!(state.alerting.last_publish_error.is_some());
+        *sns.fail.lock().unwrap() = false;
+        let out = run(&cfg, &ecs, &store, &sns, 10, "r2").await;
+        assert_eq!(out.published, ["health.unhealthy"]);
+        let state = store.data.lock().unwrap().clone().unwrap().0;
+        assert!(state.alerting.pending.is_empty());
+        assert_eq!(state.alerting.last_publish_error, None);
+        run(&cfg, &ecs, &store, &sns, 15, "r3").await;
+        assert_eq!(
+            *sns.sent.lock().unwrap(),
+            ["health.unhealthy"],
+            "sent once, late, not lost"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_alert_claimed_by_a_live_run_is_left_to_it() {
+        let cfg = config(None);
+        let ecs = FakeEcs::new(&[("api", 2, 0)]);
+        let store = MemStore::default();
+        let sns = FakeSns::default();
+        *sns.fail.lock().unwrap() = true;
+        run(&cfg, &ecs, &store, &sns, 0, "r0").await;
+        run(&cfg, &ecs, &store, &sns, 5, "r1").await;
+        // Another run claimed the pending alert a moment ago and is publishing it.
+        {
+            let mut data = store.data.lock().unwrap();
+            let (s, _) = data.as_mut().unwrap();
+            s.alerting.pending[0].claimed_by = Some("other".into());
+            s.alerting.pending[0].claimed_at = Some(T0 + time::Duration::minutes(10));
+        }
+        *sns.fail.lock().unwrap() = false;
+        let out = run(&cfg, &ecs, &store, &sns, 10, "r2").await;
+        assert!(out.published.is_empty(), "not ours to send");
+        let out = run(&cfg, &ecs, &store, &sns, 15, "r3").await;
+        assert_eq!(
+            out.published,
+            ["health.unhealthy"],
+            "the claim expired: sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn services_are_described_ten_at_a_time() {
+        let names: Vec<String> = (0..25).map(|i| format!("svc{i:02}")).collect();
+        let specs: Vec<(&str, i32, i32)> = names.iter().map(|n| (n.as_str(), 1, 1)).collect();
+        let ecs = FakeEcs::new(&specs);
+        let mut wanted = names.clone();
+        wanted.push("ghost".into());
+        let cfg = config(Some(wanted));
+        let out = run(
+            &cfg,
+            &ecs,
+            &MemStore::default(),
+            &FakeSns::default(),
+            0,
+            "r",
+        )
+        .await;
+        assert_eq!(ecs.describe_calls.load(Ordering::SeqCst), 3, "ceil(26/10)");
+        assert_eq!(ecs.max_batch.load(Ordering::SeqCst), 10);
+        assert_eq!(out.state.services.len(), 26);
+        assert!(
+            out.state
+                .issues
+                .contains(&"ghost: service not found in cluster prod".to_string())
+        );
+    }
+}
