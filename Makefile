@@ -2,11 +2,21 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
 
-.PHONY: test fmt-check clippy cargo-test bench demo build fmt
+.PHONY: test fmt-check clippy cargo-test bench demo build fmt venv
 
 ## test: everything CI checks (formatting, lints, all tests).
-test: fmt-check clippy cargo-test
+test: venv fmt-check clippy cargo-test
+
+## venv: the Python tools of the tests (moto) in the project's own .venv, from a pinned list.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

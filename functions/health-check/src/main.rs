@@ -1,20 +1,12 @@
-//! The `health-check` Lambda. Its behaviour arrives with its own issue; until then it runs the
-//! Lambda runtime and answers every invocation with an error that says so, rather than a
-//! pretend success.
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+//! The `health-check` Lambda: runs on an EventBridge schedule (or a direct invoke with `{}`),
+//! checks the cluster, writes the state to S3 and alerts through SNS on change.
+mod handler;
 
-async fn handler(_event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Err(format!(
-        "{}: not available in ecs-monitor {} yet",
-        env!("CARGO_PKG_NAME"),
-        ecs_monitor::VERSION
-    )
-    .into())
-}
+use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    run(service_fn(handler)).await
+    let app = handler::App::from_env().await?;
+    run(service_fn(|event| app.handle(event))).await
 }

@@ -20,12 +20,36 @@ impl Sns {
     }
 }
 
-/// The `MessageStructure=json` body of an alert.
-pub fn message_json(alert: &Alert) -> String {
+/// What programs subscribed to the topic receive (the `lambda` and `sqs` protocols): the
+/// alert with the failing services, its text and its chat notification.
+pub fn machine_message(alert: &Alert, cluster: &str) -> serde_json::Value {
+    serde_json::json!({
+        "source": "ecs-monitor",
+        "schema_version": 1,
+        "id": alert.id,
+        "event": alert.event,
+        "cluster": cluster,
+        "status": alert.status.as_str(),
+        "incident_id": alert.incident_id,
+        "services": alert.services,
+        "issues": alert.issues,
+        "subject": alert.subject,
+        "text": alert.text,
+        "chat": alert.chat,
+    })
+}
+
+/// The `MessageStructure=json` body of an alert: plain text for email (and the default),
+/// the Amazon Q Developer custom notification for `https` (Slack), the machine message for
+/// `lambda` and `sqs`.
+pub fn message_json(alert: &Alert, cluster: &str) -> String {
+    let machine = machine_message(alert, cluster).to_string();
     serde_json::json!({
         "default": alert.text,
         "email": alert.text,
         "https": alert.chat.to_string(),
+        "lambda": machine,
+        "sqs": machine,
     })
     .to_string()
 }
@@ -45,7 +69,7 @@ impl Notifier for Sns {
             .topic_arn(&self.topic_arn)
             .subject(&alert.subject)
             .message_structure("json")
-            .message(message_json(alert))
+            .message(message_json(alert, cluster))
             .message_attributes("cluster", attr(cluster))
             .message_attributes("status", attr(alert.status.as_str()))
             .message_attributes("event", attr(&alert.event))

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use ecs_monitor::classify::Classifier;
 use ecs_monitor::cli::{self, CliError, exit};
 use ecs_monitor::config::{ClassifierConfig, ProcessEnv};
+use ecs_monitor::health::Overall;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
@@ -33,6 +34,17 @@ enum Command {
         top: usize,
         /// Log files to read; standard input when none (or "-").
         files: Vec<PathBuf>,
+    },
+    /// Check the cluster: ECS services, their ALB target groups, HTTP endpoints and TLS
+    /// certificates. Writes ECS_HEALTH_STATE; alerts through ALERT_TOPIC_ARN when set.
+    /// Exit 0 healthy, 1 degraded or unhealthy, 2 error.
+    Health {
+        /// Print the state JSON instead of the report.
+        #[arg(long)]
+        json: bool,
+        /// Print nothing; only write the state file.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -65,13 +77,33 @@ fn classify(json: bool, top: usize, files: Vec<PathBuf>) -> Result<(), CliError>
     cli::classify::run(&classifier, inputs, &opts, &mut out).map(|_| ())
 }
 
+fn health(json: bool, quiet: bool) -> Result<u8, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::Write(io::Error::other(format!(
+                "cannot start the async runtime: {e}"
+            )))
+        })?;
+    let opts = cli::health::Options { json, quiet };
+    let mut out = io::stdout().lock();
+    let overall = runtime.block_on(cli::health::run(&ProcessEnv, &opts, &mut out))?;
+    Ok(if overall == Overall::Healthy {
+        exit::OK
+    } else {
+        exit::ISSUES
+    })
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        Command::Classify { json, top, files } => classify(json, top, files),
+        Command::Classify { json, top, files } => classify(json, top, files).map(|()| exit::OK),
+        Command::Health { json, quiet } => health(json, quiet),
     };
     match result {
-        Ok(()) => ExitCode::from(exit::OK),
+        Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::from(exit::OK),
         Err(e) => {
             eprintln!("ecs-monitor: {e}");

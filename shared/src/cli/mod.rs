@@ -2,6 +2,7 @@
 //! the binary stays a thin clap front end and tests run commands in memory.
 
 pub mod classify;
+pub mod health;
 pub mod lines;
 
 use std::io;
@@ -23,6 +24,10 @@ pub enum CliError {
     Write(#[source] io::Error),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Probe(#[from] crate::health::probe::ProbeSetupError),
+    #[error(transparent)]
+    Health(#[from] crate::health::run::RunError),
 }
 
 impl CliError {

@@ -9,7 +9,7 @@
 //!   removed once SNS accepted it: a failed publish is retried on the next run, and a
 //!   transition is decided once, since `announced` moves with the decision.
 
-use super::model::{Alert, Alerting, Overall, State};
+use super::model::{Alert, Alerting, Overall, State, Status};
 use crate::config::Thresholds;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -395,8 +395,16 @@ fn render(
             },
         },
     });
+    let services = current
+        .services
+        .iter()
+        .filter(|s| !matches!(s.status, Status::Healthy | Status::ScaledDown))
+        .map(|s| s.name.clone())
+        .collect();
     Alert {
         id: format!("{incident}/{event}/{}", now.unix_timestamp()),
+        services,
+        issues: current.issues.clone(),
         event: event.to_string(),
         status: if event == "health.recovered" {
             Overall::Healthy

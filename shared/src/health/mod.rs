@@ -4,6 +4,7 @@ pub mod alert;
 pub mod evaluate;
 pub mod model;
 pub mod probe;
+pub mod report;
 pub mod run;
 
 pub use evaluate::{Context, evaluate};

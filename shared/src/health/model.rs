@@ -124,6 +124,11 @@ pub struct TlsState {
 pub struct Alert {
     /// Unique per decision: `<incident>/<event>/<unix time>`.
     pub id: String,
+    /// The services that are not healthy (what the diagnose function should look at).
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub issues: Vec<String>,
     /// `health.degraded`, `health.unhealthy`, `health.recovered` or `health.reminder`.
     pub event: String,
     pub status: Overall,

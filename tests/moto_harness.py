@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""moto in server mode for the end-to-end tests, with the states moto's API cannot create.
+
+Usage: moto_harness.py PORT
+
+Starts moto (ThreadedMotoServer) on 127.0.0.1:PORT, prints {"ready": true}, then executes one
+boto3 call per line of standard input -- {"service": "ecs", "method": "create_service",
+"args": {...}} -- answering {"ok": result} or {"error": "..."} on standard output. It stops
+when standard input closes, so it never outlives the test that started it.
+
+Patches, driven through the real API so tests need no Python of their own:
+- ECS services tagged harness.running=N report N running (pending = desired - N);
+  harness.rollout=FAILED (with harness.rollout-reason) and harness.failed-tasks=N set the
+  primary deployment; harness.event=TEXT adds a service event.
+- ELBv2 targets registered on port 9999 report unhealthy (Target.ResponseCodeMismatch).
+"""
+import datetime
+import json
+import sys
+
+import boto3
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+from moto.server import ThreadedMotoServer
+
+UNHEALTHY_PORT = 9999
+
+_describe_services = EC2ContainerServiceBackend.describe_services
+
+
+def describe_services(self, cluster_str, service_names):
+    services, failures = _describe_services(self, cluster_str, service_names)
+    for s in services:
+        tags = {t.get("key"): t.get("value") for t in (s.tags or [])}
+        primary = s.deployments[0] if s.deployments else None
+        if "harness.running" in tags:
+            s.running_count = int(tags["harness.running"])
+            s.pending_count = max(s.desired_count - s.running_count, 0)
+            if primary is not None:
+                primary["runningCount"] = s.running_count
+                primary["pendingCount"] = s.pending_count
+        if primary is not None and "harness.rollout" in tags:
+            primary["rolloutState"] = tags["harness.rollout"]
+            primary["rolloutStateReason"] = tags.get("harness.rollout-reason", "")
+        if primary is not None and "harness.failed-tasks" in tags:
+            primary["failedTasks"] = int(tags["harness.failed-tasks"])
+        if "harness.event" in tags:
+            s.events = [{
+                "id": "harness-1",
+                "createdAt": datetime.datetime.now(datetime.timezone.utc),
+                "message": tags["harness.event"],
+            }]
+    return services, failures
+
+
+EC2ContainerServiceBackend.describe_services = describe_services
+
+_health_for = FakeTargetGroup.health_for
+
+
+def health_for(self, target, ec2_backend):
+    registered = self.targets.get(target["Id"])
+    port = (registered or target).get("Port", self.port)
+    if registered is not None and int(port) == UNHEALTHY_PORT:
+        return FakeHealthStatus(
+            target["Id"], port, self.health_check_port, "unhealthy",
+            "Target.ResponseCodeMismatch", "Health checks failed with these codes: [502]",
+        )
+    return _health_for(self, target, ec2_backend)
+
+
+FakeTargetGroup.health_for = health_for
+
+
+def main():
+    port = int(sys.argv[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    clients = {}
+    print(json.dumps({"ready": True}), flush=True)
+    try:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+                service = req["service"]
+                if service not in clients:
+                    clients[service] = session.client(service, endpoint_url=f"http://127.0.0.1:{port}")
+                result = getattr(clients[service], req["method"])(**req.get("args", {}))
+                if isinstance(result, dict):
+                    result.pop("ResponseMetadata", None)
+                    if hasattr(result.get("Body"), "read"):
+                        result["Body"] = result["Body"].read().decode("utf-8", "replace")
+                print(json.dumps({"ok": result}, default=str), flush=True)
+            except Exception as e:  # reported to the test, which decides
+                print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+//! moto in server mode on a free loopback port, through `tests/moto_harness.py` (run with the
+//! project's `.venv`, which `make test` creates from `tests/requirements.txt`).
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
+
+pub struct Moto {
+    pub endpoint: String,
+    child: Child,
+    io: Mutex<(ChildStdin, BufReader<ChildStdout>)>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The project venv's python (`make venv` creates it).
+pub fn venv_python() -> PathBuf {
+    let py = root().join(".venv/bin/python");
+    assert!(
+        py.exists(),
+        "{} is missing: run `make venv` (make test does) to install tests/requirements.txt",
+        py.display()
+    );
+    py
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Moto {
+    /// Starts moto and waits until it answers.
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut child = Command::new(venv_python())
+            .arg(root().join("tests/moto_harness.py"))
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the moto harness");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("harness output");
+        assert!(
+            line.contains("\"ready\""),
+            "moto harness did not start: {line:?}"
+        );
+        Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+            io: Mutex::new((stdin, stdout)),
+        }
+    }
+
+    /// One boto3 call: `call("ecs", "create_cluster", json!({"clusterName": "prod"}))`.
+    pub fn call(&self, service: &str, method: &str, args: Value) -> Result<Value, String> {
+        let mut io = self.io.lock().expect("harness lock");
+        let req = json!({"service": service, "method": method, "args": args});
+        writeln!(io.0, "{req}").map_err(|e| e.to_string())?;
+        io.0.flush().map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        io.1.read_line(&mut line).map_err(|e| e.to_string())?;
+        let v: Value = serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))?;
+        match (v.get("ok"), v.get("error")) {
+            (Some(ok), _) => Ok(ok.clone()),
+            (_, Some(err)) => Err(err.as_str().unwrap_or_default().to_string()),
+            _ => Err(format!("unexpected harness answer {line}")),
+        }
+    }
+
+    /// `call` that must succeed.
+    pub fn ok(&self, service: &str, method: &str, args: Value) -> Value {
+        self.call(service, method, args)
+            .unwrap_or_else(|e| panic!("{service}.{method} failed: {e}"))
+    }
+
+    /// Environment for a process that should talk to this moto.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// An SDK configuration for this moto, as the production code builds one from `env()`.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+
+    /// Messages waiting in an SQS queue (removed), as SNS delivered them.
+    pub fn drain_queue(&self, queue_url: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let r = self.ok(
+                "sqs",
+                "receive_message",
+                json!({"QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 0}),
+            );
+            let msgs = r
+                .get("Messages")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if msgs.is_empty() {
+                return out;
+            }
+            for m in msgs {
+                self.ok(
+                    "sqs",
+                    "delete_message",
+                    json!({"QueueUrl": queue_url, "ReceiptHandle": m["ReceiptHandle"]}),
+                );
+                let body: Value =
+                    serde_json::from_str(m["Body"].as_str().unwrap_or("{}")).unwrap_or_default();
+                out.push(body);
+            }
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Closing stdin ends the harness; kill in case it hangs.
+        if let Ok(mut io) = self.io.lock() {
+            let _ = io.0.flush();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

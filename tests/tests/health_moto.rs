@@ -1,0 +1,475 @@
+//! The health check against moto in server mode: the CLI as users run it, and the Lambda's
+//! S3 state and SNS alerts read back from a subscribed SQS queue.
+
+use ecs_monitor::aws::{ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
+use ecs_monitor::config::HealthConfig;
+use ecs_monitor::health::probe::Prober;
+use ecs_monitor::health::run::{Outcome, run_check};
+use ecs_monitor_e2e::moto::Moto;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+const BUCKET: &str = "ecs-monitor-state";
+
+struct Seeded {
+    moto: Moto,
+    tg_arn: String,
+    topic_arn: String,
+    queue_url: String,
+}
+
+/// Cluster prod: api (2 desired, 1 running, behind api-tg with one unhealthy target) and
+/// web (1/1); a state bucket; an alert topic with an SQS queue subscribed.
+fn seed() -> Seeded {
+    let moto = Moto::start();
+    moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
+    moto.ok("ecs", "register_task_definition", json!({
+        "family": "app",
+        "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128, "portMappings": [{"containerPort": 80}]}]
+    }));
+    let vpc =
+        moto.ok("ec2", "create_vpc", json!({"CidrBlock": "10.0.0.0/16"}))["Vpc"]["VpcId"].clone();
+    let tg = moto.ok(
+        "elbv2",
+        "create_target_group",
+        json!({
+            "Name": "api-tg", "Protocol": "HTTP", "Port": 80, "VpcId": vpc, "TargetType": "ip"
+        }),
+    );
+    let tg_arn = tg["TargetGroups"][0]["TargetGroupArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    moto.ok(
+        "elbv2",
+        "register_targets",
+        json!({
+            "TargetGroupArn": tg_arn,
+            "Targets": [{"Id": "10.0.1.5", "Port": 80}, {"Id": "10.0.1.6", "Port": 9999}]
+        }),
+    );
+    for (name, desired, running, lb) in [("api", 2, 1, true), ("web", 1, 1, false)] {
+        let mut args = json!({
+            "cluster": "prod", "serviceName": name, "taskDefinition": "app", "desiredCount": desired,
+            "launchType": "EC2", "tags": [{"key": "harness.running", "value": running.to_string()}]
+        });
+        if lb {
+            args["loadBalancers"] =
+                json!([{"targetGroupArn": tg_arn, "containerName": "app", "containerPort": 80}]);
+        }
+        moto.ok("ecs", "create_service", args);
+    }
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic_arn = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue_url = subscribe_queue(&moto, &topic_arn, "alerts");
+    Seeded {
+        moto,
+        tg_arn,
+        topic_arn,
+        queue_url,
+    }
+}
+
+fn subscribe_queue(moto: &Moto, topic_arn: &str, name: &str) -> String {
+    let queue_url = moto.ok("sqs", "create_queue", json!({"QueueName": name}))["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let attrs = moto.ok(
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn"]}),
+    );
+    moto.ok("sns", "subscribe", json!({"TopicArn": topic_arn, "Protocol": "sqs", "Endpoint": attrs["Attributes"]["QueueArn"]}));
+    queue_url
+}
+
+fn set_running(moto: &Moto, service: &str, running: i32) {
+    moto.ok(
+        "ecs",
+        "tag_resource",
+        json!({
+            "resourceArn": format!("arn:aws:ecs:us-east-1:123456789012:service/prod/{service}"),
+            "tags": [{"key": "harness.running", "value": running.to_string()}]
+        }),
+    );
+}
+
+fn heal(s: &Seeded) {
+    set_running(&s.moto, "api", 2);
+    s.moto.ok(
+        "elbv2",
+        "deregister_targets",
+        json!({"TargetGroupArn": s.tg_arn, "Targets": [{"Id": "10.0.1.6", "Port": 9999}]}),
+    );
+}
+
+/// The `ecs-monitor` binary, built once for these tests.
+fn ecs_monitor_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success());
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("ecs-monitor")
+    })
+    .clone()
+}
+
+fn cli(moto: &Moto, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(ecs_monitor_bin());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("ecs-monitor runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp_state(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("ecs-monitor-health-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("state.json")
+}
+
+#[test]
+fn cli_health_tells_the_truth_about_the_cluster() {
+    let s = seed();
+    let state = tmp_state("cli");
+    let state_s = state.to_str().unwrap();
+    let (code, out, err) = cli(
+        &s.moto,
+        &["health", "--json"],
+        &[("ECS_CLUSTER", "prod"), ("ECS_HEALTH_STATE", state_s)],
+    );
+    assert_eq!(code, 1, "degraded: {err}");
+    let v: Value = serde_json::from_str(&out).expect("state JSON");
+    assert_eq!(v["overall"], "degraded");
+    assert_eq!(v["schema_version"], 1);
+    let services: HashMap<&str, &Value> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s))
+        .collect();
+    assert_eq!(services["api"]["status"], "degraded");
+    assert_eq!(
+        (
+            services["api"]["running"].as_i64(),
+            services["api"]["desired"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(services["web"]["status"], "healthy");
+    let tg = &v["target_groups"][0];
+    assert_eq!(tg["name"], "api-tg");
+    assert_eq!(
+        (tg["healthy"].as_u64(), tg["unhealthy"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(tg["targets"][0]["id"], "10.0.1.6");
+    assert_eq!(tg["targets"][0]["reason"], "Target.ResponseCodeMismatch");
+    let issues: Vec<&str> = v["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    assert!(issues.contains(&"api: 1/2 tasks running"), "{issues:?}");
+    assert!(
+        issues
+            .contains(&"target group api-tg: 1/2 targets unhealthy (Target.ResponseCodeMismatch)"),
+        "{issues:?}"
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(written["overall"], "degraded", "the state file is written");
+
+    // A configured service that does not exist.
+    let (code, out, _) = cli(
+        &s.moto,
+        &["health", "--json"],
+        &[
+            ("ECS_CLUSTER", "prod"),
+            ("ECS_HEALTH_STATE", state_s),
+            ("ECS_SERVICES", "api,web,ghost"),
+        ],
+    );
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["overall"], "unhealthy");
+    assert!(
+        v["issues"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ghost: service not found in cluster prod"))
+    );
+
+    heal(&s);
+    let (code, out, err) = cli(
+        &s.moto,
+        &["health"],
+        &[("ECS_CLUSTER", "prod"), ("ECS_HEALTH_STATE", state_s)],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("Cluster prod (us-east-1): HEALTHY"),
+        "{out}"
+    );
+    let (code, out, _) = cli(
+        &s.moto,
+        &["health", "--quiet"],
+        &[("ECS_CLUSTER", "prod"), ("ECS_HEALTH_STATE", state_s)],
+    );
+    assert_eq!((code, out.as_str()), (0, ""));
+    std::fs::remove_dir_all(state.parent().unwrap()).ok();
+}
+
+#[test]
+fn cli_health_rejects_bad_configuration_with_exit_2() {
+    let moto = Moto::start();
+    let (code, _, err) = cli(&moto, &["health"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("ECS_CLUSTER"), "{err}");
+    let (code, _, err) = cli(
+        &moto,
+        &["health"],
+        &[("ECS_CLUSTER", "prod"), ("FAILURE_THRESHOLD", "zero")],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("FAILURE_THRESHOLD=\"zero\": is not a whole number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn more_than_ten_services_are_all_checked() {
+    let moto = Moto::start();
+    moto.ok("ecs", "create_cluster", json!({"clusterName": "big"}));
+    moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
+    for i in 0..23 {
+        moto.ok("ecs", "create_service", json!({
+            "cluster": "big", "serviceName": format!("svc-{i:02}"), "taskDefinition": "app", "desiredCount": 1,
+            "launchType": "EC2", "tags": [{"key": "harness.running", "value": "1"}]
+        }));
+    }
+    let state = tmp_state("big");
+    let (code, out, err) = cli(
+        &moto,
+        &["health", "--json"],
+        &[
+            ("ECS_CLUSTER", "big"),
+            ("ECS_HEALTH_STATE", state.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["services"].as_array().unwrap().len(), 23);
+    std::fs::remove_dir_all(state.parent().unwrap()).ok();
+}
+
+struct Lambda {
+    cfg: HealthConfig,
+    ecs: Ecs,
+    elb: Elb,
+    store: S3Store,
+    sns: Sns,
+    prober: Prober,
+}
+
+async fn lambda(s: &Seeded, topic_arn: &str) -> Lambda {
+    let env = HashMap::from([
+        ("ECS_CLUSTER", "prod"),
+        ("STATE_BUCKET", BUCKET),
+        ("ALERT_TOPIC_ARN", topic_arn),
+    ]);
+    let cfg = HealthConfig::from_env(&env).unwrap();
+    let sdk = s.moto.sdk().await;
+    Lambda {
+        ecs: Ecs::new(&sdk),
+        elb: Elb::new(&sdk),
+        store: S3Store::new(&sdk, BUCKET, &cfg.state_prefix, &cfg.cluster),
+        sns: Sns::new(&sdk, topic_arn),
+        prober: Prober::new(None, Duration::from_secs(2)).unwrap(),
+        cfg,
+    }
+}
+
+const T0: OffsetDateTime = time::macros::datetime!(2026-11-29 14:00:00 UTC);
+
+async fn tick(l: &Lambda, minute: i64, run_id: &str) -> Outcome {
+    run_check(
+        &l.cfg,
+        &l.ecs,
+        &l.elb,
+        &l.store,
+        Some(&l.sns),
+        &l.prober,
+        T0 + time::Duration::minutes(minute),
+        run_id,
+    )
+    .await
+    .expect("run")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_reach_subscribers_once_per_transition_and_the_state_lands_in_s3() {
+    let s = seed();
+    let l = lambda(&s, &s.topic_arn).await;
+    tick(&l, 0, "r0").await;
+    assert!(
+        s.moto.drain_queue(&s.queue_url).is_empty(),
+        "below the failure threshold"
+    );
+    let out = tick(&l, 5, "r1").await;
+    assert_eq!(out.published, ["health.degraded"]);
+    let msgs = s.moto.drain_queue(&s.queue_url);
+    assert_eq!(msgs.len(), 1);
+    let m = &msgs[0];
+    assert_eq!(
+        m["Subject"],
+        "[ecs-monitor] prod DEGRADED: api: 1/2 tasks running (+1 more)"
+    );
+    assert_eq!(m["MessageAttributes"]["event"]["Value"], "health.degraded");
+    assert_eq!(m["MessageAttributes"]["cluster"]["Value"], "prod");
+    assert_eq!(m["MessageAttributes"]["status"]["Value"], "degraded");
+    let body: Value =
+        serde_json::from_str(m["Message"].as_str().unwrap()).expect("the sqs key: machine JSON");
+    assert_eq!(body["event"], "health.degraded");
+    assert_eq!(body["services"], json!(["api"]));
+    assert!(body["text"].as_str().unwrap().contains("Issues (2):"));
+    assert_eq!(body["chat"]["source"], "custom");
+    assert_eq!(body["chat"]["metadata"]["threadId"], body["incident_id"]);
+
+    tick(&l, 10, "r2").await;
+    tick(&l, 15, "r3").await;
+    assert!(
+        s.moto.drain_queue(&s.queue_url).is_empty(),
+        "nothing changed: no alert"
+    );
+
+    heal(&s);
+    let out = tick(&l, 20, "r4").await;
+    assert_eq!(out.published, ["health.recovered"]);
+    let msgs = s.moto.drain_queue(&s.queue_url);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        msgs[0]["Subject"],
+        "[ecs-monitor] prod RECOVERED: all checks healthy"
+    );
+    tick(&l, 25, "r5").await;
+    assert!(s.moto.drain_queue(&s.queue_url).is_empty());
+
+    let latest = s.moto.ok(
+        "s3",
+        "get_object",
+        json!({"Bucket": BUCKET, "Key": "ecs-health/prod/latest.json"}),
+    );
+    let state: Value = serde_json::from_str(latest["Body"].as_str().unwrap()).unwrap();
+    assert_eq!(state["overall"], "healthy");
+    assert_eq!(state["alerting"]["consecutive_successes"], 2);
+    let history = s.moto.ok(
+        "s3",
+        "list_objects_v2",
+        json!({"Bucket": BUCKET, "Prefix": "ecs-health/prod/history/"}),
+    );
+    assert_eq!(history["KeyCount"], 6, "a dated copy per run");
+    assert!(
+        history["Contents"][0]["Key"]
+            .as_str()
+            .unwrap()
+            .starts_with("ecs-health/prod/history/2026/11/29/1400")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_runs_alert_once() {
+    let s = seed();
+    let l = lambda(&s, &s.topic_arn).await;
+    tick(&l, 0, "first").await;
+    let runs = futures_join(&l).await;
+    let alerts: usize = runs.iter().map(|o| o.published.len()).sum();
+    let superseded = runs.iter().filter(|o| o.superseded).count();
+    println!("5 simultaneous runs: {superseded} stood down after losing the conditional write");
+    assert_eq!(alerts, 1, "{runs:?}");
+    assert_eq!(
+        s.moto.drain_queue(&s.queue_url).len(),
+        1,
+        "exactly one message for the transition"
+    );
+    let latest = s.moto.ok(
+        "s3",
+        "get_object",
+        json!({"Bucket": BUCKET, "Key": "ecs-health/prod/latest.json"}),
+    );
+    let state: Value = serde_json::from_str(latest["Body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        state["alerting"]["pending"],
+        json!([]),
+        "nothing left unpublished"
+    );
+}
+
+/// Five runs of the same scheduled moment at once (a duplicated EventBridge delivery).
+async fn futures_join(l: &Lambda) -> Vec<Outcome> {
+    let (a, b, c, d, e) = tokio::join!(
+        tick(l, 5, "a"),
+        tick(l, 5, "b"),
+        tick(l, 5, "c"),
+        tick(l, 5, "d"),
+        tick(l, 5, "e")
+    );
+    vec![a, b, c, d, e]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_publish_is_kept_and_sent_by_the_next_run() {
+    let s = seed();
+    let missing = "arn:aws:sns:us-east-1:123456789012:late-topic";
+    let l = lambda(&s, missing).await;
+    tick(&l, 0, "r0").await;
+    let out = tick(&l, 5, "r1").await;
+    let err = out.publish_error.expect("the topic does not exist yet");
+    assert!(err.contains("sns:Publish failed"), "{err}");
+    assert_eq!(out.state.alerting.pending.len(), 1);
+    assert_eq!(
+        out.state.alerting.last_publish_error.as_deref(),
+        Some(err.as_str())
+    );
+    let topic = s
+        .moto
+        .ok("sns", "create_topic", json!({"Name": "late-topic"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(topic, missing);
+    let queue = subscribe_queue(&s.moto, &topic, "late");
+    let out = tick(&l, 10, "r2").await;
+    assert_eq!(out.published, ["health.degraded"], "sent late, not lost");
+    assert!(out.state.alerting.pending.is_empty());
+    let msgs = s.moto.drain_queue(&queue);
+    assert_eq!(msgs.len(), 1);
+    tick(&l, 15, "r3").await;
+    assert!(s.moto.drain_queue(&queue).is_empty(), "and not twice");
+}
