@@ -7,6 +7,7 @@ pub mod aws;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod health;
 
 /// The version of ecs-monitor, as the crate was built.

@@ -112,17 +112,21 @@ fn heal(s: &Seeded) {
     );
 }
 
-/// The `ecs-monitor` binary, built once for these tests.
+/// The `ecs-monitor` binary. `cargo test --workspace` builds it (the CLI tests of the
+/// `ecs-monitor` package need it); when only this package is tested it is built here once.
 fn ecs_monitor_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor"])
-            .status()
-            .expect("cargo build");
-        assert!(status.success());
         let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("ecs-monitor")
+        let bin = exe.parent().unwrap().parent().unwrap().join("ecs-monitor");
+        if !bin.exists() {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor"])
+                .status()
+                .expect("cargo build");
+            assert!(status.success());
+        }
+        bin
     })
     .clone()
 }

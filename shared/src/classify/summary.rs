@@ -20,6 +20,9 @@ pub struct FingerprintCount {
     pub count: u64,
     /// The first event seen with this fingerprint, cut to [`MAX_SAMPLE`] bytes.
     pub sample: String,
+    /// Event times (milliseconds since the epoch), when the events had them.
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,26 +42,41 @@ pub struct Summary {
 impl Summary {
     /// Adds one classified event.
     pub fn add(&mut self, event: &str, c: &Classification) {
+        self.record_line(c);
+        if let (false, Some(category)) = (c.health_noise, c.category) {
+            let fp = c.fingerprint.clone().unwrap_or_default();
+            self.record_error(category, fp, event, None);
+        }
+    }
+
+    /// Counts a line: noise, or its HTTP status. Errors are recorded apart, since an error
+    /// may span several lines.
+    pub fn record_line(&mut self, c: &Classification) {
         self.lines += 1;
         if c.health_noise {
             self.health_noise += 1;
-            return;
-        }
-        if let Some(status) = c.http_status {
+        } else if let Some(status) = c.http_status {
             *self.http_status.entry(status).or_default() += 1;
         }
-        let Some(category) = c.category else { return };
+    }
+
+    /// Counts one error occurrence; `sample` is kept (cut) when the fingerprint is new.
+    pub fn record_error(&mut self, category: Category, fp: String, sample: &str, at: Option<i64>) {
         self.errors_total += 1;
         *self.categories.entry(category).or_default() += 1;
-        let fp = c.fingerprint.clone().unwrap_or_default();
         if let Some(entry) = self.fingerprints.get_mut(&fp) {
             entry.count += 1;
+            entry.first_seen = match (entry.first_seen, at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            entry.last_seen = entry.last_seen.max(at);
             return;
         }
         if self.fingerprints.len() >= MAX_FINGERPRINTS {
             self.drop_rare();
         }
-        let mut sample = event.trim_end().to_string();
+        let mut sample = sample.trim_end().to_string();
         if sample.len() > MAX_SAMPLE {
             sample.truncate(super::level::floor_boundary(&sample, MAX_SAMPLE));
             sample.push('…');
@@ -70,8 +88,15 @@ impl Summary {
                 category,
                 count: 1,
                 sample,
+                first_seen: at,
+                last_seen: at,
             },
         );
+    }
+
+    /// Whether an error with this fingerprint was counted (and not dropped as rare).
+    pub fn has_fingerprint(&self, fp: &str) -> bool {
+        self.fingerprints.contains_key(fp)
     }
 
     fn drop_rare(&mut self) {
@@ -81,9 +106,11 @@ impl Summary {
         let median = *median;
         self.fingerprints.retain(|_, f| f.count > median);
         if self.fingerprints.len() >= MAX_FINGERPRINTS {
-            // All counts equal: keep an arbitrary half.
-            let keep: Vec<String> = self.fingerprints.keys().take(mid).cloned().collect();
-            self.fingerprints.retain(|k, _| keep.contains(k));
+            // All counts equal: drop an arbitrary half.
+            let drop: Vec<String> = self.fingerprints.keys().skip(mid).cloned().collect();
+            for k in drop {
+                self.fingerprints.remove(&k);
+            }
         }
         self.fingerprints_truncated = true;
     }

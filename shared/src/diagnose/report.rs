@@ -1,0 +1,168 @@
+//! The diagnose report (versioned JSON) and the service status rules:
+//!
+//! | status | when |
+//! |---|---|
+//! | `error` | the service's logs could not be read (missing log group, access denied) |
+//! | `critical` | a panic, fatal or oom error, or a task stopped for running out of memory |
+//! | `unhealthy` | more than 10 errors, or 3 or more abnormal task stops |
+//! | `degraded` | any error, or an abnormal task stop |
+//! | `no_logs` | no event in the window and no stopped task |
+//! | `healthy` | otherwise |
+
+use crate::classify::Category;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+pub const SCHEMA_VERSION: u32 = 1;
+/// More errors than this make a service unhealthy.
+pub const UNHEALTHY_ERRORS: u64 = 10;
+/// This many abnormal task stops make a service unhealthy (a crash loop).
+pub const UNHEALTHY_RESTARTS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    Healthy,
+    NoLogs,
+    Degraded,
+    Unhealthy,
+    Critical,
+    Error,
+}
+
+impl ServiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Healthy => "healthy",
+            ServiceStatus::NoLogs => "no_logs",
+            ServiceStatus::Degraded => "degraded",
+            ServiceStatus::Unhealthy => "unhealthy",
+            ServiceStatus::Critical => "critical",
+            ServiceStatus::Error => "error",
+        }
+    }
+
+    /// Worth telling someone about.
+    pub fn is_problem(self) -> bool {
+        matches!(self, ServiceStatus::Degraded | ServiceStatus::Unhealthy | ServiceStatus::Critical | ServiceStatus::Error)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+    pub minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// `manual`, `sns` or `ecs_event`.
+    pub kind: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopError {
+    pub fingerprint: String,
+    pub category: Category,
+    pub count: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
+    /// The first occurrence (a whole trace for multi-line ones), secrets redacted.
+    pub sample: String,
+    /// Not seen in the previous window of equal length.
+    pub new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedTask {
+    pub task: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub stopped_at: Option<OffsetDateTime>,
+    pub stop_code: Option<String>,
+    pub reason: Option<String>,
+    pub exit_code: Option<i32>,
+    /// Killed for memory: exit code 137 or an OutOfMemoryError reason.
+    pub oom: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Restarts {
+    pub count: usize,
+    pub stopped_tasks: Vec<StoppedTask>,
+    pub log_streams_started: usize,
+    /// Time-ordered evidence: task stops, new log streams, service events, startup and
+    /// shutdown lines.
+    pub timeline: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Counts {
+    pub errors_total: u64,
+    pub categories: BTreeMap<Category, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceReport {
+    pub service: String,
+    pub log_group: String,
+    pub status: ServiceStatus,
+    pub events_scanned: u64,
+    pub health_noise: u64,
+    pub errors_total: u64,
+    pub categories: BTreeMap<Category, u64>,
+    pub http_status: BTreeMap<String, u64>,
+    pub top_errors: Vec<TopError>,
+    pub restarts: Restarts,
+    pub previous_window: Counts,
+    /// The event cap (`--limit`) stopped the reading before the window was covered.
+    pub truncated: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub cluster: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub window: Window,
+    pub trigger: Trigger,
+    pub services: Vec<ServiceReport>,
+    pub totals: Counts,
+}
+
+/// The status of a service from its findings (the table above).
+pub fn service_status(r: &ServiceReport) -> ServiceStatus {
+    if r.error.is_some() {
+        return ServiceStatus::Error;
+    }
+    let severe = [Category::Panic, Category::Fatal, Category::Oom]
+        .iter()
+        .any(|c| r.categories.get(c).copied().unwrap_or(0) > 0);
+    let abnormal = r.restarts.stopped_tasks.len();
+    if severe || r.restarts.stopped_tasks.iter().any(|t| t.oom) {
+        ServiceStatus::Critical
+    } else if r.errors_total > UNHEALTHY_ERRORS || abnormal >= UNHEALTHY_RESTARTS {
+        ServiceStatus::Unhealthy
+    } else if r.errors_total > 0 || abnormal > 0 {
+        ServiceStatus::Degraded
+    } else if r.events_scanned == 0 {
+        ServiceStatus::NoLogs
+    } else {
+        ServiceStatus::Healthy
+    }
+}
+
+impl Report {
+    /// The worst service status (healthy when there is no service).
+    pub fn worst(&self) -> ServiceStatus {
+        self.services.iter().map(|s| s.status).max().unwrap_or(ServiceStatus::Healthy)
+    }
+}
