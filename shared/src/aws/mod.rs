@@ -5,8 +5,10 @@
 pub mod ecs;
 pub mod elb;
 pub mod local;
+pub mod logs;
 pub mod s3;
 pub mod sns;
+pub mod tasks;
 
 use crate::health::model::{Alert, ServicesObservation, State, TargetObservation};
 // The SDK crates share these smithy types; any of them re-exports them.

@@ -86,7 +86,10 @@ impl Occurrence {
         }
         let names_the_error = c.category.is_some() && !ev.message.starts_with(char::is_whitespace);
         if self.generic_head && names_the_error {
-            self.fingerprint = c.fingerprint.clone().unwrap_or_else(|| fingerprint(ev.message, None));
+            self.fingerprint = c
+                .fingerprint
+                .clone()
+                .unwrap_or_else(|| fingerprint(ev.message, None));
             self.generic_head = false;
         }
     }
@@ -103,7 +106,11 @@ pub struct Findings {
 impl Findings {
     /// The fingerprints seen, to tell which errors of a later window are new.
     pub fn fingerprints(&self) -> HashSet<String> {
-        self.summary.top(MAX_FINGERPRINTS).into_iter().map(|f| f.fingerprint.clone()).collect()
+        self.summary
+            .top(MAX_FINGERPRINTS)
+            .into_iter()
+            .map(|f| f.fingerprint.clone())
+            .collect()
     }
 }
 
@@ -133,7 +140,8 @@ impl<'c> Analyzer<'c> {
     fn commit(&mut self, occ: Occurrence) {
         let fp = redact(&occ.fingerprint).into_owned();
         let sample = redact(&occ.sample).into_owned();
-        self.summary.record_error(occ.category, fp, &sample, Some(occ.first));
+        self.summary
+            .record_error(occ.category, fp, &sample, Some(occ.first));
     }
 
     pub fn add(&mut self, ev: &LogEvent<'_>) {
@@ -153,12 +161,17 @@ impl<'c> Analyzer<'c> {
             self.commit(occ);
         }
         if let Some(caps) = LIFECYCLE.captures(ev.message) {
-            let kind = if caps.name("start").is_some() { "startup" } else { "shutdown" };
+            let kind = if caps.name("start").is_some() {
+                "startup"
+            } else {
+                "shutdown"
+            };
             let line: String = ev.message.trim().chars().take(160).collect();
             if self.lifecycle.len() == MAX_LIFECYCLE {
                 self.lifecycle.pop_front();
             }
-            self.lifecycle.push_back((ev.timestamp, format!("{kind}: {}", redact(&line))));
+            self.lifecycle
+                .push_back((ev.timestamp, format!("{kind}: {}", redact(&line))));
         }
         let Some(category) = c.category else { return };
         if self.open.len() >= MAX_OPEN {
@@ -201,7 +214,11 @@ mod tests {
         let classifier = Classifier::default();
         let mut a = Analyzer::new(&classifier);
         for (ts, stream, message) in events {
-            a.add(&LogEvent { timestamp: *ts, stream, message });
+            a.add(&LogEvent {
+                timestamp: *ts,
+                stream,
+                message,
+            });
         }
         a.finish()
     }
@@ -221,7 +238,11 @@ mod tests {
         assert_eq!(s.categories[&Category::PythonTraceback], 1);
         let top = s.top(5);
         assert_eq!(top[0].fingerprint, "KeyError: '<str>'");
-        assert!(top[0].sample.starts_with("Traceback (most recent call last):\n  File"));
+        assert!(
+            top[0]
+                .sample
+                .starts_with("Traceback (most recent call last):\n  File")
+        );
         assert!(top[0].sample.ends_with("KeyError: 'amount'"));
         assert_eq!(s.lines, 6);
     }
@@ -229,13 +250,33 @@ mod tests {
     #[test]
     fn java_and_go_traces_count_once_with_the_heads_category() {
         let f = analyze(&[
-            (0, "a", "2026-11-29 14:35:27.123 ERROR 1 --- [main] c.e.App : request failed"),
+            (
+                0,
+                "a",
+                "2026-11-29 14:35:27.123 ERROR 1 --- [main] c.e.App : request failed",
+            ),
             (1, "a", "java.lang.IllegalStateException: inventory missing"),
-            (2, "a", "\tat com.example.OrderService.place(OrderService.java:42)"),
-            (3, "a", "Caused by: java.net.ConnectException: Connection refused"),
+            (
+                2,
+                "a",
+                "\tat com.example.OrderService.place(OrderService.java:42)",
+            ),
+            (
+                3,
+                "a",
+                "Caused by: java.net.ConnectException: Connection refused",
+            ),
             (4, "a", "\t... 12 more"),
-            (10, "b", "panic: runtime error: invalid memory address or nil pointer dereference"),
-            (11, "b", "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a5b2c]"),
+            (
+                10,
+                "b",
+                "panic: runtime error: invalid memory address or nil pointer dereference",
+            ),
+            (
+                11,
+                "b",
+                "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a5b2c]",
+            ),
             (12, "b", ""),
             (13, "b", "goroutine 1 [running]:"),
             (14, "b", "main.(*Server).handle(0xc0001a2000)"),
@@ -243,19 +284,43 @@ mod tests {
         ]);
         let s = &f.summary;
         assert_eq!(s.errors_total, 2, "{:?}", s.top(10));
-        assert_eq!(s.categories.get(&Category::Error), Some(&1), "the Spring ERROR line heads its trace");
-        assert_eq!(s.categories.get(&Category::Exception), None, "the exception continues it");
+        assert_eq!(
+            s.categories.get(&Category::Error),
+            Some(&1),
+            "the Spring ERROR line heads its trace"
+        );
+        assert_eq!(
+            s.categories.get(&Category::Exception),
+            None,
+            "the exception continues it"
+        );
         assert_eq!(s.categories.get(&Category::Panic), Some(&1));
-        let java = s.top(2).into_iter().find(|f| f.category == Category::Error).unwrap();
+        let java = s
+            .top(2)
+            .into_iter()
+            .find(|f| f.category == Category::Error)
+            .unwrap();
         assert!(java.sample.ends_with("\t... 12 more"), "{}", java.sample);
     }
 
     #[test]
     fn a_new_error_line_closes_the_previous_occurrence() {
         let f = analyze(&[
-            (0, "a", "ERROR dial tcp 10.0.0.1:5432: connect: connection refused"),
-            (1, "a", "ERROR dial tcp 10.0.0.2:5432: connect: connection refused"),
-            (10_000, "a", "    indented, but long after: not a continuation"),
+            (
+                0,
+                "a",
+                "ERROR dial tcp 10.0.0.1:5432: connect: connection refused",
+            ),
+            (
+                1,
+                "a",
+                "ERROR dial tcp 10.0.0.2:5432: connect: connection refused",
+            ),
+            (
+                10_000,
+                "a",
+                "    indented, but long after: not a continuation",
+            ),
         ]);
         assert_eq!(f.summary.errors_total, 2);
         let top = f.summary.top(1);
@@ -266,8 +331,16 @@ mod tests {
     #[test]
     fn noise_statuses_and_lifecycle() {
         let f = analyze(&[
-            (0, "a", r#"10.0.0.5 - - [29/Nov/2026:14:35:27 +0000] "GET /health HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0""#),
-            (1, "a", r#"10.0.0.6 - - [29/Nov/2026:14:35:28 +0000] "GET /api HTTP/1.1" 502 2 "-" "curl/8""#),
+            (
+                0,
+                "a",
+                r#"10.0.0.5 - - [29/Nov/2026:14:35:27 +0000] "GET /health HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0""#,
+            ),
+            (
+                1,
+                "a",
+                r#"10.0.0.6 - - [29/Nov/2026:14:35:28 +0000] "GET /api HTTP/1.1" 502 2 "-" "curl/8""#,
+            ),
             (2, "a", "INFO Received SIGTERM, shutting down"),
             (3, "b", "INFO Server started on :8080"),
         ]);
@@ -289,7 +362,11 @@ mod tests {
         let top = f.summary.top(1);
         assert!(!top[0].sample.contains("hunter2"), "{}", top[0].sample);
         assert!(!top[0].sample.contains("AKIAIOSFODNN7EXAMPLE"));
-        assert!(!top[0].fingerprint.contains("hunter2"), "{}", top[0].fingerprint);
+        assert!(
+            !top[0].fingerprint.contains("hunter2"),
+            "{}",
+            top[0].fingerprint
+        );
     }
 
     #[test]
@@ -308,7 +385,11 @@ mod tests {
         ] {
             assert!(CONTINUATION.is_match(line), "{line:?}");
         }
-        for line in ["ERROR next request failed", "INFO ok", "2026-11-29T14:35:27Z WARN slow"] {
+        for line in [
+            "ERROR next request failed",
+            "INFO ok",
+            "2026-11-29T14:35:27Z WARN slow",
+        ] {
             assert!(!CONTINUATION.is_match(line), "{line:?}");
         }
     }

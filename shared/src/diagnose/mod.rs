@@ -1,5 +1,7 @@
 //! Diagnosis: CloudWatch log analysis and ECS evidence of restarts, into a report.
 
-pub mod redact;
 pub mod analyze;
+pub mod fetch;
+pub mod redact;
 pub mod report;
+pub mod restarts;

@@ -48,7 +48,10 @@ mod tests {
     #[test]
     fn secrets_are_masked() {
         let cases = [
-            ("aws key AKIAIOSFODNN7EXAMPLE used", "aws key [REDACTED] used"),
+            (
+                "aws key AKIAIOSFODNN7EXAMPLE used",
+                "aws key [REDACTED] used",
+            ),
             (
                 "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY rest",
                 "aws_secret_access_key=[REDACTED] rest",
@@ -57,7 +60,10 @@ mod tests {
                 r#"{"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#,
                 r#"{"SecretAccessKey": "[REDACTED]"}"#,
             ),
-            ("Authorization: Bearer abcdef1234567890xyz", "Authorization: Bearer [REDACTED]"),
+            (
+                "Authorization: Bearer abcdef1234567890xyz",
+                "Authorization: Bearer [REDACTED]",
+            ),
             (
                 "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U ok",
                 "token [REDACTED] ok",
@@ -66,8 +72,14 @@ mod tests {
                 "connecting to postgres://app:s3cr3t-pw@db.internal:5432/orders",
                 "connecting to postgres://app:[REDACTED]@db.internal:5432/orders",
             ),
-            ("login password=hunter2 user=bob", "login password=[REDACTED] user=bob"),
-            (r#"{"user":"bob","password":"hunter2"}"#, r#"{"user":"bob","password":"[REDACTED]"}"#),
+            (
+                "login password=hunter2 user=bob",
+                "login password=[REDACTED] user=bob",
+            ),
+            (
+                r#"{"user":"bob","password":"hunter2"}"#,
+                r#"{"user":"bob","password":"[REDACTED]"}"#,
+            ),
             (
                 "key: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- done",
                 "key: [REDACTED] done",

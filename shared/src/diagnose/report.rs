@@ -45,7 +45,13 @@ impl ServiceStatus {
 
     /// Worth telling someone about.
     pub fn is_problem(self) -> bool {
-        matches!(self, ServiceStatus::Degraded | ServiceStatus::Unhealthy | ServiceStatus::Critical | ServiceStatus::Error)
+        matches!(
+            self,
+            ServiceStatus::Degraded
+                | ServiceStatus::Unhealthy
+                | ServiceStatus::Critical
+                | ServiceStatus::Error
+        )
     }
 }
 
@@ -163,6 +169,10 @@ pub fn service_status(r: &ServiceReport) -> ServiceStatus {
 impl Report {
     /// The worst service status (healthy when there is no service).
     pub fn worst(&self) -> ServiceStatus {
-        self.services.iter().map(|s| s.status).max().unwrap_or(ServiceStatus::Healthy)
+        self.services
+            .iter()
+            .map(|s| s.status)
+            .max()
+            .unwrap_or(ServiceStatus::Healthy)
     }
 }
