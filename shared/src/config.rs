@@ -477,6 +477,87 @@ impl HealthConfig {
     }
 }
 
+pub const ECS_LOG_PATTERN: &str = "ECS_LOG_PATTERN";
+pub const REPORT_BUCKET: &str = "REPORT_BUCKET";
+pub const REPORT_PREFIX: &str = "REPORT_PREFIX";
+pub const DIAGNOSE_MINUTES: &str = "DIAGNOSE_MINUTES";
+pub const DIAGNOSE_EVENT_LIMIT: &str = "DIAGNOSE_EVENT_LIMIT";
+
+/// Configuration of diagnose (the Lambda and `ecs-monitor logs`).
+#[derive(Debug, Clone)]
+pub struct DiagnoseConfig {
+    pub cluster: String,
+    pub region: String,
+    pub services: Option<Vec<String>>,
+    /// Log group of a service: `{service}` is replaced by its name. Default `/ecs/{service}`.
+    pub log_pattern: String,
+    /// Where reports go: `REPORT_BUCKET`, else `STATE_BUCKET`.
+    pub report_bucket: Option<String>,
+    pub report_prefix: String,
+    pub alert_topic_arn: Option<String>,
+    /// Window length when the trigger does not say.
+    pub minutes: u32,
+    /// Events read per service and window at most.
+    pub event_limit: u64,
+    /// The health state file, for `logs auto-diagnose`.
+    pub state_file: PathBuf,
+    pub classifier: ClassifierConfig,
+}
+
+impl DiagnoseConfig {
+    pub fn from_env(source: &impl Source) -> Result<Self, ConfigError> {
+        // The variables shared with the health check are read and checked the same way.
+        let health = HealthConfig::from_env(source)?;
+        let log_pattern = source
+            .get_set(ECS_LOG_PATTERN)?
+            .unwrap_or_else(|| "/ecs/{service}".into());
+        if !log_pattern.contains("{service}") {
+            return Err(invalid(
+                ECS_LOG_PATTERN,
+                &log_pattern,
+                "must contain {service}, as in /ecs/{service}",
+            ));
+        }
+        let mut report_prefix = source
+            .get_set(REPORT_PREFIX)?
+            .unwrap_or_else(|| "reports/".into());
+        report_prefix = report_prefix.trim().trim_start_matches('/').to_string();
+        if !report_prefix.is_empty() && !report_prefix.ends_with('/') {
+            report_prefix.push('/');
+        }
+        Ok(Self {
+            report_bucket: source
+                .get_set(REPORT_BUCKET)?
+                .or(health.state_bucket.clone()),
+            cluster: health.cluster,
+            region: health.region,
+            services: health.services,
+            log_pattern,
+            report_prefix,
+            alert_topic_arn: health.alert_topic_arn,
+            minutes: int_var(source, DIAGNOSE_MINUTES, 60, 1..=10_080)? as u32,
+            event_limit: int_var(source, DIAGNOSE_EVENT_LIMIT, 100_000, 1..=100_000_000)?,
+            state_file: health.state_file,
+            classifier: ClassifierConfig::from_env(source)?,
+        })
+    }
+
+    pub fn log_group(&self, service: &str) -> String {
+        self.log_pattern.replace("{service}", service)
+    }
+
+    /// The report bucket, required where reports go to S3 (the Lambda).
+    pub fn require_report_bucket(&self) -> Result<&str, ConfigError> {
+        self.report_bucket.as_deref().ok_or_else(|| {
+            invalid(
+                REPORT_BUCKET,
+                "",
+                "is required (or STATE_BUCKET): the bucket that keeps the reports",
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +566,29 @@ mod tests {
         let mut env: HashMap<&str, &str> = HashMap::from([(ECS_CLUSTER, "prod")]);
         env.extend(vars.iter().copied());
         HealthConfig::from_env(&env)
+    }
+
+    #[test]
+    fn diagnose_defaults_and_errors() {
+        let env = HashMap::from([(ECS_CLUSTER, "prod"), (STATE_BUCKET, "state")]);
+        let c = DiagnoseConfig::from_env(&env).unwrap();
+        assert_eq!(c.log_group("api"), "/ecs/api");
+        assert_eq!(c.report_bucket.as_deref(), Some("state"));
+        assert_eq!(c.report_prefix, "reports/");
+        assert_eq!((c.minutes, c.event_limit), (60, 100_000));
+        let env = HashMap::from([(ECS_CLUSTER, "prod"), (ECS_LOG_PATTERN, "/aws/ecs/prod")]);
+        let err = DiagnoseConfig::from_env(&env).unwrap_err().to_string();
+        assert!(
+            err.starts_with("ECS_LOG_PATTERN=") && err.contains("{service}"),
+            "{err}"
+        );
+        let env = HashMap::from([(ECS_CLUSTER, "prod")]);
+        let err = DiagnoseConfig::from_env(&env)
+            .unwrap()
+            .require_report_bucket()
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("REPORT_BUCKET"), "{err}");
     }
 
     #[test]

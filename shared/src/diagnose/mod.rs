@@ -3,5 +3,8 @@
 pub mod analyze;
 pub mod fetch;
 pub mod redact;
+pub mod render;
 pub mod report;
 pub mod restarts;
+pub mod run;
+pub mod trigger;

@@ -1,0 +1,217 @@
+//! One diagnosis: for each service at once (within one shared rate limiter), the window's
+//! logs and the previous window's, the log streams started, the stopped tasks and the
+//! service events, into a [`Report`].
+
+use super::analyze::{Analyzer, Findings, LogEvent};
+use super::fetch::{Query, REQUESTS_PER_SECOND, RateLimiter, fetch_window};
+use super::report::*;
+use super::restarts;
+use crate::aws::EcsServices;
+use crate::aws::logs::LogEvents;
+use crate::aws::tasks::TaskHistory;
+use crate::classify::{Category, Classifier};
+use crate::config::DiagnoseConfig;
+use futures_util::future::join_all;
+use std::collections::{BTreeMap, HashSet};
+use time::OffsetDateTime;
+
+/// What to diagnose.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Services to diagnose; the configured ones (or all) when `None`.
+    pub services: Option<Vec<String>>,
+    pub minutes: u32,
+    /// Events read per service and window at most.
+    pub limit: u64,
+    pub trigger: Trigger,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiagnoseError {
+    #[error("cannot list the services of {cluster}: {error}")]
+    ListServices { cluster: String, error: String },
+}
+
+/// Top errors listed per service.
+pub const TOP_ERRORS: usize = 10;
+
+fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn at(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn all_categories(counts: &BTreeMap<Category, u64>) -> BTreeMap<Category, u64> {
+    Category::PRIORITY
+        .iter()
+        .map(|c| (*c, counts.get(c).copied().unwrap_or(0)))
+        .collect()
+}
+
+struct Ctx<'a, L, H> {
+    cfg: &'a DiagnoseConfig,
+    logs: &'a L,
+    history: &'a H,
+    classifier: &'a Classifier,
+    limiter: &'a RateLimiter,
+    start: i64,
+    end: i64,
+    prev_start: i64,
+    limit: u64,
+}
+
+async fn analyze_window<L: LogEvents>(
+    ctx: &Ctx<'_, L, impl TaskHistory>,
+    group: &str,
+    start: i64,
+    end: i64,
+) -> Result<(Findings, bool), String> {
+    let mut analyzer = Analyzer::new(ctx.classifier);
+    let q = Query {
+        group,
+        start_ms: start,
+        end_ms: end,
+        pattern: None,
+        cap: ctx.limit,
+    };
+    let fetched = fetch_window(ctx.logs, ctx.limiter, q, |e| {
+        analyzer.add(&LogEvent {
+            timestamp: e.timestamp,
+            stream: &e.stream,
+            message: &e.message,
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok((analyzer.finish(), fetched.truncated))
+}
+
+async fn service_report<L: LogEvents, H: TaskHistory>(
+    ctx: &Ctx<'_, L, H>,
+    service: &str,
+) -> ServiceReport {
+    let group = ctx.cfg.log_group(service);
+    let (current, previous, streams, stopped, events) = tokio::join!(
+        analyze_window(ctx, &group, ctx.start, ctx.end),
+        analyze_window(ctx, &group, ctx.prev_start, ctx.start),
+        ctx.logs.streams_started(&group, ctx.start, ctx.end),
+        ctx.history.stopped_tasks(&ctx.cfg.cluster, service),
+        ctx.history.service_events(&ctx.cfg.cluster, service),
+    );
+    let (findings, truncated, error) = match current {
+        Ok((f, t)) => (f, t, None),
+        Err(e) => (Findings::default(), false, Some(e)),
+    };
+    let (prev_counts, prev_fps) = match &previous {
+        Ok((p, _)) => (
+            Counts {
+                errors_total: p.summary.errors_total,
+                categories: all_categories(&p.summary.categories),
+            },
+            p.fingerprints(),
+        ),
+        Err(_) => (Counts::default(), HashSet::new()),
+    };
+    let s = &findings.summary;
+    let top_errors = s
+        .top(TOP_ERRORS)
+        .into_iter()
+        .map(|f| TopError {
+            fingerprint: f.fingerprint.clone(),
+            category: f.category,
+            count: f.count,
+            first_seen: at(f.first_seen.unwrap_or(ctx.start)),
+            last_seen: at(f.last_seen.unwrap_or(ctx.end)),
+            sample: f.sample.clone(),
+            new: previous.is_ok() && !prev_fps.contains(&f.fingerprint),
+        })
+        .collect();
+    let mut r = ServiceReport {
+        service: service.to_string(),
+        log_group: group,
+        status: ServiceStatus::Healthy,
+        events_scanned: s.lines,
+        health_noise: s.health_noise,
+        errors_total: s.errors_total,
+        categories: all_categories(&s.categories),
+        http_status: s
+            .http_status
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        top_errors,
+        restarts: restarts::assemble(
+            ctx.start,
+            ctx.end,
+            stopped.as_deref().unwrap_or_default(),
+            streams.as_deref().unwrap_or_default(),
+            events.as_deref().unwrap_or_default(),
+            &findings.lifecycle,
+        ),
+        previous_window: prev_counts,
+        truncated,
+        error,
+    };
+    r.status = service_status(&r);
+    r
+}
+
+/// Diagnoses the services of `req` over the window ending at `now`.
+pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
+    cfg: &DiagnoseConfig,
+    logs: &L,
+    ecs: &E,
+    history: &H,
+    classifier: &Classifier,
+    req: &Request,
+    now: OffsetDateTime,
+) -> Result<Report, DiagnoseError> {
+    let services = match req.services.clone().or_else(|| cfg.services.clone()) {
+        Some(s) => s,
+        None => ecs
+            .list_services(&cfg.cluster)
+            .await
+            .map_err(|e| DiagnoseError::ListServices {
+                cluster: cfg.cluster.clone(),
+                error: e.to_string(),
+            })?,
+    };
+    let minutes = time::Duration::minutes(i64::from(req.minutes));
+    let limiter = RateLimiter::new(REQUESTS_PER_SECOND);
+    let ctx = Ctx {
+        cfg,
+        logs,
+        history,
+        classifier,
+        limiter: &limiter,
+        start: ms(now - minutes),
+        end: ms(now),
+        prev_start: ms(now - minutes - minutes),
+        limit: req.limit,
+    };
+    let reports: Vec<ServiceReport> =
+        join_all(services.iter().map(|s| service_report(&ctx, s))).await;
+    let mut totals = Counts::default();
+    for r in &reports {
+        totals.errors_total += r.errors_total;
+        for (c, n) in &r.categories {
+            *totals.categories.entry(*c).or_default() += n;
+        }
+    }
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        cluster: cfg.cluster.clone(),
+        generated_at: now,
+        window: Window {
+            start: now - minutes,
+            end: now,
+            minutes: req.minutes,
+        },
+        trigger: req.trigger.clone(),
+        services: reports,
+        totals,
+    })
+}

@@ -1,0 +1,487 @@
+//! What started a diagnosis, from the event the Lambda received: the health-check's alert
+//! through SNS, an ECS event through EventBridge, or a direct invoke
+//! (`{"services": ["api"], "minutes": 30}`, every field optional).
+
+use super::report::Trigger;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sns::SnsEvent;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// What to do with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Diagnose {
+        /// `None`: every configured service.
+        services: Option<Vec<String>>,
+        minutes: Option<u32>,
+        trigger: Trigger,
+        /// ECS events are delivered at least once: the same key is diagnosed once.
+        dedupe_key: Option<String>,
+    },
+    /// A well-formed event that needs no diagnosis (a task stopped by a deployment).
+    Ignore(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TriggerError(pub String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manual {
+    services: Option<Vec<String>>,
+    minutes: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TaskDetail {
+    task_arn: String,
+    group: String,
+    last_status: String,
+    stop_code: Option<String>,
+    stopped_reason: Option<String>,
+    containers: Vec<ContainerDetail>,
+    version: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ContainerDetail {
+    exit_code: Option<i32>,
+    reason: Option<String>,
+}
+
+fn service_of_arn(arn: &str) -> Option<String> {
+    arn.split_once(":service/")
+        .map(|(_, rest)| rest.rsplit('/').next().unwrap_or(rest).to_string())
+}
+
+fn manual(v: &Value) -> Result<Invocation, TriggerError> {
+    let m: Manual = serde_json::from_value(v.clone()).map_err(|e| {
+        TriggerError(format!(
+            "unsupported event: expected an SNS alert, an ECS event from EventBridge, or {{\"services\": [...], \"minutes\": N}} ({e})"
+        ))
+    })?;
+    if let Some(n) = m.minutes
+        && !(1..=10_080).contains(&n)
+    {
+        return Err(TriggerError(format!(
+            "minutes must be between 1 and 10080, got {n}"
+        )));
+    }
+    if let Some(s) = &m.services
+        && s.iter().any(|n| n.trim().is_empty())
+    {
+        return Err(TriggerError("services must be non-empty names".into()));
+    }
+    let detail = match &m.services {
+        Some(s) => format!("services {}", s.join(", ")),
+        None => "all services".into(),
+    };
+    Ok(Invocation::Diagnose {
+        services: m
+            .services
+            .filter(|s| !s.is_empty() && !(s.len() == 1 && s[0] == "all")),
+        minutes: m.minutes,
+        trigger: Trigger {
+            kind: "manual".into(),
+            detail,
+        },
+        dedupe_key: None,
+    })
+}
+
+fn sns(v: &Value) -> Result<Invocation, TriggerError> {
+    let event: SnsEvent = serde_json::from_value(v.clone())
+        .map_err(|e| TriggerError(format!("not a valid SNS event: {e}")))?;
+    let mut services: Vec<String> = Vec::new();
+    let mut all = false;
+    let mut detail = Vec::new();
+    for r in &event.records {
+        match serde_json::from_str::<Value>(&r.sns.message) {
+            Ok(m) if m["source"] == "ecs-monitor" => {
+                detail.push(format!(
+                    "{} {}",
+                    m["event"].as_str().unwrap_or("alert"),
+                    m["incident_id"].as_str().unwrap_or_default()
+                ));
+                let named: Vec<String> = m["services"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if named.is_empty() {
+                    all = true;
+                }
+                for s in named {
+                    if !services.contains(&s) {
+                        services.push(s);
+                    }
+                }
+            }
+            // Not our machine message (the default text): look at every service.
+            _ => {
+                all = true;
+                detail.push(
+                    r.sns
+                        .subject
+                        .clone()
+                        .unwrap_or_else(|| "SNS message".into()),
+                );
+            }
+        }
+    }
+    if event.records.is_empty() {
+        return Err(TriggerError("SNS event without records".into()));
+    }
+    Ok(Invocation::Diagnose {
+        services: if all { None } else { Some(services) },
+        minutes: None,
+        trigger: Trigger {
+            kind: "sns".into(),
+            detail: detail.join("; "),
+        },
+        dedupe_key: None,
+    })
+}
+
+fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
+    let event: EventBridgeEvent<Value> = serde_json::from_value(v.clone())
+        .map_err(|e| TriggerError(format!("not a valid EventBridge event: {e}")))?;
+    let service_from_resources = || {
+        event
+            .resources
+            .as_ref()
+            .and_then(|r| r.iter().find_map(|a| service_of_arn(a)))
+    };
+    let on = |service: String, detail: String, key: Option<String>| Invocation::Diagnose {
+        services: Some(vec![service]),
+        minutes: None,
+        trigger: Trigger {
+            kind: "ecs_event".into(),
+            detail,
+        },
+        dedupe_key: key,
+    };
+    match event.detail_type.as_str() {
+        "ECS Task State Change" => {
+            let d: TaskDetail = serde_json::from_value(event.detail.clone()).map_err(|e| {
+                TriggerError(format!(
+                    "ECS Task State Change with an unreadable detail: {e}"
+                ))
+            })?;
+            let Some(service) = d.group.strip_prefix("service:").map(str::to_string) else {
+                return Ok(Invocation::Ignore(format!(
+                    "task {} is not part of a service",
+                    d.task_arn
+                )));
+            };
+            if d.last_status != "STOPPED" {
+                return Ok(Invocation::Ignore(format!(
+                    "task is {}, not stopped",
+                    d.last_status
+                )));
+            }
+            let reason = d.stopped_reason.clone().unwrap_or_default();
+            let exit = d
+                .containers
+                .iter()
+                .find_map(|c| c.exit_code.filter(|e| *e != 0));
+            let oom = reason.contains("OutOfMemory")
+                || d.containers.iter().any(|c| {
+                    c.exit_code == Some(137)
+                        || c.reason
+                            .as_deref()
+                            .is_some_and(|r| r.contains("OutOfMemory"))
+                });
+            let abnormal = oom
+                || exit.is_some()
+                || d.stop_code.as_deref() == Some("TaskFailedToStart")
+                || reason.contains("health check")
+                || reason.contains("CannotPullContainer")
+                || reason.contains("ResourceInitializationError");
+            if !abnormal {
+                return Ok(Invocation::Ignore(format!(
+                    "task stopped normally: {reason}"
+                )));
+            }
+            let task = d
+                .task_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or(&d.task_arn)
+                .to_string();
+            let detail = format!(
+                "task {task} of {service} stopped: {reason}{}",
+                exit.map(|e| format!(" (exit {e})")).unwrap_or_default()
+            );
+            let key = format!("task/{task}/{}", d.version.unwrap_or_default());
+            Ok(on(service, detail, Some(key)))
+        }
+        "ECS Deployment State Change" => {
+            let name = event.detail["eventName"].as_str().unwrap_or_default();
+            if name != "SERVICE_DEPLOYMENT_FAILED" {
+                return Ok(Invocation::Ignore(format!("deployment event {name}")));
+            }
+            let service = service_from_resources().ok_or_else(|| {
+                TriggerError("deployment event without a service ARN in resources".into())
+            })?;
+            let reason = event.detail["reason"].as_str().unwrap_or("no reason given");
+            let id = event.detail["deploymentId"]
+                .as_str()
+                .or(event.id.as_deref())
+                .unwrap_or("unknown");
+            Ok(on(
+                service.clone(),
+                format!("deployment of {service} failed: {reason}"),
+                Some(format!("deployment/{id}")),
+            ))
+        }
+        "ECS Service Action" => {
+            let kind = event.detail["eventType"].as_str().unwrap_or_default();
+            let name = event.detail["eventName"].as_str().unwrap_or_default();
+            if !matches!(kind, "WARN" | "ERROR") {
+                return Ok(Invocation::Ignore(format!("service action {kind} {name}")));
+            }
+            let service = service_from_resources().ok_or_else(|| {
+                TriggerError("service action without a service ARN in resources".into())
+            })?;
+            Ok(on(
+                service.clone(),
+                format!("{kind} {name} on {service}"),
+                Some(format!(
+                    "action/{}",
+                    event.id.as_deref().unwrap_or("unknown")
+                )),
+            ))
+        }
+        other => Err(TriggerError(format!(
+            "unsupported EventBridge event {other:?} from {}",
+            event.source
+        ))),
+    }
+}
+
+/// Reads the event a diagnose invocation received.
+pub fn parse(v: &Value) -> Result<Invocation, TriggerError> {
+    match v {
+        Value::Object(m) if m.contains_key("Records") => sns(v),
+        Value::Object(m) if m.contains_key("detail-type") => ecs(v),
+        Value::Object(_) => manual(v),
+        _ => Err(TriggerError(
+            "unsupported event: expected a JSON object".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bridge(detail_type: &str, detail: Value, resources: &[&str]) -> Value {
+        json!({"version": "0", "id": "9bcdac79-b31f-4d3d-9410-fbd727c29fab", "detail-type": detail_type, "source": "aws.ecs",
+               "account": "123456789012", "time": "2026-11-29T14:35:27Z", "region": "us-east-1", "resources": resources, "detail": detail})
+    }
+
+    fn task_stopped(code: &str, reason: &str, exit: i32) -> Value {
+        bridge(
+            "ECS Task State Change",
+            json!({
+                "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+                "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/prod/0f1e2d3c", "group": "service:api",
+                "lastStatus": "STOPPED", "desiredStatus": "STOPPED", "stopCode": code, "stoppedReason": reason,
+                "containers": [{"name": "app", "exitCode": exit, "lastStatus": "STOPPED"}], "version": 4
+            }),
+            &["arn:aws:ecs:us-east-1:123456789012:task/prod/0f1e2d3c"],
+        )
+    }
+
+    #[test]
+    fn manual_invokes() {
+        let Invocation::Diagnose {
+            services,
+            minutes,
+            trigger,
+            ..
+        } = parse(&json!({})).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (services, minutes, trigger.kind.as_str()),
+            (None, None, "manual")
+        );
+        let Invocation::Diagnose {
+            services, minutes, ..
+        } = parse(&json!({"services": ["api"], "minutes": 30})).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (services, minutes),
+            (Some(vec!["api".to_string()]), Some(30))
+        );
+        assert!(
+            parse(&json!({"minutes": 0}))
+                .unwrap_err()
+                .0
+                .contains("between 1 and 10080")
+        );
+        assert!(
+            parse(&json!({"servics": ["api"]}))
+                .unwrap_err()
+                .0
+                .contains("unsupported event")
+        );
+        assert!(parse(&json!("diagnose")).is_err());
+        assert!(parse(&json!({"services": "api"})).is_err());
+    }
+
+    #[test]
+    fn ecs_task_stops() {
+        let oom = parse(&task_stopped(
+            "EssentialContainerExited",
+            "OutOfMemoryError: Container killed due to memory usage",
+            137,
+        ))
+        .unwrap();
+        let Invocation::Diagnose {
+            services,
+            trigger,
+            dedupe_key,
+            ..
+        } = oom
+        else {
+            panic!()
+        };
+        assert_eq!(services, Some(vec!["api".to_string()]));
+        assert_eq!(trigger.kind, "ecs_event");
+        assert!(
+            trigger.detail.contains("OutOfMemoryError") && trigger.detail.contains("(exit 137)")
+        );
+        assert_eq!(dedupe_key.as_deref(), Some("task/0f1e2d3c/4"));
+        assert!(matches!(
+            parse(&task_stopped(
+                "EssentialContainerExited",
+                "Essential container in task exited",
+                1
+            ))
+            .unwrap(),
+            Invocation::Diagnose { .. }
+        ));
+        assert!(matches!(
+            parse(&task_stopped(
+                "ServiceSchedulerInitiated",
+                "Task failed ELB health checks in (target-group x)",
+                0
+            ))
+            .unwrap(),
+            Invocation::Diagnose { .. }
+        ));
+        assert!(matches!(
+            parse(&task_stopped(
+                "TaskFailedToStart",
+                "CannotPullContainerError: not found",
+                0
+            ))
+            .unwrap(),
+            Invocation::Diagnose { .. }
+        ));
+        assert!(matches!(
+            parse(&task_stopped(
+                "ServiceSchedulerInitiated",
+                "Scaling activity initiated by (deployment ecs-svc/1)",
+                0
+            ))
+            .unwrap(),
+            Invocation::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn ecs_deployments_and_service_actions() {
+        let svc = "arn:aws:ecs:us-east-1:123456789012:service/prod/api";
+        let failed = bridge(
+            "ECS Deployment State Change",
+            json!({"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED", "deploymentId": "ecs-svc/123", "reason": "ECS deployment circuit breaker: tasks failed to start."}),
+            &[svc],
+        );
+        let Invocation::Diagnose {
+            services,
+            trigger,
+            dedupe_key,
+            ..
+        } = parse(&failed).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(services, Some(vec!["api".to_string()]));
+        assert!(trigger.detail.contains("circuit breaker"));
+        assert_eq!(dedupe_key.as_deref(), Some("deployment/ecs-svc/123"));
+        let done = bridge(
+            "ECS Deployment State Change",
+            json!({"eventName": "SERVICE_DEPLOYMENT_COMPLETED"}),
+            &[svc],
+        );
+        assert!(matches!(parse(&done).unwrap(), Invocation::Ignore(_)));
+        let warn = bridge(
+            "ECS Service Action",
+            json!({"eventType": "WARN", "eventName": "SERVICE_TASK_START_IMPAIRED"}),
+            &[svc],
+        );
+        assert!(matches!(parse(&warn).unwrap(), Invocation::Diagnose { .. }));
+        let info = bridge(
+            "ECS Service Action",
+            json!({"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE"}),
+            &[svc],
+        );
+        assert!(matches!(parse(&info).unwrap(), Invocation::Ignore(_)));
+        let other = bridge("ECS Container Instance State Change", json!({}), &[]);
+        assert!(
+            parse(&other)
+                .unwrap_err()
+                .0
+                .contains("unsupported EventBridge event")
+        );
+    }
+
+    #[test]
+    fn the_health_alert_through_sns() {
+        let machine = json!({"source": "ecs-monitor", "event": "health.degraded", "incident_id": "prod-20261129T143500Z", "services": ["api", "web"]});
+        let event = json!({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:alerts:1",
+            "Sns": {"Type": "Notification", "MessageId": "m1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts", "Subject": "[ecs-monitor] prod DEGRADED",
+                    "Message": machine.to_string(), "Timestamp": "2026-11-29T14:35:00.000Z", "SignatureVersion": "1", "Signature": "x",
+                    "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x", "MessageAttributes": {}}}]});
+        let Invocation::Diagnose {
+            services, trigger, ..
+        } = parse(&event).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(services, Some(vec!["api".to_string(), "web".to_string()]));
+        assert_eq!(trigger.kind, "sns");
+        assert!(
+            trigger
+                .detail
+                .contains("health.degraded prod-20261129T143500Z")
+        );
+        let mut text = event.clone();
+        text["Records"][0]["Sns"]["Message"] = json!("Cluster prod is DEGRADED");
+        let Invocation::Diagnose { services, .. } = parse(&text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(services, None, "plain text: every service");
+        assert!(
+            parse(&json!({"Records": "x"}))
+                .unwrap_err()
+                .0
+                .contains("not a valid SNS event")
+        );
+    }
+}
