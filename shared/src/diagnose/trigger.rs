@@ -81,9 +81,7 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
         None => "all services".into(),
     };
     Ok(Invocation::Diagnose {
-        services: m
-            .services
-            .filter(|s| !s.is_empty() && !(s.len() == 1 && s[0] == "all")),
+        services: m.services.filter(|s| !(s.is_empty() || s == &["all"])),
         minutes: m.minutes,
         trigger: Trigger {
             kind: "manual".into(),
