@@ -13,6 +13,9 @@ Patches, driven through the real API so tests need no Python of their own:
   harness.rollout=FAILED (with harness.rollout-reason) and harness.failed-tasks=N set the
   primary deployment; harness.event=TEXT adds a service event.
 - ELBv2 targets registered on port 9999 report unhealthy (Target.ResponseCodeMismatch).
+- {"service": "harness", "method": "add_stopped_task", "args": {...}} adds a stopped task
+  (exit code, stop code, reason, time) that ListTasks and DescribeTasks then return: moto can
+  neither make one through its API nor describe tasks the way AWS does.
 """
 import datetime
 import json
@@ -21,6 +24,8 @@ import sys
 import boto3
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+from moto.core.responses import ActionResult
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.server import ThreadedMotoServer
 
 UNHEALTHY_PORT = 9999
@@ -72,6 +77,55 @@ def health_for(self, target, ec2_backend):
 FakeTargetGroup.health_for = health_for
 
 
+STOPPED = {}  # cluster name -> [task dict]
+
+
+def add_stopped_task(cluster, service, task_id, reason, stop_code="EssentialContainerExited", exit_code=1, stopped_at=None):
+    arn = f"arn:aws:ecs:us-east-1:123456789012:task/{cluster}/{task_id}"
+    at = datetime.datetime.fromtimestamp(stopped_at, datetime.timezone.utc) if stopped_at else datetime.datetime.now(datetime.timezone.utc)
+    STOPPED.setdefault(cluster, []).append({
+        "taskArn": arn,
+        "clusterArn": f"arn:aws:ecs:us-east-1:123456789012:cluster/{cluster}",
+        "group": f"service:{service}",
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stopCode": stop_code,
+        "stoppedReason": reason,
+        "stoppedAt": at,
+        "cpu": "256",
+        "memory": "512",
+        "containers": [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED",
+                        "reason": reason if "OutOfMemory" in reason else None}],
+    })
+    return {"taskArn": arn}
+
+
+_list_tasks = EC2ContainerServiceResponse.list_tasks
+_describe_tasks = EC2ContainerServiceResponse.describe_tasks
+
+
+def list_tasks(self):
+    cluster = self._get_param("cluster", "default").split("/")[-1]
+    if self._get_param("desiredStatus") == "STOPPED":
+        service = self._get_param("serviceName")
+        arns = [t["taskArn"] for t in STOPPED.get(cluster, []) if not service or t["group"] == f"service:{service}"]
+        return ActionResult({"taskArns": arns})
+    return _list_tasks(self)
+
+
+def describe_tasks(self):
+    cluster = self._get_param("cluster", "default").split("/")[-1]
+    wanted = set(self._get_param("tasks", []))
+    found = [t for t in STOPPED.get(cluster, []) if t["taskArn"] in wanted]
+    if found:
+        return ActionResult({"tasks": found, "failures": []})
+    return _describe_tasks(self)
+
+
+EC2ContainerServiceResponse.list_tasks = list_tasks
+EC2ContainerServiceResponse.describe_tasks = describe_tasks
+
+
 def main():
     port = int(sys.argv[1])
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -86,6 +140,9 @@ def main():
             try:
                 req = json.loads(line)
                 service = req["service"]
+                if service == "harness" and req["method"] == "add_stopped_task":
+                    print(json.dumps({"ok": add_stopped_task(**req.get("args", {}))}), flush=True)
+                    continue
                 if service not in clients:
                     clients[service] = session.client(service, endpoint_url=f"http://127.0.0.1:{port}")
                 result = getattr(clients[service], req["method"])(**req.get("args", {}))

@@ -1,20 +1,13 @@
-//! The `diagnose` Lambda. Its behaviour arrives with its own issue; until then it runs the
-//! Lambda runtime and answers every invocation with an error that says so, rather than a
-//! pretend success.
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+//! The `diagnose` Lambda: on the health-check's alert (SNS), an ECS failure event
+//! (EventBridge) or a direct invoke, analyses the services' logs and ECS evidence and writes
+//! a report to S3.
+mod handler;
 
-async fn handler(_event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Err(format!(
-        "{}: not available in ecs-monitor {} yet",
-        env!("CARGO_PKG_NAME"),
-        ecs_monitor::VERSION
-    )
-    .into())
-}
+use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    run(service_fn(handler)).await
+    let app = handler::App::from_env().await?;
+    run(service_fn(|event| app.handle(event))).await
 }

@@ -158,3 +158,83 @@ pub(crate) fn parse_state(bytes: &[u8], version: Option<String>, location: &str)
         },
     }
 }
+
+/// Diagnose reports: `s3://BUCKET/PREFIX<cluster>/<timestamp>-<trigger>.json`, and the
+/// markers that let an ECS event delivered twice be diagnosed once.
+pub struct ReportStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl ReportStore {
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: &str, prefix: &str, cluster: &str) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket: bucket.to_string(),
+            prefix: format!("{prefix}{}/", super::short_name(cluster)),
+        }
+    }
+
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// Writes `body` at `key` (under the cluster's prefix); returns its s3:// URL.
+    pub async fn put(&self, name: &str, body: Vec<u8>) -> Result<String, StoreError> {
+        let key = self.key(name);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::Failed(format!(
+                    "s3:PutObject {} failed: {}",
+                    self.url(&key),
+                    describe(&e)
+                ))
+            })?;
+        Ok(self.url(&key))
+    }
+
+    /// Creates the marker `name` unless it exists: `false` when another invocation made it.
+    pub async fn claim(&self, name: &str) -> Result<bool, StoreError> {
+        let key = self.key(name);
+        match self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .if_none_match("*")
+            .body(ByteStream::from_static(b"{}"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(412 | 409)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::Failed(format!(
+                "s3:PutObject {} failed: {}",
+                self.url(&key),
+                describe(&e)
+            ))),
+        }
+    }
+}

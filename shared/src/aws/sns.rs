@@ -62,20 +62,42 @@ fn attr(value: &str) -> MessageAttributeValue {
         .expect("data type is set")
 }
 
-impl Notifier for Sns {
-    async fn publish(&self, alert: &Alert, cluster: &str) -> Result<(), AwsError> {
+impl Sns {
+    /// Publishes a `MessageStructure=json` message with the `cluster`, `status` and `event`
+    /// attributes.
+    pub async fn publish_json(
+        &self,
+        subject: &str,
+        message: String,
+        cluster: &str,
+        status: &str,
+        event: &str,
+    ) -> Result<(), AwsError> {
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
-            .subject(&alert.subject)
+            .subject(subject)
             .message_structure("json")
-            .message(message_json(alert, cluster))
+            .message(message)
             .message_attributes("cluster", attr(cluster))
-            .message_attributes("status", attr(alert.status.as_str()))
-            .message_attributes("event", attr(&alert.event))
+            .message_attributes("status", attr(status))
+            .message_attributes("event", attr(event))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("sns:Publish", &e))?;
         Ok(())
+    }
+}
+
+impl Notifier for Sns {
+    async fn publish(&self, alert: &Alert, cluster: &str) -> Result<(), AwsError> {
+        self.publish_json(
+            &alert.subject,
+            message_json(alert, cluster),
+            cluster,
+            alert.status.as_str(),
+            &alert.event,
+        )
+        .await
     }
 }

@@ -21,6 +21,16 @@ struct Args {
     command: Command,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogsCommand {
+    Pull,
+    Errors,
+    Diagnose,
+    Restarts,
+    Summary,
+    AutoDiagnose,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Classify log lines (files, or standard input): error categories, health-check noise,
@@ -34,6 +44,30 @@ enum Command {
         top: usize,
         /// Log files to read; standard input when none (or "-").
         files: Vec<PathBuf>,
+    },
+    /// Analyse the services' CloudWatch logs (log group per ECS_LOG_PATTERN, default
+    /// /ecs/{service}). Exit 0 no issues, 1 issues found, 2 error.
+    Logs {
+        #[arg(value_enum)]
+        command: LogsCommand,
+        /// A service name, or "all" (the configured services, or every service).
+        #[arg(default_value = "all")]
+        service: String,
+        /// Window length in minutes.
+        #[arg(long, default_value_t = 60)]
+        minutes: u32,
+        #[arg(long)]
+        json: bool,
+        /// Events per service: printed by pull (default 200), analysed by the others
+        /// (default DIAGNOSE_EVENT_LIMIT, 100000).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Whole samples (errors).
+        #[arg(long)]
+        verbose: bool,
+        /// CloudWatch filter pattern (pull).
+        #[arg(long, value_name = "PATTERN")]
+        filter: Option<String>,
     },
     /// Check the cluster: ECS services, their ALB target groups, HTTP endpoints and TLS
     /// certificates. Writes ECS_HEALTH_STATE; alerts through ALERT_TOPIC_ARN when set.
@@ -96,11 +130,52 @@ fn health(json: bool, quiet: bool) -> Result<u8, CliError> {
     })
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CliError::Write(io::Error::other(format!(
+                "cannot start the async runtime: {e}"
+            )))
+        })
+}
+
+fn logs(opts: cli::logs::Options) -> Result<u8, CliError> {
+    let mut out = io::stdout().lock();
+    let issues = runtime()?.block_on(cli::logs::run(&ProcessEnv, &opts, &mut out))?;
+    Ok(if issues { exit::ISSUES } else { exit::OK })
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::Classify { json, top, files } => classify(json, top, files).map(|()| exit::OK),
         Command::Health { json, quiet } => health(json, quiet),
+        Command::Logs {
+            command,
+            service,
+            minutes,
+            json,
+            limit,
+            verbose,
+            filter,
+        } => logs(cli::logs::Options {
+            command: match command {
+                LogsCommand::Pull => cli::logs::Command::Pull,
+                LogsCommand::Errors => cli::logs::Command::Errors,
+                LogsCommand::Diagnose => cli::logs::Command::Diagnose,
+                LogsCommand::Restarts => cli::logs::Command::Restarts,
+                LogsCommand::Summary => cli::logs::Command::Summary,
+                LogsCommand::AutoDiagnose => cli::logs::Command::AutoDiagnose,
+            },
+            target: service,
+            minutes,
+            json,
+            limit,
+            verbose,
+            filter,
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),

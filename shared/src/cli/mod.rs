@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod health;
 pub mod lines;
+pub mod logs;
 
 use std::io;
 
@@ -28,6 +29,8 @@ pub enum CliError {
     Probe(#[from] crate::health::probe::ProbeSetupError),
     #[error(transparent)]
     Health(#[from] crate::health::run::RunError),
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl CliError {

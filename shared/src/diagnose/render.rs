@@ -152,3 +152,55 @@ pub fn alert(report: &Report) -> (String, String) {
     }
     (subject, text(report))
 }
+
+/// The SNS message of a diagnose report (same formats as the health alerts; `event` =
+/// `diagnose.report`).
+pub fn sns_message(report: &Report, report_url: &str) -> (String, String) {
+    let (subject, mut text) = alert(report);
+    text.push_str(&format!("\nFull report: {report_url}\n"));
+    let mut description = String::new();
+    for line in summary_lines(report) {
+        description.push_str(&format!("• `{line}`\n"));
+    }
+    for s in report.services.iter().filter(|s| s.status.is_problem()) {
+        for e in s.top_errors.iter().take(3) {
+            description.push_str(&format!(
+                "• *{}* {} × {}: {}\n",
+                s.service,
+                e.count,
+                e.category.as_str(),
+                e.fingerprint
+            ));
+        }
+    }
+    let chat = serde_json::json!({
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": format!(":mag: {}", subject.trim_start_matches("[ecs-monitor] ")),
+            "description": description,
+            "nextSteps": [format!("Full report: {report_url}")],
+        },
+        "metadata": {"threadId": format!("{}-diagnose", report.cluster), "summary": subject},
+    });
+    let machine = serde_json::json!({
+        "source": "ecs-monitor",
+        "schema_version": 1,
+        "event": "diagnose.report",
+        "cluster": report.cluster,
+        "status": report.worst().as_str(),
+        "report": report_url,
+        "services": report.services.iter().map(|s| serde_json::json!({"service": s.service, "status": s.status.as_str(), "errors_total": s.errors_total, "restarts": s.restarts.count})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let message = serde_json::json!({
+        "default": text,
+        "email": text,
+        "https": chat.to_string(),
+        "lambda": machine,
+        "sqs": machine,
+    })
+    .to_string();
+    (subject, message)
+}

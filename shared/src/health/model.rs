@@ -148,8 +148,10 @@ pub struct Alert {
     pub claimed_at: Option<OffsetDateTime>,
 }
 
-/// Alerting memory carried from run to run.
+/// Alerting memory carried from run to run. Every field has a default, so a state written
+/// by hand or by an older version still reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Alerting {
     /// Since when the overall status has been what it is now.
     #[serde(with = "time::serde::rfc3339::option")]
