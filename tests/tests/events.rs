@@ -1,0 +1,56 @@
+//! Every sample in events/ parses as the trigger it stands for.
+
+use ecs_monitor::diagnose::trigger::{Invocation, parse};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+#[test]
+fn every_sample_event_parses() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(events_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        seen += 1;
+        if name == "schedule.json" {
+            let e: aws_lambda_events::eventbridge::EventBridgeEvent<Value> =
+                serde_json::from_value(v).unwrap();
+            assert_eq!(e.detail_type, "Scheduled Event");
+            continue;
+        }
+        let inv = parse(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let Invocation::Diagnose {
+            services,
+            trigger,
+            dedupe_key,
+            minutes,
+        } = inv
+        else {
+            panic!("{name}: every sample should start a diagnosis");
+        };
+        let expected_kind = if name.starts_with("ecs-") {
+            "ecs_event"
+        } else if name.starts_with("sns-") {
+            "sns"
+        } else {
+            "manual"
+        };
+        assert_eq!(trigger.kind, expected_kind, "{name}");
+        if name.starts_with("ecs-") {
+            assert_eq!(services, Some(vec!["api".to_string()]), "{name}");
+            assert!(dedupe_key.is_some(), "{name}");
+        }
+        if name == "diagnose-api-30-minutes.json" {
+            assert_eq!(minutes, Some(30));
+        }
+    }
+    assert!(seen >= 10, "{seen} samples");
+}
