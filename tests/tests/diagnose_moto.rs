@@ -234,7 +234,7 @@ fn logs_diagnose_explains_what_broke() {
     );
     assert_eq!(api["truncated"], false);
     assert!(
-        !out.contains("hunter2") && !out.contains("AKIAIOSFODNN7EXAMPLE"),
+        !out.contains("hunter2") && !out.contains("IOSFODNN"),
         "secrets redacted"
     );
     let worker = svc("worker");

@@ -86,10 +86,7 @@ impl Occurrence {
         }
         let names_the_error = c.category.is_some() && !ev.message.starts_with(char::is_whitespace);
         if self.generic_head && names_the_error {
-            self.fingerprint = c
-                .fingerprint
-                .clone()
-                .unwrap_or_else(|| fingerprint(ev.message, None));
+            self.fingerprint = redacted_fingerprint(ev.message, c);
             self.generic_head = false;
         }
     }
@@ -120,6 +117,20 @@ pub struct Analyzer<'c> {
     summary: Summary,
     open: HashMap<String, Occurrence>,
     lifecycle: VecDeque<(i64, String)>,
+}
+
+/// The fingerprint of an error line, made from the line with its secrets redacted: masking
+/// first would hide parts of a secret from the redaction (AKIA…7… → AKIA…<n>…).
+fn redacted_fingerprint(message: &str, c: &Classification) -> String {
+    match redact(message) {
+        std::borrow::Cow::Borrowed(_) => c
+            .fingerprint
+            .clone()
+            .unwrap_or_else(|| fingerprint(message, None)),
+        std::borrow::Cow::Owned(clean) => {
+            fingerprint(&clean, crate::classify::level::json_start(&clean))
+        }
+    }
 }
 
 fn generic_head(message: &str) -> bool {
@@ -184,7 +195,7 @@ impl<'c> Analyzer<'c> {
             ev.stream.to_string(),
             Occurrence {
                 category,
-                fingerprint: c.fingerprint.unwrap_or_default(),
+                fingerprint: redacted_fingerprint(ev.message, &c),
                 generic_head: generic_head(ev.message),
                 first: ev.timestamp,
                 last: ev.timestamp,
@@ -362,6 +373,11 @@ mod tests {
         let top = f.summary.top(1);
         assert!(!top[0].sample.contains("hunter2"), "{}", top[0].sample);
         assert!(!top[0].sample.contains("AKIAIOSFODNN7EXAMPLE"));
+        assert!(
+            !top[0].fingerprint.contains("IOSFODNN"),
+            "no part of the key id: {}",
+            top[0].fingerprint
+        );
         assert!(
             !top[0].fingerprint.contains("hunter2"),
             "{}",

@@ -6,7 +6,10 @@ use std::fmt::Write;
 use time::format_description::well_known::Rfc3339;
 
 fn fmt_time(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// "panic ×3, oom ×1" for the non-zero categories, most specific first.
