@@ -339,3 +339,63 @@ async fn reports_land_in_s3_and_duplicate_events_are_claimed_once() {
     );
     assert!(store.claim("dedupe/task/0f1e2d3c/5").await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_diagnose_summary_reaches_subscribers() {
+    use ecs_monitor::aws::sns::Sns;
+    use ecs_monitor::diagnose::render;
+    use ecs_monitor::diagnose::report::Report;
+    let moto = seed();
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.ok("sqs", "create_queue", json!({"QueueName": "alerts"}))["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let arn = moto.ok(
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": queue, "AttributeNames": ["QueueArn"]}),
+    )["Attributes"]["QueueArn"]
+        .clone();
+    moto.ok(
+        "sns",
+        "subscribe",
+        json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": arn}),
+    );
+    let (_, out, _) = cli(
+        &moto,
+        &["logs", "diagnose", "all", "--json"],
+        &[("ECS_SERVICES", "api,worker")],
+    );
+    let report: Report = serde_json::from_str(&out).expect("a report");
+    let (subject, message) = render::sns_message(&report, "s3://reports/reports/prod/x.json");
+    assert_eq!(
+        subject,
+        "[ecs-monitor] prod diagnose: api CRITICAL, worker CRITICAL"
+    );
+    let sns = Sns::new(&moto.sdk().await, &topic);
+    sns.publish_json(
+        &subject,
+        message,
+        "prod",
+        report.worst().as_str(),
+        "diagnose.report",
+    )
+    .await
+    .unwrap();
+    let msgs = moto.drain_queue(&queue);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        msgs[0]["MessageAttributes"]["event"]["Value"],
+        "diagnose.report"
+    );
+    assert_eq!(msgs[0]["MessageAttributes"]["status"]["Value"], "critical");
+    let body: Value = serde_json::from_str(msgs[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["event"], "diagnose.report");
+    assert_eq!(body["report"], "s3://reports/reports/prod/x.json");
+    assert_eq!(body["services"][0]["service"], "api");
+    assert_eq!(body["services"][0]["status"], "critical");
+}
