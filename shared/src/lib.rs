@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod health;
+pub mod timefmt;
 
 /// The version of ecs-monitor, as the crate was built.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,5 +2,6 @@
 //! for the AWS tests, moto in server mode). Traffic stays on 127.0.0.1.
 
 pub mod certs;
+pub mod cli;
 pub mod moto;
 pub mod servers;

@@ -4,9 +4,6 @@
 use ecs_monitor::aws::s3::ReportStore;
 use ecs_monitor_e2e::moto::Moto;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 
 fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -130,41 +127,10 @@ fn seed() -> Moto {
     moto
 }
 
-fn ecs_monitor_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe.parent().unwrap().parent().unwrap().join("ecs-monitor");
-        if !bin.exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor"])
-                .status()
-                .expect("cargo build");
-            assert!(status.success());
-        }
-        bin
-    })
-    .clone()
-}
-
 fn cli(moto: &Moto, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(ecs_monitor_bin());
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ECS_CLUSTER", "prod");
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("ecs-monitor runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec![("ECS_CLUSTER", "prod")];
+    all.extend_from_slice(vars);
+    ecs_monitor_e2e::cli::run(moto, args, &all)
 }
 
 #[test]

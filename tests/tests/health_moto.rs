@@ -5,12 +5,11 @@ use ecs_monitor::aws::{ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
 use ecs_monitor::config::HealthConfig;
 use ecs_monitor::health::probe::Prober;
 use ecs_monitor::health::run::{Outcome, run_check};
+use ecs_monitor_e2e::cli::run as cli;
 use ecs_monitor_e2e::moto::Moto;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -110,44 +109,6 @@ fn heal(s: &Seeded) {
         "deregister_targets",
         json!({"TargetGroupArn": s.tg_arn, "Targets": [{"Id": "10.0.1.6", "Port": 9999}]}),
     );
-}
-
-/// The `ecs-monitor` binary. `cargo test --workspace` builds it (the CLI tests of the
-/// `ecs-monitor` package need it); when only this package is tested it is built here once.
-fn ecs_monitor_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe.parent().unwrap().parent().unwrap().join("ecs-monitor");
-        if !bin.exists() {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor"])
-                .status()
-                .expect("cargo build");
-            assert!(status.success());
-        }
-        bin
-    })
-    .clone()
-}
-
-fn cli(moto: &Moto, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(ecs_monitor_bin());
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("ecs-monitor runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn tmp_state(name: &str) -> PathBuf {

@@ -25,18 +25,6 @@ pub struct App {
     classifier: Classifier,
 }
 
-fn compact_time(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 impl App {
     pub async fn from_env() -> Result<Self, Error> {
         let cfg = DiagnoseConfig::from_env(&ProcessEnv)?;
@@ -89,7 +77,11 @@ impl App {
         let url = self
             .reports
             .put(
-                &format!("{}-{}.json", compact_time(now), report.trigger.kind),
+                &format!(
+                    "{}-{}.json",
+                    ecs_monitor::timefmt::compact(now),
+                    report.trigger.kind
+                ),
                 body.clone(),
             )
             .await?;

@@ -6,6 +6,15 @@ use super::{Loaded, StateStore, StoreError, describe};
 use crate::health::model::{SCHEMA_VERSION, State};
 use aws_sdk_s3::primitives::ByteStream;
 
+/// An S3 client; path-style addressing with a custom endpoint (moto, LocalStack, MinIO),
+/// which rarely resolves bucket subdomains.
+fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -15,12 +24,8 @@ pub struct S3Store {
 impl S3Store {
     /// `prefix` ends with `/` (or is empty); the cluster's short name is added to it.
     pub fn new(sdk: &aws_config::SdkConfig, bucket: &str, prefix: &str, cluster: &str) -> Self {
-        // A custom endpoint (moto, LocalStack, MinIO) rarely resolves bucket subdomains.
-        let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         Self {
-            client: aws_sdk_s3::Client::from_conf(config),
+            client: client(sdk),
             bucket: bucket.to_string(),
             prefix: format!("{prefix}{}/", super::short_name(cluster)),
         }
@@ -31,16 +36,15 @@ impl S3Store {
     }
 
     pub fn history_key(&self, state: &State) -> String {
-        let t = state.checked_at;
+        // 20261129T143500Z → history/2026/11/29/143500Z.json: a folder per day.
+        let c = crate::timefmt::compact(state.checked_at);
         format!(
-            "{}history/{:04}/{:02}/{:02}/{:02}{:02}{:02}Z.json",
+            "{}history/{}/{}/{}/{}.json",
             self.prefix,
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
+            &c[0..4],
+            &c[4..6],
+            &c[6..8],
+            &c[9..]
         )
     }
 }
@@ -169,11 +173,8 @@ pub struct ReportStore {
 
 impl ReportStore {
     pub fn new(sdk: &aws_config::SdkConfig, bucket: &str, prefix: &str, cluster: &str) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         Self {
-            client: aws_sdk_s3::Client::from_conf(config),
+            client: client(sdk),
             bucket: bucket.to_string(),
             prefix: format!("{prefix}{}/", super::short_name(cluster)),
         }

@@ -11,10 +11,10 @@
 
 use super::model::{Alert, Alerting, Overall, State, Status};
 use crate::config::Thresholds;
+use crate::timefmt::rfc3339;
 use serde_json::json;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Alerts kept for retry at most; the oldest go first (they are superseded by newer ones).
 pub const MAX_PENDING: usize = 10;
@@ -26,21 +26,9 @@ pub struct Decision {
     pub alert: Option<Alert>,
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
-
 fn incident_id(cluster: &str, now: OffsetDateTime) -> String {
     let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
-    format!(
-        "{cluster}-{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
+    format!("{cluster}-{}", crate::timefmt::compact(now))
 }
 
 /// "2 h 5 min", "12 min", "40 s".

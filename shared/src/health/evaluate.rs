@@ -191,6 +191,20 @@ fn http_state(o: &HttpObservation, issues: &mut Vec<String>) -> HttpState {
     }
 }
 
+/// A TLS check that read no certificate.
+fn tls_failure(host: &str, status: Status, error: String) -> TlsState {
+    TlsState {
+        host: host.to_string(),
+        not_after: None,
+        days_left: None,
+        subject: None,
+        issuer: None,
+        chain_length: 0,
+        status,
+        error: Some(error),
+    }
+}
+
 fn tls_state(
     o: &TlsObservation,
     now: OffsetDateTime,
@@ -202,29 +216,11 @@ fn tls_state(
         Ok(c) if !c.certs.is_empty() => c,
         Ok(_) => {
             issues.push(format!("tls {host}: the server presented no certificate"));
-            return TlsState {
-                host: host.clone(),
-                not_after: None,
-                days_left: None,
-                subject: None,
-                issuer: None,
-                chain_length: 0,
-                status: Status::Unhealthy,
-                error: Some("no certificate presented".into()),
-            };
+            return tls_failure(host, Status::Unhealthy, "no certificate presented".into());
         }
         Err(e) => {
             issues.push(format!("tls {host}: cannot read the certificate: {e}"));
-            return TlsState {
-                host: host.clone(),
-                not_after: None,
-                days_left: None,
-                subject: None,
-                issuer: None,
-                chain_length: 0,
-                status: Status::Unknown,
-                error: Some(e.clone()),
-            };
+            return tls_failure(host, Status::Unknown, e.clone());
         }
     };
     let first = chain
