@@ -2,15 +2,8 @@
 //! published to SNS.
 
 use super::report::{Report, ServiceReport, ServiceStatus};
+use crate::timefmt::rfc3339 as fmt_time;
 use std::fmt::Write;
-use time::format_description::well_known::Rfc3339;
-
-fn fmt_time(t: time::OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
 
 /// "panic ×3, oom ×1" for the non-zero categories, most specific first.
 pub fn category_line(r: &ServiceReport) -> String {
