@@ -28,8 +28,13 @@ pub struct App {
 impl App {
     pub async fn from_env() -> Result<Self, Error> {
         let cfg = DiagnoseConfig::from_env(&ProcessEnv)?;
-        let bucket = cfg.require_report_bucket()?.to_string();
         let sdk = aws::sdk_config(&cfg.region).await;
+        Self::new(cfg, &sdk)
+    }
+
+    pub fn new(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Result<Self, Error> {
+        let bucket = cfg.require_report_bucket()?.to_string();
+        let sdk = sdk.clone();
         Ok(Self {
             logs: CloudWatchLogs::new(&sdk),
             ecs: Ecs::new(&sdk),
@@ -74,17 +79,21 @@ impl App {
         )
         .await?;
         let body = serde_json::to_vec_pretty(&report)?;
-        let url = self
-            .reports
-            .put(
-                &format!(
-                    "{}-{}.json",
-                    ecs_monitor::timefmt::compact(now),
-                    report.trigger.kind
-                ),
-                body.clone(),
-            )
-            .await?;
+        // Several events can arrive in one second: the invocation's id keeps their reports apart.
+        let unique: String = match event.context.request_id.as_str() {
+            "" => format!("{:09}", now.nanosecond()),
+            id => id
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(8)
+                .collect(),
+        };
+        let name = format!(
+            "{}-{}-{unique}.json",
+            ecs_monitor::timefmt::compact(now),
+            report.trigger.kind
+        );
+        let url = self.reports.put(&name, body.clone()).await?;
         let worst = report.worst();
         let mut published = false;
         if worst.is_problem()
@@ -119,5 +128,139 @@ impl App {
                 "note": "the report is larger than a Lambda response; read it from S3",
             }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The handler against moto, with every sample event of events/.
+    use super::*;
+    use ecs_monitor_e2e::moto::Moto;
+    use lambda_runtime::Context;
+    use std::collections::HashMap;
+
+    fn sample(name: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../events")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_trigger_diagnoses_and_reports() {
+        let moto = Moto::start();
+        moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
+        moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
+        moto.ok("ecs", "create_service", json!({"cluster": "prod", "serviceName": "api", "taskDefinition": "app", "desiredCount": 1, "launchType": "EC2"}));
+        moto.ok(
+            "logs",
+            "create_log_group",
+            json!({"logGroupName": "/ecs/api"}),
+        );
+        moto.ok(
+            "logs",
+            "create_log_stream",
+            json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/1"}),
+        );
+        let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        moto.ok("logs", "put_log_events", json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/1", "logEvents": [
+            {"timestamp": now - 600_000, "message": "java.lang.OutOfMemoryError: Java heap space"},
+            {"timestamp": now - 500_000, "message": "ERROR dial tcp 10.0.0.1:5432: connect: connection refused"}]}));
+        moto.ok("s3", "create_bucket", json!({"Bucket": "reports"}));
+        let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let queue = moto.ok("sqs", "create_queue", json!({"QueueName": "alerts"}))["QueueUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let arn = moto.ok(
+            "sqs",
+            "get_queue_attributes",
+            json!({"QueueUrl": queue, "AttributeNames": ["QueueArn"]}),
+        )["Attributes"]["QueueArn"]
+            .clone();
+        moto.ok(
+            "sns",
+            "subscribe",
+            json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": arn}),
+        );
+        let env = HashMap::from([
+            ("ECS_CLUSTER", "prod"),
+            ("ECS_SERVICES", "api"),
+            ("REPORT_BUCKET", "reports"),
+            ("ALERT_TOPIC_ARN", topic.as_str()),
+        ]);
+        let app = App::new(DiagnoseConfig::from_env(&env).unwrap(), &moto.sdk().await).unwrap();
+        let invoke = |payload: Value| app.handle(LambdaEvent::new(payload, Context::default()));
+
+        let mut reports = 0;
+        for name in [
+            "diagnose-all.json",
+            "diagnose-api.json",
+            "diagnose-api-30-minutes.json",
+            "sns-health-alert.json",
+            "ecs-task-stopped-oom.json",
+            "ecs-task-stopped-exit-1.json",
+            "ecs-task-stopped-elb-health-checks.json",
+            "ecs-deployment-failed.json",
+            "ecs-service-action-warn.json",
+        ] {
+            let out = invoke(sample(name))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(out["services"][0]["service"], "api", "{name}: {out}");
+            assert_eq!(out["services"][0]["status"], "critical", "{name}");
+            assert!(
+                out["report_url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("s3://reports/reports/prod/"),
+                "{name}"
+            );
+            reports += 1;
+        }
+        let again = invoke(sample("ecs-task-stopped-oom.json")).await.unwrap();
+        assert!(
+            again["duplicate"].as_str().unwrap().starts_with("task/"),
+            "a redelivered event is diagnosed once: {again}"
+        );
+        let normal = invoke(json!({"version": "0", "id": "x", "detail-type": "ECS Task State Change", "source": "aws.ecs", "account": "123456789012",
+            "time": "2026-11-29T14:35:27Z", "region": "us-east-1", "resources": [], "detail": {"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/prod/n1",
+            "group": "service:api", "lastStatus": "STOPPED", "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1)", "containers": [{"exitCode": 0}]}}))
+            .await
+            .unwrap();
+        assert!(normal["ignored"].is_string(), "{normal}");
+        let err = invoke(json!({"unexpected": true}))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unsupported event"), "{err}");
+
+        let listed = moto.ok(
+            "s3",
+            "list_objects_v2",
+            json!({"Bucket": "reports", "Prefix": "reports/prod/"}),
+        );
+        let keys: Vec<&str> = listed["Contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["Key"].as_str().unwrap())
+            .collect();
+        let report_keys = keys.iter().filter(|k| !k.contains("/dedupe/")).count();
+        assert_eq!(report_keys, reports, "every report kept: {keys:?}");
+        assert!(keys.iter().any(|k| k.contains("-ecs_event-")), "{keys:?}");
+        let msgs = moto.drain_queue(&queue);
+        assert_eq!(
+            msgs.len(),
+            reports,
+            "one summary per diagnosis of a critical service"
+        );
+        assert!(
+            msgs.iter()
+                .all(|m| m["MessageAttributes"]["event"]["Value"] == "diagnose.report")
+        );
     }
 }
