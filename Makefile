@@ -5,10 +5,12 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: test fmt-check clippy cargo-test bench demo build fmt venv
+VENV_SAM := .venv-sam
 
-## test: everything CI checks (formatting, lints, all tests).
-test: venv fmt-check clippy cargo-test
+.PHONY: test fmt-check clippy cargo-test bench demo build fmt venv venv-sam lint-template
+
+## test: everything CI checks (formatting, lints, the template, all tests).
+test: venv fmt-check clippy lint-template cargo-test
 
 ## venv: the Python tools of the tests (moto) in the project's own .venv, from a pinned list.
 venv: $(VENV)/.installed
@@ -17,6 +19,19 @@ $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
+
+## venv-sam: the SAM CLI in its own venv (installed with awscli it would break it).
+venv-sam: $(VENV_SAM)/.installed
+
+$(VENV_SAM)/.installed: tests/requirements-sam.txt
+	$(PYTHON) -m venv $(VENV_SAM)
+	$(VENV_SAM)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
+	touch $@
+
+## lint-template: cfn-lint and sam validate --lint on template.yaml (both offline).
+lint-template: venv venv-sam
+	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam validate --lint --region us-east-1 -t template.yaml
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
