@@ -7,7 +7,7 @@ VENV := .venv
 
 VENV_SAM := .venv-sam
 
-.PHONY: test fmt-check clippy cargo-test bench demo build fmt venv venv-sam lint-template
+.PHONY: test fmt-check clippy cargo-test bench demo build deploy fmt venv venv-sam lint-template
 
 ## test: everything CI checks (formatting, lints, the template, all tests).
 test: venv fmt-check clippy lint-template cargo-test
@@ -44,6 +44,21 @@ cargo-test:
 
 fmt:
 	$(CARGO) fmt --all
+
+## build: the Lambda binaries for arm64 (target/lambda/<name>/bootstrap), with cargo-lambda
+## and zig from PyPI; the rustup target is added when missing.
+build: $(VENV)/.build-tools
+	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64
+
+$(VENV)/.build-tools: tests/requirements-build.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-build.txt
+	touch $@
+
+## deploy: sam build && sam deploy --guided (asks for the parameters the first time).
+deploy: $(VENV)/.build-tools venv-sam
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam build
+	SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam deploy --guided
 
 ## bench: the classifier benchmark (criterion), then the same corpus through a plain Python
 ## loop over the original script's regexes, for the speed ratio.
