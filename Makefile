@@ -66,15 +66,7 @@ bench:
 	$(CARGO) bench -p ecs-monitor --bench classify
 	python3 shared/benches/baseline.py target/classify-corpus.log
 
-## demo: the whole product offline against the embedded AWS emulator arrives with the
-## health-check, diagnose and ship issues; until then it shows the log classifier at work.
-demo:
-	@$(CARGO) build -q -p ecs-monitor --bin ecs-monitor
-	@echo "== ecs-monitor classify: a sample of real-format logs (Go, Java, Python, nginx, ALB checks) =="
-	@echo
-	@target/debug/ecs-monitor classify tests/data/sample-app.log
-	@echo
-	@echo "== The same, one JSON object per line (first 8) =="
-	@target/debug/ecs-monitor classify --json tests/data/sample-app.log | head -n 8
-	@echo
-	@echo "(The offline AWS demo -- health-check and diagnose against moto -- arrives with the ship issue.)"
+## demo: the whole product offline, against moto on loopback: both functions under cargo lambda
+## watch, invoked with the AWS CLI; the state in S3, the alert from SQS, the diagnosis.
+demo: $(VENV)/.build-tools
+	$(VENV)/bin/python tests/demo.py

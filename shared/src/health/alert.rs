@@ -187,7 +187,8 @@ fn render(
     now: OffsetDateTime,
 ) -> Alert {
     let subject = subject_line(&headline(event, current, alerting.status_since, now));
-    let was = previous.map(|p| p.overall).unwrap_or_default();
+    // What subscribers were last told, not what the last run saw below the threshold.
+    let was = previous.map(|p| p.alerting.announced).unwrap_or_default();
     let before: BTreeSet<&String> = previous
         .map(|p| p.issues.iter().collect())
         .unwrap_or_default();
@@ -261,10 +262,12 @@ fn render(
             .iter()
             .map(|s| {
                 format!(
-                    "  {:<24} {:>3}/{:<3} running  {:?}",
-                    s.name, s.running, s.desired, s.status
+                    "  {:<24} {:>3}/{:<3} running  {}",
+                    s.name,
+                    s.running,
+                    s.desired,
+                    s.status.as_str()
                 )
-                .to_lowercase()
             })
             .collect::<Vec<_>>()
             .into_iter(),
@@ -278,10 +281,12 @@ fn render(
             .iter()
             .map(|g| {
                 format!(
-                    "  {:<24} {} healthy, {} unhealthy  {:?}",
-                    g.name, g.healthy, g.unhealthy, g.status
+                    "  {:<24} {} healthy, {} unhealthy  {}",
+                    g.name,
+                    g.healthy,
+                    g.unhealthy,
+                    g.status.as_str()
                 )
-                .to_lowercase()
             })
             .collect::<Vec<_>>()
             .into_iter(),
@@ -296,11 +301,7 @@ fn render(
             .map(|h| {
                 let code = h.status_code.map_or("---".to_string(), |c| c.to_string());
                 let ms = h.latency_ms.map_or(String::new(), |l| format!("{l} ms"));
-                format!(
-                    "  {:<24} {code} {ms:>8}  {}",
-                    h.name,
-                    format!("{:?}", h.status).to_lowercase()
-                )
+                format!("  {:<24} {code} {ms:>8}  {}", h.name, h.status.as_str())
             })
             .collect::<Vec<_>>()
             .into_iter(),
@@ -316,11 +317,7 @@ fn render(
                 let left = t
                     .days_left
                     .map_or("unknown".to_string(), |d| format!("{d} days left"));
-                format!(
-                    "  {:<24} {left}  {}",
-                    t.host,
-                    format!("{:?}", t.status).to_lowercase()
-                )
+                format!("  {:<24} {left}  {}", t.host, t.status.as_str())
             })
             .collect::<Vec<_>>()
             .into_iter(),

@@ -46,6 +46,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// The name the state JSON uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::ScaledDown => "scaled_down",
+            Status::Degraded => "degraded",
+            Status::Unknown => "unknown",
+            Status::Unhealthy => "unhealthy",
+            Status::Missing => "missing",
+        }
+    }
+
     /// What this check contributes to the overall status.
     pub fn overall(self) -> Overall {
         match self {

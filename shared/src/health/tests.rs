@@ -369,6 +369,11 @@ fn alerts_after_the_failure_threshold_and_once_per_transition() {
             None
         ]
     );
+    let text = &runs[2].1.as_ref().unwrap().text;
+    assert!(
+        text.contains("is DEGRADED since") && text.contains("(was HEALTHY)"),
+        "what subscribers were last told: {text}"
+    );
     let incident = runs[2].1.as_ref().unwrap().incident_id.clone();
     assert_eq!(incident, "prod-20261129T144500Z");
     assert_eq!(
@@ -502,6 +507,13 @@ fn the_alert_message_formats() {
         "[ecs-monitor] prod UNHEALTHY: api: 1/3 tasks running (+1 more)"
     );
     assert!(alert.text.contains("- api: 1/3 tasks running"));
+    assert!(
+        alert
+            .text
+            .contains("  web                        2/2   running  healthy"),
+        "{}",
+        alert.text
+    );
     assert!(
         alert
             .text

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""`make demo`: ecs-monitor end to end, offline, against moto on loopback.
+
+Starts moto (tests/moto_harness.py), builds a small but realistic cluster, runs both Lambda
+functions under `cargo lambda watch`, invokes them with the AWS CLI as a user would, and shows
+what a user sees: the health state in S3, the alert as SNS delivered it (email text and Slack
+card), and the diagnosis of that alert. Everything it starts stops with it, also on Ctrl-C.
+"""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import boto3
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+TTY = sys.stdout.isatty()
+CLUSTER = "demo"
+BUCKET = "ecs-monitor-demo"
+CHILDREN = []
+WORK = pathlib.Path(tempfile.mkdtemp(prefix="ecs-monitor-demo-"))
+
+
+def bold(s):
+    return f"\033[1m{s}\033[0m" if TTY else s
+
+
+def title(s):
+    print(f"\n{bold('== ' + s)}", flush=True)
+
+
+def say(s=""):
+    print(f"   {s}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_all(*_):
+    for p in reversed(CHILDREN):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for p in CHILDREN:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def on_signal(signum, _frame):
+    print("\n(interrupted: stopping everything the demo started)")
+    stop_all()
+    sys.exit(130)
+
+
+def start(cmd, **kw):
+    p = subprocess.Popen(cmd, start_new_session=True, **kw)
+    CHILDREN.append(p)
+    return p
+
+
+def wait_port(port, what, seconds, proc):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited early (code {proc.returncode}); see {WORK}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not start within {seconds} s")
+
+
+def seed(aws, harness):
+    """A cluster with a healthy, a degraded and a scaled-down service, an unhealthy target,
+    thousands of log events and an OOM-killed task."""
+    ecs, logs = aws("ecs"), aws("logs")
+    ecs.create_cluster(clusterName=CLUSTER)
+    ecs.register_task_definition(family="app", containerDefinitions=[
+        {"name": "app", "image": "public.ecr.aws/nginx/nginx", "memory": 256, "portMappings": [{"containerPort": 80}]}])
+    vpc = aws("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    tg = aws("elbv2").create_target_group(Name="web-tg", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
+    tg_arn = tg["TargetGroups"][0]["TargetGroupArn"]
+    # Port 9999 is the harness's way of making a target report unhealthy.
+    aws("elbv2").register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": "10.0.1.10", "Port": 80}, {"Id": "10.0.1.11", "Port": 9999}])
+    for name, desired, running, lb in [("web", 2, 2, True), ("api", 3, 1, False), ("worker", 1, 1, False), ("nightly", 0, 0, False)]:
+        kw = {"loadBalancers": [{"targetGroupArn": tg_arn, "containerName": "app", "containerPort": 80}]} if lb else {}
+        ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition="app", desiredCount=desired, launchType="EC2",
+                           tags=[{"key": "harness.running", "value": str(running)}], **kw)
+    now = int(time.time() * 1000)
+
+    def put(group, stream, events):
+        try:
+            logs.create_log_group(logGroupName=group)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        events = sorted(events)
+        for i in range(0, len(events), 5000):
+            logs.put_log_events(logGroupName=group, logStreamName=stream,
+                                logEvents=[{"timestamp": t, "message": m} for t, m in events[i:i + 5000]])
+
+    def at(minutes_ago, i=0):
+        return now - minutes_ago * 60_000 + i
+
+    web = []
+    for i in range(2400):
+        if i % 4 == 0:
+            m = '10.0.0.7 - - [29/Nov/2026:14:35:27 +0000] "GET /health HTTP/1.1" 200 2 "-" "ELB-HealthChecker/2.0"'
+        elif i % 97 == 0:
+            m = f'10.0.2.40 - - [29/Nov/2026:14:35:27 +0000] "GET /api/cart/{i} HTTP/1.1" 502 157 "-" "Mozilla/5.0"'
+        else:
+            m = f'10.0.2.40 - - [29/Nov/2026:14:35:27 +0000] "GET /products/{i} HTTP/1.1" 200 {512 + i} "-" "Mozilla/5.0"'
+        web.append((at(55, i * 1200), m))
+    web += [(at(20, i * 10), m) for i, m in enumerate([
+        "2026-11-29 14:35:27.123 ERROR 1 --- [nio-8080-exec-4] c.e.web.CartController : cart failed",
+        "java.lang.IllegalStateException: inventory service returned no price for sku 881",
+        "\tat com.example.web.CartController.add(CartController.java:57)",
+        "Caused by: java.net.SocketTimeoutException: Read timed out"])]
+    put("/ecs/web", "ecs/app/web-1", web)
+    api = [(at(58, i * 1300), f"2026-11-29T14:35:27Z INFO orders: served order {i} in 14ms") for i in range(1500)]
+    api += [(at(40, i * 900), f"2026-11-29T14:35:27Z ERROR orders: fetch customer {i}: context deadline exceeded") for i in range(25)]
+    api += [(at(30, i * 700), f"2026-11-29T14:35:27Z ERROR dial tcp 10.0.8.{i % 3}:5432: connect: connection refused") for i in range(40)]
+    api.append((at(28), "ERROR login to postgres://orders:s3cr3t@db:5432/orders failed with key AKIAIOSFODNN7EXAMPLE"))
+    put("/ecs/api", "ecs/app/api-1", api)
+    put("/ecs/api", "ecs/app/api-2", [(at(12, i), m) for i, m in enumerate([
+        "panic: runtime error: invalid memory address or nil pointer dereference",
+        "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a5b2c]",
+        " ",
+        "goroutine 1 [running]:",
+        "main.(*OrderHandler).Reserve(0xc0001a2000)",
+        "\t/app/orders/handler.go:88 +0x1d"])])
+    worker = [(at(50, i * 3000), f"[2026-11-29 14:35:27,123] INFO in jobs: job {i} done") for i in range(600)]
+    worker += [(at(15, i), m) for i, m in enumerate([
+        "Traceback (most recent call last):",
+        '  File "/app/jobs/invoice.py", line 42, in run',
+        '    total = order["amount"]',
+        "KeyError: 'amount'"])]
+    put("/ecs/worker", "ecs/worker/worker-1", worker)
+    harness.stdin.write(json.dumps({"service": "harness", "method": "add_stopped_task", "args": {
+        "cluster": CLUSTER, "service": "api", "task_id": "7f3c9a1e", "exit_code": 137, "stopped_at": int(time.time()) - 600,
+        "reason": "OutOfMemoryError: Container killed due to memory usage"}}) + "\n")
+    harness.stdin.flush()
+    harness.stdout.readline()
+    aws("s3").create_bucket(Bucket=BUCKET)
+    topic = aws("sns").create_topic(Name="ecs-monitor-alerts")["TopicArn"]
+    queue = aws("sqs").create_queue(QueueName="alert-inbox")["QueueUrl"]
+    qarn = aws("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+    return topic, queue, len(web) + len(api) + 6 + len(worker)
+
+
+def invoke(port, function, payload_file, env):
+    out = WORK / f"{function}-{int(time.time() * 1000)}.json"
+    cmd = [str(BIN / "aws"), "lambda", "invoke", "--endpoint-url", f"http://127.0.0.1:{port}", "--function-name", function,
+           "--payload", f"file://{payload_file}", "--cli-read-timeout", "0", str(out)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0 or not out.exists():
+        raise SystemExit(f"aws lambda invoke {function} failed: {r.stderr.strip()} (function log: {WORK / 'watch.log'})")
+    return json.loads(out.read_text())
+
+
+def main():
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    title("ecs-monitor demo: the whole product, offline, against moto on 127.0.0.1")
+    moto_port, lambda_port = free_port(), free_port()
+    harness = start([str(BIN / "python"), str(ROOT / "tests" / "moto_harness.py"), str(moto_port)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if "ready" not in harness.stdout.readline():
+        raise SystemExit("moto did not start")
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
+               PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+
+    def aws(service):
+        return session.client(service, endpoint_url=endpoint)
+
+    say(f"moto (the embedded AWS) listens on {endpoint}")
+    topic, queue, n_events = seed(aws, harness)
+    say(f"cluster '{CLUSTER}': web 2/2 behind web-tg (one target unhealthy), api 1/3 running,")
+    say("worker 1/1, nightly scaled to 0; " + f"{n_events:,} log events in /ecs/web, /ecs/api, /ecs/worker;")
+    say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed.")
+
+    title("Starting both Lambda functions under cargo lambda watch")
+    fn_env = dict(env, ECS_CLUSTER=CLUSTER, STATE_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, RUST_LOG="warn",
+                  AWS_LAMBDA_LOG_FORMAT="JSON")
+    log = open(WORK / "watch.log", "w")
+    watch = start(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port)],
+                  cwd=ROOT, env=fn_env, stdout=log, stderr=subprocess.STDOUT)
+    wait_port(lambda_port, "cargo lambda watch", 120, watch)
+    say(f"emulated Lambda API on http://127.0.0.1:{lambda_port} (the first invoke compiles the function)")
+
+    title("health-check, as EventBridge would run it every 5 minutes")
+    say("$ aws lambda invoke --function-name health-check --payload file://events/schedule.json out.json")
+    first = invoke(lambda_port, "health-check", ROOT / "events" / "schedule.json", env)
+    say(f"run 1: overall {first['overall'].upper()}, {len(first['issues'])} issues, alerts sent: {first['alerts_published'] or 'none'}"
+        " (FAILURE_THRESHOLD=2: one bad run is not an alert yet)")
+    second = invoke(lambda_port, "health-check", ROOT / "events" / "schedule.json", env)
+    say(f"run 2: overall {second['overall'].upper()}, alerts sent: {second['alerts_published']}")
+
+    title(f"The state in S3 ({second['state']})")
+    state = json.loads(aws("s3").get_object(Bucket=BUCKET, Key=f"ecs-health/{CLUSTER}/latest.json")["Body"].read())
+    for s in state["services"]:
+        say(f"service {s['name']:<8} {s['running']}/{s['desired']} running   {s['status']}")
+    for g in state["target_groups"]:
+        bad = ", ".join(f"{t['id']}:{t['port']} {t['state']} ({t['reason']})" for t in g["targets"])
+        say(f"target group {g['name']}: {g['healthy']} healthy, {g['unhealthy']} unhealthy   {g['status']}   {bad}")
+    history = aws("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"ecs-health/{CLUSTER}/history/").get("KeyCount", 0)
+    say(f"issues: {state['issues']}")
+    say(f"alerting: incident {state['alerting']['incident_id']}, {history} dated copies under history/")
+
+    title("The alert, as the subscribed queue received it")
+    msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+    if not msgs:
+        raise SystemExit("no alert arrived")
+    envelope = json.loads(msgs[0]["Body"])
+    alert = json.loads(envelope["Message"])
+    say(f"subject:    {envelope['Subject']}")
+    say(f"attributes: " + ", ".join(f"{k}={v['Value']}" for k, v in envelope["MessageAttributes"].items()))
+    say("email text:")
+    for line in alert["text"].splitlines():
+        print(f"      | {line}")
+    say("Slack (Amazon Q Developer custom notification):")
+    for line in json.dumps(alert["chat"], indent=2, ensure_ascii=False).splitlines():
+        print(f"      | {line}")
+
+    title("diagnose, triggered by that alert (as SNS delivers it to the function)")
+    sns_event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": f"{topic}:demo",
+                              "Sns": {"Type": "Notification", "MessageId": envelope.get("MessageId", "demo"), "TopicArn": topic,
+                                      "Subject": envelope["Subject"], "Message": envelope["Message"],
+                                      "Timestamp": envelope.get("Timestamp", "2026-11-29T14:35:00.000Z"), "SignatureVersion": "1",
+                                      "Signature": "demo", "SigningCertUrl": "https://example.invalid/cert.pem",
+                                      "UnsubscribeUrl": "https://example.invalid/unsubscribe", "MessageAttributes": {}}}]}
+    event_file = WORK / "alert-event.json"
+    event_file.write_text(json.dumps(sns_event))
+    say("$ aws lambda invoke --function-name diagnose --payload file://alert-event.json report.json")
+    report = invoke(lambda_port, "diagnose", event_file, env)
+    say(f"trigger: {report['trigger']['kind']} ({report['trigger']['detail']}); window {report['window']['minutes']} minutes")
+    for s in report["services"]:
+        cats = ", ".join(f"{c} ×{n}" for c, n in s["categories"].items() if n) or "no errors"
+        say(f"{s['service']:<8} {s['status'].upper():<10} {s['events_scanned']:,} events, {s['health_noise']:,} health checks skipped, {cats}")
+        for e in s["top_errors"][:3]:
+            say(f"           {e['count']:>3} × {e['category']:<16} {e['fingerprint'][:80]}{'  [new]' if e['new'] else ''}")
+        for t in s["restarts"]["timeline"][-3:]:
+            say(f"           {t[:110]}")
+    say(f"full report: {report['report_url']}")
+    leaked = "AKIAIOSFODNN7EXAMPLE" in json.dumps(report) or "s3cr3t" in json.dumps(report)
+    say(f"secrets in the report: {'LEAKED' if leaked else 'none (redacted)'}")
+
+    title("Done")
+    say("Everything the demo started is stopping now. Deploy for real with `make deploy`.")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        stop_all()
