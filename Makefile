@@ -7,10 +7,10 @@ VENV := .venv
 
 VENV_SAM := .venv-sam
 
-.PHONY: test fmt-check clippy cargo-test bench demo build deploy fmt venv venv-sam lint-template
+.PHONY: test fmt-check clippy cargo-test e2e bench demo build deploy fmt venv venv-sam lint-template
 
-## test: everything CI checks (formatting, lints, the template, all tests).
-test: venv fmt-check clippy lint-template cargo-test
+## test: everything CI checks (formatting, lints, the template, the end-to-end run, all tests).
+test: venv fmt-check clippy lint-template e2e cargo-test
 
 ## venv: the Python tools of the tests (moto) in the project's own .venv, from a pinned list.
 venv: $(VENV)/.installed
@@ -39,8 +39,16 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# cargo's last lines are doc-test blocks without tests: end with the plain total.
 cargo-test:
-	$(CARGO) test --workspace --locked
+	mkdir -p target
+	$(CARGO) test --workspace --locked 2>&1 | tee target/cargo-test.log
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' target/cargo-test.log
+
+## e2e: the demo as a test: both functions under cargo lambda watch against moto, invoked with
+## the AWS CLI, every step checked (state in S3, the alert in SQS, the diagnose report).
+e2e: $(VENV)/.build-tools
+	$(VENV)/bin/python tests/demo.py
 
 fmt:
 	$(CARGO) fmt --all

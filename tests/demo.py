@@ -162,6 +162,12 @@ def seed(aws, harness):
     return topic, queue, len(web) + len(api) + 6 + len(worker)
 
 
+def check(ok, what):
+    """The demo is also `make test`'s end-to-end test: what it shows must be true."""
+    if not ok:
+        raise SystemExit(f"CHECK FAILED: {what}")
+
+
 def invoke(port, function, payload_file, env):
     out = WORK / f"{function}-{int(time.time() * 1000)}.json"
     cmd = [str(BIN / "aws"), "lambda", "invoke", "--endpoint-url", f"http://127.0.0.1:{port}", "--function-name", function,
@@ -212,6 +218,8 @@ def main():
         " (FAILURE_THRESHOLD=2: one bad run is not an alert yet)")
     second = invoke(lambda_port, "health-check", ROOT / "events" / "schedule.json", env)
     say(f"run 2: overall {second['overall'].upper()}, alerts sent: {second['alerts_published']}")
+    check(first["overall"] == "degraded" and first["alerts_published"] == [], "run 1 is degraded and quiet")
+    check(second["alerts_published"] == ["health.degraded"], "run 2 alerts once")
 
     title(f"The state in S3 ({second['state']})")
     state = json.loads(aws("s3").get_object(Bucket=BUCKET, Key=f"ecs-health/{CLUSTER}/latest.json")["Body"].read())
@@ -223,6 +231,8 @@ def main():
     history = aws("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"ecs-health/{CLUSTER}/history/").get("KeyCount", 0)
     say(f"issues: {state['issues']}")
     say(f"alerting: incident {state['alerting']['incident_id']}, {history} dated copies under history/")
+    check(state["overall"] == "degraded" and history == 2, "the state and its history are in S3")
+    check("api: 1/3 tasks running" in state["issues"], "the degraded service is named")
 
     title("The alert, as the subscribed queue received it")
     msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
@@ -230,6 +240,9 @@ def main():
         raise SystemExit("no alert arrived")
     envelope = json.loads(msgs[0]["Body"])
     alert = json.loads(envelope["Message"])
+    check(len(msgs) == 1 and envelope["MessageAttributes"]["event"]["Value"] == "health.degraded", "one alert in the queue")
+    check(alert["chat"]["source"] == "custom" and alert["chat"]["metadata"]["threadId"] == alert["incident_id"],
+          "the Slack card follows Amazon Q's custom-notification schema")
     say(f"subject:    {envelope['Subject']}")
     say(f"attributes: " + ", ".join(f"{k}={v['Value']}" for k, v in envelope["MessageAttributes"].items()))
     say("email text:")
@@ -261,6 +274,13 @@ def main():
     say(f"full report: {report['report_url']}")
     leaked = "AKIAIOSFODNN7EXAMPLE" in json.dumps(report) or "s3cr3t" in json.dumps(report)
     say(f"secrets in the report: {'LEAKED' if leaked else 'none (redacted)'}")
+    api = next(x for x in report["services"] if x["service"] == "api")
+    check(report["trigger"]["kind"] == "sns" and [x["service"] for x in report["services"]] == ["api"], "diagnose took the alert's service")
+    check(api["status"] == "critical" and api["restarts"]["count"] == 1 and api["restarts"]["stopped_tasks"][0]["oom"], "the OOM kill is found")
+    check(api["categories"]["panic"] == 1 and api["categories"]["timeout"] == 25, "the panic dump counts once, the timeouts all")
+    key = report["report_url"].split(f"s3://{BUCKET}/", 1)[1]
+    check(json.loads(aws("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())["schema_version"] == 1, "the report is in S3")
+    check(not leaked, "no secret in the report")
 
     title("Done")
     say("Everything the demo started is stopping now. Deploy for real with `make deploy`.")
