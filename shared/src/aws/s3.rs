@@ -36,15 +36,17 @@ impl S3Store {
     }
 
     pub fn history_key(&self, state: &State) -> String {
-        // 20261129T143500Z → history/2026/11/29/143500Z.json: a folder per day.
+        // history/2026/11/29/143500.123Z.json: a folder per day; milliseconds, since two runs
+        // in one second (a duplicated schedule event) must not overwrite each other's copy.
         let c = crate::timefmt::compact(state.checked_at);
         format!(
-            "{}history/{}/{}/{}/{}.json",
+            "{}history/{}/{}/{}/{}.{:03}Z.json",
             self.prefix,
             &c[0..4],
             &c[4..6],
             &c[6..8],
-            &c[9..]
+            &c[9..15],
+            state.checked_at.millisecond()
         )
     }
 }
@@ -237,5 +239,39 @@ impl ReportStore {
                 describe(&e)
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::model::{Alerting, Overall, SCHEMA_VERSION};
+
+    #[tokio::test]
+    async fn history_keys_of_runs_in_one_second_differ() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let store = S3Store::new(&sdk, "bucket", "ecs-health/", "prod");
+        let state = |t| State {
+            schema_version: SCHEMA_VERSION,
+            checked_at: t,
+            cluster: "prod".into(),
+            region: "us-east-1".into(),
+            overall: Overall::Healthy,
+            services: vec![],
+            target_groups: vec![],
+            http: vec![],
+            tls: vec![],
+            issues: vec![],
+            alerting: Alerting::default(),
+        };
+        let a = time::macros::datetime!(2026-11-29 14:35:00.120 UTC);
+        let b = time::macros::datetime!(2026-11-29 14:35:00.470 UTC);
+        assert_eq!(
+            store.history_key(&state(a)),
+            "ecs-health/prod/history/2026/11/29/143500.120Z.json"
+        );
+        assert_ne!(store.history_key(&state(a)), store.history_key(&state(b)));
     }
 }
