@@ -107,6 +107,25 @@ impl Moto {
             .await
     }
 
+    /// Creates the SQS queue `name` and subscribes it to `topic_arn`; returns the queue URL.
+    pub fn subscribe_queue(&self, topic_arn: &str, name: &str) -> String {
+        let url = self.ok("sqs", "create_queue", json!({"QueueName": name}))["QueueUrl"]
+            .as_str()
+            .expect("queue URL")
+            .to_string();
+        let attrs = self.ok(
+            "sqs",
+            "get_queue_attributes",
+            json!({"QueueUrl": url, "AttributeNames": ["QueueArn"]}),
+        );
+        self.ok(
+            "sns",
+            "subscribe",
+            json!({"TopicArn": topic_arn, "Protocol": "sqs", "Endpoint": attrs["Attributes"]["QueueArn"]}),
+        );
+        url
+    }
+
     /// Messages waiting in an SQS queue (removed), as SNS delivered them.
     pub fn drain_queue(&self, queue_url: &str) -> Vec<Value> {
         let mut out = Vec::new();

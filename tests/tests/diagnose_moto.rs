@@ -316,21 +316,7 @@ async fn the_diagnose_summary_reaches_subscribers() {
         .as_str()
         .unwrap()
         .to_string();
-    let queue = moto.ok("sqs", "create_queue", json!({"QueueName": "alerts"}))["QueueUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let arn = moto.ok(
-        "sqs",
-        "get_queue_attributes",
-        json!({"QueueUrl": queue, "AttributeNames": ["QueueArn"]}),
-    )["Attributes"]["QueueArn"]
-        .clone();
-    moto.ok(
-        "sns",
-        "subscribe",
-        json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": arn}),
-    );
+    let queue = moto.subscribe_queue(&topic, "alerts");
     let (_, out, _) = cli(
         &moto,
         &["logs", "diagnose", "all", "--json"],

@@ -68,27 +68,13 @@ fn seed() -> Seeded {
         .as_str()
         .unwrap()
         .to_string();
-    let queue_url = subscribe_queue(&moto, &topic_arn, "alerts");
+    let queue_url = moto.subscribe_queue(&topic_arn, "alerts");
     Seeded {
         moto,
         tg_arn,
         topic_arn,
         queue_url,
     }
-}
-
-fn subscribe_queue(moto: &Moto, topic_arn: &str, name: &str) -> String {
-    let queue_url = moto.ok("sqs", "create_queue", json!({"QueueName": name}))["QueueUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let attrs = moto.ok(
-        "sqs",
-        "get_queue_attributes",
-        json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn"]}),
-    );
-    moto.ok("sns", "subscribe", json!({"TopicArn": topic_arn, "Protocol": "sqs", "Endpoint": attrs["Attributes"]["QueueArn"]}));
-    queue_url
 }
 
 fn set_running(moto: &Moto, service: &str, running: i32) {
@@ -429,7 +415,7 @@ async fn a_failed_publish_is_kept_and_sent_by_the_next_run() {
         .unwrap()
         .to_string();
     assert_eq!(topic, missing);
-    let queue = subscribe_queue(&s.moto, &topic, "late");
+    let queue = s.moto.subscribe_queue(&topic, "late");
     let out = tick(&l, 10, "r2").await;
     assert_eq!(out.published, ["health.degraded"], "sent late, not lost");
     assert!(out.state.alerting.pending.is_empty());

@@ -171,21 +171,7 @@ mod tests {
             .as_str()
             .unwrap()
             .to_string();
-        let queue = moto.ok("sqs", "create_queue", json!({"QueueName": "alerts"}))["QueueUrl"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let arn = moto.ok(
-            "sqs",
-            "get_queue_attributes",
-            json!({"QueueUrl": queue, "AttributeNames": ["QueueArn"]}),
-        )["Attributes"]["QueueArn"]
-            .clone();
-        moto.ok(
-            "sns",
-            "subscribe",
-            json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": arn}),
-        );
+        let queue = moto.subscribe_queue(&topic, "alerts");
         let env = HashMap::from([
             ("ECS_CLUSTER", "prod"),
             ("ECS_SERVICES", "api"),
