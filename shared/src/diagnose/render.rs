@@ -106,6 +106,9 @@ pub fn text(report: &Report) -> String {
                 first.chars().take(160).collect::<String>()
             );
         }
+        for u in &s.restarts.unavailable {
+            let _ = writeln!(o, "  could not read {u}");
+        }
         if !s.restarts.timeline.is_empty() {
             let _ = writeln!(o, "  restarts: {} (timeline)", s.restarts.count);
             for t in s.restarts.timeline.iter().rev().take(15).rev() {

@@ -106,6 +106,9 @@ pub struct Restarts {
     /// Time-ordered evidence: task stops, new log streams, service events, startup and
     /// shutdown lines.
     pub timeline: Vec<String>,
+    /// Evidence that could not be read (the count may then be low).
+    #[serde(default)]
+    pub unavailable: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

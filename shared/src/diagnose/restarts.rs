@@ -130,6 +130,7 @@ pub fn assemble(
             .into_iter()
             .map(|(ms, s)| format!("{} {s}", stamp(ms)))
             .collect(),
+        unavailable: Vec::new(),
     }
 }
 

@@ -143,14 +143,31 @@ async fn service_report<L: LogEvents, H: TaskHistory>(
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
         top_errors,
-        restarts: restarts::assemble(
-            ctx.start,
-            ctx.end,
-            stopped.as_deref().unwrap_or_default(),
-            streams.as_deref().unwrap_or_default(),
-            events.as_deref().unwrap_or_default(),
-            &findings.lifecycle,
-        ),
+        restarts: {
+            let mut r = restarts::assemble(
+                ctx.start,
+                ctx.end,
+                stopped.as_deref().unwrap_or_default(),
+                streams.as_deref().unwrap_or_default(),
+                events.as_deref().unwrap_or_default(),
+                &findings.lifecycle,
+            );
+            r.unavailable = [
+                stopped
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("stopped tasks: {e}")),
+                events
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("service events: {e}")),
+                streams.as_ref().err().map(|e| format!("log streams: {e}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            r
+        },
         previous_window: prev_counts,
         truncated,
         error,
@@ -214,4 +231,116 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
         services: reports,
         totals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsError;
+    use crate::aws::logs::{LogPage, LogsError, OwnedEvent};
+    use crate::aws::tasks::StoppedTaskInfo;
+    use crate::health::model::ServicesObservation;
+    use std::collections::HashMap;
+
+    struct OneError;
+    impl LogEvents for OneError {
+        async fn filter_page(
+            &self,
+            _g: &str,
+            s: i64,
+            _e: i64,
+            _p: Option<&str>,
+            _t: Option<String>,
+        ) -> Result<LogPage, LogsError> {
+            Ok(LogPage {
+                events: vec![OwnedEvent {
+                    timestamp: s + 1,
+                    stream: "a".into(),
+                    message: "ERROR boom".into(),
+                }],
+                next_token: None,
+            })
+        }
+        async fn streams_started(
+            &self,
+            _g: &str,
+            _s: i64,
+            _e: i64,
+        ) -> Result<Vec<(i64, String)>, LogsError> {
+            Err(LogsError::Denied(
+                "AccessDeniedException: logs:DescribeLogStreams".into(),
+            ))
+        }
+    }
+
+    struct NoEcs;
+    impl EcsServices for NoEcs {
+        async fn list_services(&self, _c: &str) -> Result<Vec<String>, AwsError> {
+            Ok(vec!["api".into()])
+        }
+        async fn describe_services(
+            &self,
+            _c: &str,
+            _n: &[String],
+        ) -> Result<ServicesObservation, AwsError> {
+            Ok(ServicesObservation::default())
+        }
+    }
+
+    struct DeniedTasks;
+    impl TaskHistory for DeniedTasks {
+        async fn stopped_tasks(
+            &self,
+            _c: &str,
+            _s: &str,
+        ) -> Result<Vec<StoppedTaskInfo>, AwsError> {
+            Err(AwsError {
+                operation: "ecs:ListTasks",
+                message: "AccessDeniedException: not authorized".into(),
+            })
+        }
+        async fn service_events(&self, _c: &str, _s: &str) -> Result<Vec<(i64, String)>, AwsError> {
+            Ok(vec![])
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unreadable_evidence_is_reported_not_dropped() {
+        let env = HashMap::from([("ECS_CLUSTER", "prod")]);
+        let cfg = DiagnoseConfig::from_env(&env).unwrap();
+        let req = Request {
+            services: None,
+            minutes: 60,
+            limit: 100,
+            trigger: Trigger {
+                kind: "manual".into(),
+                detail: String::new(),
+            },
+        };
+        let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
+        let r = diagnose(
+            &cfg,
+            &OneError,
+            &NoEcs,
+            &DeniedTasks,
+            &Classifier::default(),
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
+        let api = &r.services[0];
+        assert_eq!(
+            (api.service.as_str(), api.errors_total, api.status),
+            ("api", 1, ServiceStatus::Degraded)
+        );
+        assert_eq!(
+            api.restarts.unavailable,
+            [
+                "stopped tasks: ecs:ListTasks failed: AccessDeniedException: not authorized",
+                "log streams: access denied: AccessDeniedException: logs:DescribeLogStreams"
+            ]
+        );
+        assert!(super::super::render::text(&r).contains("could not read stopped tasks"));
+    }
 }

@@ -5,6 +5,7 @@ use super::model::{CertInfo, HttpObservation, HttpResponse, TlsChain, TlsObserva
 use crate::config::{Endpoint, Expectation};
 use reqwest::Url;
 
+use futures_util::future::join_all;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -17,7 +18,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 
 /// Redirects followed at most.
@@ -384,34 +384,14 @@ impl Prober {
                 }
             }
         }
-        let mut http_set = JoinSet::new();
-        for (i, (name, url, expect)) in targets.into_iter().enumerate() {
-            let p = self.clone();
-            http_set.spawn(async move { (i, p.http(&name, &url, &expect).await) });
-        }
-        let mut tls_set = JoinSet::new();
-        for (i, host) in tls_hosts.into_iter().enumerate() {
-            let p = self.clone();
-            tls_set.spawn(async move { (i, p.tls(&host).await) });
-        }
-        let mut http: Vec<(usize, HttpObservation)> = Vec::new();
-        while let Some(r) = http_set.join_next().await {
-            if let Ok(r) = r {
-                http.push(r);
-            }
-        }
-        let mut tls: Vec<(usize, TlsObservation)> = Vec::new();
-        while let Some(r) = tls_set.join_next().await {
-            if let Ok(r) = r {
-                tls.push(r);
-            }
-        }
-        http.sort_by_key(|(i, _)| *i);
-        tls.sort_by_key(|(i, _)| *i);
-        (
-            http.into_iter().map(|(_, o)| o).collect(),
-            tls.into_iter().map(|(_, o)| o).collect(),
-        )
+        // Polled together, in order: every probe yields an observation, none is lost.
+        let http = join_all(
+            targets
+                .iter()
+                .map(|(name, url, expect)| self.http(name, url, expect)),
+        );
+        let tls = join_all(tls_hosts.iter().map(|host| self.tls(host)));
+        tokio::join!(http, tls)
     }
 }
 
