@@ -15,6 +15,30 @@ fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An unconditional PUT of a JSON object.
+async fn put_json(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<(), StoreError> {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| {
+            StoreError::Failed(format!(
+                "s3:PutObject s3://{bucket}/{key} failed: {}",
+                describe(&e)
+            ))
+        })?;
+    Ok(())
+}
+
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -115,22 +139,7 @@ impl StateStore for S3Store {
                 ))
             }
         })?;
-        let history = self.history_key(state);
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&history)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::Failed(format!(
-                    "s3:PutObject s3://{}/{history} failed: {}",
-                    self.bucket,
-                    describe(&e)
-                ))
-            })?;
+        put_json(&self.client, &self.bucket, &self.history_key(state), body).await?;
         Ok(out.e_tag().unwrap_or_default().to_string())
     }
 
@@ -193,21 +202,7 @@ impl ReportStore {
     /// Writes `body` at `key` (under the cluster's prefix); returns its s3:// URL.
     pub async fn put(&self, name: &str, body: Vec<u8>) -> Result<String, StoreError> {
         let key = self.key(name);
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::Failed(format!(
-                    "s3:PutObject {} failed: {}",
-                    self.url(&key),
-                    describe(&e)
-                ))
-            })?;
+        put_json(&self.client, &self.bucket, &key, body).await?;
         Ok(self.url(&key))
     }
 
