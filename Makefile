@@ -28,9 +28,11 @@ $(VENV_SAM)/.installed: tests/requirements-sam.txt
 	$(VENV_SAM)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
 	touch $@
 
-## lint-template: cfn-lint and sam validate --lint on template.yaml (both offline).
+## lint-template: cfn-lint and sam validate --lint on template.yaml (both offline), and the
+## least-privilege check of its IAM statements (with a self-test that each rule catches a breach).
 lint-template: venv venv-sam
 	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/python tests/least_privilege.py --self-test
 	SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam validate --lint --region us-east-1 -t template.yaml
 
 fmt-check:

@@ -41,7 +41,8 @@ pub trait Source {
 fn invalid(var: &'static str, value: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         var,
-        value: value.to_string(),
+        // The message is logged and printed: no credentials of a URL in it.
+        value: crate::diagnose::redact::redact(value).into_owned(),
         problem: problem.into(),
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod certs;
 pub mod cli;
+pub mod faults;
 pub mod moto;
 pub mod servers;

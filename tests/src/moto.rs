@@ -97,16 +97,23 @@ impl Moto {
 
     /// An SDK configuration for this moto, as the production code builds one from `env()`.
     pub async fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "test", "test", None, None, "moto",
-            ))
-            .load()
-            .await
+        sdk_at(&self.endpoint).await
     }
+}
 
+/// An SDK configuration for the AWS at `endpoint` (moto, or a proxy in front of it), from
+/// the production loader (its retry policy included).
+pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    ecs_monitor::aws::sdk_loader("us-east-1")
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+impl Moto {
     /// Creates the SQS queue `name` and subscribes it to `topic_arn`; returns the queue URL.
     pub fn subscribe_queue(&self, topic_arn: &str, name: &str) -> String {
         let url = self.ok("sqs", "create_queue", json!({"QueueName": name}))["QueueUrl"]

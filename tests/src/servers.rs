@@ -4,6 +4,7 @@ use crate::certs::ServerCert;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -54,6 +55,8 @@ impl Route {
 pub struct TestServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
+    /// Connections open now, and the most ever open at once.
+    open: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl Drop for TestServer {
@@ -120,6 +123,8 @@ impl TestServer {
             tokio_rustls::TlsAcceptor::from(Arc::new(config))
         });
         let routes = Arc::new(routes);
+        let open = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let counts = open.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
@@ -127,7 +132,10 @@ impl TestServer {
                 };
                 let routes = routes.clone();
                 let acceptor = acceptor.clone();
+                let counts = counts.clone();
                 tokio::spawn(async move {
+                    let now = counts.0.fetch_add(1, Ordering::SeqCst) + 1;
+                    counts.1.fetch_max(now, Ordering::SeqCst);
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(tcp).await {
@@ -136,10 +144,16 @@ impl TestServer {
                         }
                         None => serve(tcp, &routes).await,
                     }
+                    counts.0.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
-        Self { addr, task }
+        Self { addr, task, open }
+    }
+
+    /// The most connections that were ever open at once.
+    pub fn peak_connections(&self) -> usize {
+        self.open.1.load(Ordering::SeqCst)
     }
 
     pub fn url(&self, scheme: &str, path: &str) -> String {
@@ -150,4 +164,75 @@ impl TestServer {
 /// Routes from pairs.
 pub fn routes<const N: usize>(pairs: [(&str, Route); N]) -> HashMap<String, Route> {
     pairs.into_iter().map(|(p, r)| (p.to_string(), r)).collect()
+}
+
+/// How a misbehaving server treats every connection.
+#[derive(Clone, Copy, Debug)]
+pub enum Misbehaviour {
+    /// Reads the request, then resets the connection (RST, not FIN).
+    Reset,
+    /// Accepts and reads, and never answers.
+    Silent,
+    /// Sends the headers of a 1 MB body, then one byte every 50 ms.
+    Trickle,
+    /// Sends 200 and an endless body as fast as the client reads.
+    Endless,
+    /// Answers a TLS ClientHello with plain HTTP.
+    NotTls,
+}
+
+/// A server that accepts on 127.0.0.1 and misbehaves; stops when dropped.
+pub async fn misbehaving(how: Misbehaviour) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("local addr");
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                match how {
+                    Misbehaviour::Reset => {
+                        #[allow(deprecated)] // blocking on drop is harmless: the RST is the point
+                        let _ = tcp.set_linger(Some(Duration::ZERO));
+                        drop(tcp);
+                    }
+                    Misbehaviour::Silent => {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    Misbehaviour::Trickle => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+                        if tcp.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        while tcp.write_all(b"x").await.is_ok() {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                    Misbehaviour::Endless => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n";
+                        if tcp.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let chunk = vec![b'x'; 64 * 1024];
+                        while tcp.write_all(&chunk).await.is_ok() {}
+                    }
+                    Misbehaviour::NotTls => {
+                        let _ = tcp
+                            .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    TestServer {
+        addr,
+        task,
+        open: Arc::default(),
+    }
 }

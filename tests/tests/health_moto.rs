@@ -4,9 +4,10 @@
 use ecs_monitor::aws::{ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
 use ecs_monitor::config::HealthConfig;
 use ecs_monitor::health::probe::Prober;
-use ecs_monitor::health::run::{Outcome, run_check};
+use ecs_monitor::health::run::{Outcome, RunError, run_check};
 use ecs_monitor_e2e::cli::run as cli;
-use ecs_monitor_e2e::moto::Moto;
+use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
+use ecs_monitor_e2e::moto::{Moto, sdk_at};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -250,13 +251,18 @@ struct Lambda {
 }
 
 async fn lambda(s: &Seeded, topic_arn: &str) -> Lambda {
+    lambda_at(topic_arn, &s.moto.endpoint).await
+}
+
+/// The Lambda's clients, talking to the AWS at `endpoint`.
+async fn lambda_at(topic_arn: &str, endpoint: &str) -> Lambda {
     let env = HashMap::from([
         ("ECS_CLUSTER", "prod"),
         ("STATE_BUCKET", BUCKET),
         ("ALERT_TOPIC_ARN", topic_arn),
     ]);
     let cfg = HealthConfig::from_env(&env).unwrap();
-    let sdk = s.moto.sdk().await;
+    let sdk = sdk_at(endpoint).await;
     Lambda {
         ecs: Ecs::new(&sdk),
         elb: Elb::new(&sdk),
@@ -270,6 +276,10 @@ async fn lambda(s: &Seeded, topic_arn: &str) -> Lambda {
 const T0: OffsetDateTime = time::macros::datetime!(2026-11-29 14:00:00 UTC);
 
 async fn tick(l: &Lambda, minute: i64, run_id: &str) -> Outcome {
+    try_tick(l, minute, run_id).await.expect("run")
+}
+
+async fn try_tick(l: &Lambda, minute: i64, run_id: &str) -> Result<Outcome, RunError> {
     run_check(
         &l.cfg,
         &l.ecs,
@@ -281,7 +291,6 @@ async fn tick(l: &Lambda, minute: i64, run_id: &str) -> Outcome {
         run_id,
     )
     .await
-    .expect("run")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -423,4 +432,87 @@ async fn a_failed_publish_is_kept_and_sent_by_the_next_run() {
     assert_eq!(msgs.len(), 1);
     tick(&l, 15, "r3").await;
     assert!(s.moto.drain_queue(&queue).is_empty(), "and not twice");
+}
+
+/// Every AWS call of a run is first throttled, then answered with a 5xx: the SDK retries
+/// with backoff and the run ends as it would without faults.
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_5xx_on_every_aws_call_are_retried() {
+    let s = seed();
+    let proxy = FaultProxy::start(&s.moto.endpoint, throttle_then_5xx()).await;
+    let l = lambda_at(&s.topic_arn, &proxy.endpoint).await;
+    tick(&l, 0, "r0").await;
+    let out = tick(&l, 5, "r1").await;
+    assert_eq!(out.published, ["health.degraded"]);
+    assert_eq!(s.moto.drain_queue(&s.queue_url).len(), 1, "delivered once");
+    let calls = proxy.calls();
+    println!("calls (made, faulted) through the fault proxy: {calls:?}");
+    for op in [
+        "ListServices",
+        "DescribeServices",
+        "DescribeTargetHealth",
+        "s3:GET",
+        "s3:PUT",
+        "Publish",
+    ] {
+        assert_eq!(proxy.faults(op, Fault::Throttle), 1, "{op}: {calls:?}");
+        assert_eq!(proxy.faults(op, Fault::ServerError), 1, "{op}: {calls:?}");
+    }
+    assert!(
+        calls.values().all(|(_, faulted)| *faulted == 2),
+        "no call went unfaulted: {calls:?}"
+    );
+}
+
+/// S3 refuses the state write: the run fails (so Lambda retries it) and publishes nothing;
+/// the retry publishes the alert once. When S3 refuses only the write that records a
+/// publish, the run fails too, and its retry does not publish again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_state_write_fails_the_run_and_loses_or_doubles_no_alert() {
+    let s = seed();
+    let proxy = FaultProxy::start(&s.moto.endpoint, Box::new(|_| None)).await;
+    let l = lambda_at(&s.topic_arn, &proxy.endpoint).await;
+    tick(&l, 0, "r0").await;
+
+    let latest_put =
+        |c: &ecs_monitor_e2e::faults::Call| c.op == "s3:PUT" && c.path.ends_with("/latest.json");
+    proxy.set_policy(Box::new(move |c| {
+        latest_put(c).then_some(Fault::ServerError)
+    }));
+    let err = try_tick(&l, 5, "r1").await.expect_err("the write failed");
+    assert!(
+        err.to_string()
+            .starts_with("cannot write the health state to s3://"),
+        "{err}"
+    );
+    assert!(s.moto.drain_queue(&s.queue_url).is_empty(), "nothing sent");
+
+    proxy.set_policy(Box::new(|_| None));
+    let retry = tick(&l, 6, "r1-retry").await;
+    assert_eq!(retry.published, ["health.degraded"], "not lost");
+    assert_eq!(s.moto.drain_queue(&s.queue_url).len(), 1);
+
+    // Recovery: the claim write goes through, the record of the publish does not.
+    heal(&s);
+    let mut writes = 0;
+    proxy.set_policy(Box::new(move |c| {
+        if !latest_put(c) {
+            return None;
+        }
+        writes += 1;
+        (writes > 1).then_some(Fault::ServerError)
+    }));
+    let err = try_tick(&l, 15, "r3").await.expect_err("the record failed");
+    assert!(
+        err.to_string().contains("cannot write the health state"),
+        "{err}"
+    );
+    assert_eq!(s.moto.drain_queue(&s.queue_url).len(), 1, "recovered, once");
+    proxy.set_policy(Box::new(|_| None));
+    let retry = tick(&l, 16, "r3-retry").await;
+    assert!(
+        retry.published.is_empty(),
+        "the retry does not send it again"
+    );
+    assert!(s.moto.drain_queue(&s.queue_url).is_empty());
 }

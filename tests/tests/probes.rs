@@ -1,10 +1,10 @@
 //! HTTP and TLS probes against servers on 127.0.0.1 with certificates made in the test.
 
 use ecs_monitor::config::{Endpoint, Expectation, Thresholds};
-use ecs_monitor::health::probe::Prober;
+use ecs_monitor::health::probe::{PROBE_CONCURRENCY, Prober};
 use ecs_monitor::health::{Context, Observations, Overall, ServicesObservation, Status, evaluate};
 use ecs_monitor_e2e::certs::{Pki, days, self_signed};
-use ecs_monitor_e2e::servers::{Route, TestServer, routes};
+use ecs_monitor_e2e::servers::{Misbehaviour, Route, TestServer, misbehaving, routes};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -156,7 +156,10 @@ async fn https_with_a_trusted_private_ca_and_an_untrusted_one() {
         .await
         .result
         .unwrap_err();
-    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(
+        err.starts_with("TLS handshake failed: certificate issued by an unknown authority"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -274,4 +277,125 @@ async fn twenty_slow_endpoints_are_probed_concurrently() {
         "the domain's / answers 404"
     );
     assert_eq!(state.issues.len(), 1, "{:?}", state.issues);
+}
+
+fn expect_body(pattern: &str) -> Expectation {
+    Expectation {
+        body: Some(regex::Regex::new(pattern).unwrap()),
+        ..Expectation::default()
+    }
+}
+
+/// Every way a server or the network can fail ends as an observation with its reason, within
+/// the probe timeout (500 ms here), and reads at most `MAX_BODY` of a body.
+#[tokio::test]
+async fn misbehaving_servers_are_bounded_failures() {
+    let p = prober(&Pki::new(), 500);
+    let bound = Duration::from_millis(1500);
+
+    // A 64-letter label cannot be resolved: the resolver rejects it without a query leaving.
+    let unresolvable = format!("http://{}.invalid/", "a".repeat(64));
+    let start = Instant::now();
+    let err = p.http("dns", &unresolvable, &Expectation::default()).await;
+    let err = err.result.unwrap_err();
+    assert!(err.starts_with("cannot resolve"), "{err}");
+    assert!(start.elapsed() < bound);
+
+    let reset = misbehaving(Misbehaviour::Reset).await;
+    let err = p
+        .http("reset", &reset.url("http", "/"), &Expectation::default())
+        .await
+        .result
+        .unwrap_err();
+    assert!(
+        err.contains("reset") || err.contains("closed"),
+        "names the reset: {err}"
+    );
+
+    let silent = misbehaving(Misbehaviour::Silent).await;
+    let start = Instant::now();
+    let err = p
+        .http("silent", &silent.url("http", "/"), &Expectation::default())
+        .await
+        .result
+        .unwrap_err();
+    assert_eq!(err, "timed out after 500 ms");
+    assert!(start.elapsed() < bound);
+    let start = Instant::now();
+    let err = p.tls(&silent.addr.to_string()).await.result.unwrap_err();
+    assert_eq!(err, "timed out after 500 ms", "a TLS probe too");
+    assert!(start.elapsed() < bound);
+
+    let trickle = misbehaving(Misbehaviour::Trickle).await;
+    let start = Instant::now();
+    let err = p
+        .http("trickle", &trickle.url("http", "/"), &expect_body("ok"))
+        .await
+        .result
+        .unwrap_err();
+    assert!(err.ends_with("timed out after 500 ms"), "cut off: {err}");
+    assert!(start.elapsed() < bound);
+
+    // An endless body: read up to MAX_BODY, then judged (not read until the timeout).
+    let endless = misbehaving(Misbehaviour::Endless).await;
+    let huge = p
+        .http(
+            "huge",
+            &endless.url("http", "/"),
+            &expect_body("never-there"),
+        )
+        .await
+        .result
+        .expect("answered after MAX_BODY bytes");
+    assert_eq!((huge.status, huge.body_matched), (200, Some(false)));
+
+    let not_tls = misbehaving(Misbehaviour::NotTls).await;
+    let err = p.tls(&not_tls.addr.to_string()).await.result.unwrap_err();
+    assert!(err.starts_with("TLS handshake failed"), "{err}");
+    let err = p
+        .http("https", &not_tls.url("https", "/"), &Expectation::default())
+        .await
+        .result
+        .unwrap_err();
+    assert!(err.starts_with("TLS handshake failed"), "{err}");
+}
+
+/// Thousands of endpoints: all probed, in order, never more than PROBE_CONCURRENCY sockets
+/// at once (Lambda's limit is 1,024 open files).
+#[tokio::test(flavor = "multi_thread")]
+async fn thousands_of_endpoints_are_probed_with_bounded_sockets() {
+    let server = TestServer::http(routes([(
+        "/health",
+        Route::ok("ok").delayed(Duration::from_millis(20)),
+    )]))
+    .await;
+    let endpoints: Vec<Endpoint> = (0..3000)
+        .map(|i| Endpoint {
+            name: format!("e{i}"),
+            url: server.url("http", "/health"),
+            expect: Expectation::default(),
+        })
+        .collect();
+    let p = prober(&Pki::new(), 10_000);
+    let start = Instant::now();
+    let (http, _) = p.probe_all(None, &endpoints).await;
+    println!(
+        "3000 endpoints: {} ms, at most {} connections at once",
+        start.elapsed().as_millis(),
+        server.peak_connections()
+    );
+    assert_eq!(http.len(), 3000);
+    assert!(
+        http.iter()
+            .enumerate()
+            .all(|(i, h)| h.name == format!("e{i}"))
+    );
+    assert!(
+        http.iter()
+            .all(|h| h.result.as_ref().unwrap().status == 200),
+        "{:?}",
+        http.iter().find(|h| h.result.is_err())
+    );
+    assert!(server.peak_connections() <= PROBE_CONCURRENCY);
+    assert!(server.peak_connections() > 1, "still concurrent");
 }

@@ -135,7 +135,8 @@ impl App {
 mod tests {
     //! The handler against moto, with every sample event of events/.
     use super::*;
-    use ecs_monitor_e2e::moto::Moto;
+    use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
+    use ecs_monitor_e2e::moto::{Moto, sdk_at};
     use lambda_runtime::Context;
     use std::collections::HashMap;
 
@@ -146,8 +147,9 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn every_trigger_diagnoses_and_reports() {
+    /// Cluster prod with service api, its log group with an OOM and a refused connection,
+    /// the report bucket, and an alert topic with a queue; returns (moto, topic, queue).
+    fn seed() -> (Moto, String, String) {
         let moto = Moto::start();
         moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
         moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
@@ -172,13 +174,23 @@ mod tests {
             .unwrap()
             .to_string();
         let queue = moto.subscribe_queue(&topic, "alerts");
+        (moto, topic, queue)
+    }
+
+    fn config(topic: &str) -> DiagnoseConfig {
         let env = HashMap::from([
             ("ECS_CLUSTER", "prod"),
             ("ECS_SERVICES", "api"),
             ("REPORT_BUCKET", "reports"),
-            ("ALERT_TOPIC_ARN", topic.as_str()),
+            ("ALERT_TOPIC_ARN", topic),
         ]);
-        let app = App::new(DiagnoseConfig::from_env(&env).unwrap(), &moto.sdk().await).unwrap();
+        DiagnoseConfig::from_env(&env).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_trigger_diagnoses_and_reports() {
+        let (moto, topic, queue) = seed();
+        let app = App::new(config(&topic), &moto.sdk().await).unwrap();
         let invoke = |payload: Value| app.handle(LambdaEvent::new(payload, Context::default()));
 
         let mut reports = 0;
@@ -247,6 +259,47 @@ mod tests {
         assert!(
             msgs.iter()
                 .all(|m| m["MessageAttributes"]["event"]["Value"] == "diagnose.report")
+        );
+    }
+
+    /// Every AWS call of a diagnosis is first throttled, then answered with a 5xx: the SDK
+    /// retries with backoff and the report and its summary arrive as without faults.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn throttling_and_5xx_on_every_aws_call_are_retried() {
+        let (moto, topic, queue) = seed();
+        moto.ok(
+            "harness",
+            "add_stopped_task",
+            json!({"cluster": "prod", "service": "api", "task_id": "oom1",
+            "reason": "OutOfMemoryError: Container killed due to memory usage", "exit_code": 137,
+            "stopped_at": OffsetDateTime::now_utc().unix_timestamp() - 300}),
+        );
+        let proxy = FaultProxy::start(&moto.endpoint, throttle_then_5xx()).await;
+        let app = App::new(config(&topic), &sdk_at(&proxy.endpoint).await).unwrap();
+        let out = app
+            .handle(LambdaEvent::new(
+                sample("ecs-task-stopped-oom.json"),
+                Context::default(),
+            ))
+            .await
+            .expect("diagnosed despite the faults");
+        assert_eq!(out["services"][0]["status"], "critical", "{out}");
+        assert_eq!(moto.drain_queue(&queue).len(), 1, "the summary, once");
+        let calls = proxy.calls();
+        println!("calls (made, faulted) through the fault proxy: {calls:?}");
+        for op in [
+            "DescribeTasks",
+            "ListTasks",
+            "FilterLogEvents",
+            "s3:PUT",
+            "Publish",
+        ] {
+            assert_eq!(proxy.faults(op, Fault::Throttle), 1, "{op}: {calls:?}");
+            assert_eq!(proxy.faults(op, Fault::ServerError), 1, "{op}: {calls:?}");
+        }
+        assert!(
+            calls.values().all(|(_, faulted)| *faulted == 2),
+            "no call went unfaulted: {calls:?}"
         );
     }
 }

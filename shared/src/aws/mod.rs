@@ -114,12 +114,23 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
-/// Loads the SDK configuration for `region` from the environment (credentials, endpoint).
-pub async fn sdk_config(region: &str) -> aws_config::SdkConfig {
+/// Attempts of every AWS call: throttling (`ThrottlingException`, `Throttling`, `SlowDown`)
+/// and 5xx answers are retried with exponential backoff and jitter (the SDK's standard mode).
+pub const AWS_MAX_ATTEMPTS: u32 = 3;
+
+/// The SDK configuration loader for `region`: retries as above; credentials and endpoint
+/// (`AWS_ENDPOINT_URL`) from the environment unless the caller sets them.
+pub fn sdk_loader(region: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .load()
-        .await
+        .retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS),
+        )
+}
+
+/// Loads the SDK configuration for `region` from the environment (credentials, endpoint).
+pub async fn sdk_config(region: &str) -> aws_config::SdkConfig {
+    sdk_loader(region).load().await
 }
 
 /// The last segment of an ARN or name (`arn:…:service/prod/api` → `api`).

@@ -162,7 +162,7 @@ impl<'c> Analyzer<'c> {
             return;
         }
         if let Some(occ) = self.open.get_mut(ev.stream)
-            && ev.timestamp - occ.last <= TRACE_GAP_MS
+            && ev.timestamp.saturating_sub(occ.last) <= TRACE_GAP_MS
             && CONTINUATION.is_match(ev.message)
         {
             occ.extend(ev, &c);

@@ -77,10 +77,12 @@ pub fn assemble(
             .iter()
             .find_map(|c| c.exit_code.filter(|e| *e != 0))
             .or_else(|| t.containers.first().and_then(|c| c.exit_code));
+        // ECS reasons can quote a registry URL with its credentials.
         let reason = t
             .stopped_reason
-            .clone()
-            .or_else(|| t.containers.iter().find_map(|c| c.reason.clone()));
+            .as_deref()
+            .or_else(|| t.containers.iter().find_map(|c| c.reason.as_deref()))
+            .map(|r| super::redact::redact(r).into_owned());
         let abnormal = is_abnormal(t);
         timeline.push((
             ms,

@@ -19,7 +19,11 @@ use time::OffsetDateTime;
 /// Alerts kept for retry at most; the oldest go first (they are superseded by newer ones).
 pub const MAX_PENDING: usize = 10;
 /// Lines of a table or list shown in one message; SNS takes at most 256 KB.
-const MAX_LINES: usize = 50;
+const MAX_LINES: usize = 20;
+/// Bytes of one line of a message at most.
+const MAX_LINE_BYTES: usize = 200;
+/// Failing services named in the machine message at most (diagnose looks at these).
+pub const MAX_ALERT_SERVICES: usize = 50;
 
 pub struct Decision {
     pub alerting: Alerting,
@@ -169,9 +173,21 @@ fn headline(
     }
 }
 
+/// `line` cut to [`MAX_LINE_BYTES`] (an issue can quote a long URL or error).
+fn cut(mut line: String) -> String {
+    if line.len() > MAX_LINE_BYTES {
+        line.truncate(crate::classify::level::floor_boundary(
+            &line,
+            MAX_LINE_BYTES,
+        ));
+        line.push_str("...");
+    }
+    line
+}
+
 fn capped<'a>(lines: impl ExactSizeIterator<Item = String> + 'a) -> Vec<String> {
     let total = lines.len();
-    let mut out: Vec<String> = lines.take(MAX_LINES).collect();
+    let mut out: Vec<String> = lines.take(MAX_LINES).map(cut).collect();
     if total > MAX_LINES {
         out.push(format!("... and {} more", total - MAX_LINES));
     }
@@ -385,11 +401,13 @@ fn render(
         .iter()
         .filter(|s| !matches!(s.status, Status::Healthy | Status::ScaledDown))
         .map(|s| s.name.clone())
+        .take(MAX_ALERT_SERVICES)
         .collect();
     Alert {
         id: format!("{incident}/{event}/{}", now.unix_timestamp()),
         services,
-        issues: current.issues.clone(),
+        // Bounded like the text: an SNS message takes at most 256 KB.
+        issues: capped(current.issues.clone().into_iter()),
         event: event.to_string(),
         status: if event == "health.recovered" {
             Overall::Healthy

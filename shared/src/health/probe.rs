@@ -3,9 +3,10 @@
 
 use super::model::{CertInfo, HttpObservation, HttpResponse, TlsChain, TlsObservation};
 use crate::config::{Endpoint, Expectation};
+use crate::diagnose::redact::redact;
 use reqwest::Url;
 
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -22,6 +23,9 @@ use tokio_rustls::TlsConnector;
 
 /// Redirects followed at most.
 pub const MAX_REDIRECTS: u32 = 10;
+/// HTTP and TLS probes in flight at most, each (a run of thousands of endpoints takes
+/// `ceil(n / 100)` probe timeouts at worst).
+pub const PROBE_CONCURRENCY: usize = 100;
 /// Bytes of a body read at most to match the expected pattern.
 pub const MAX_BODY: usize = 1024 * 1024;
 
@@ -83,6 +87,22 @@ fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The TLS error somewhere in the sources of `e` (also inside I/O errors, which hide their
+/// inner error from `source()`).
+fn tls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(t) = e.downcast_ref::<rustls::Error>() {
+        return Some(t);
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+        && let Some(t) = tls_cause(inner)
+    {
+        return Some(t);
+    }
+    e.source().and_then(tls_cause)
+}
+
 fn describe_http_error(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         return format!("timed out after {} ms", timeout.as_millis());
@@ -93,7 +113,23 @@ fn describe_http_error(e: &reqwest::Error, timeout: Duration) -> String {
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("error sending request"))
         .map_or(text.clone(), |(_, rest)| rest.to_string());
-    if e.is_connect() {
+    if e.is_connect() && text.contains("dns error") {
+        // The resolver's own words are the last part of the chain.
+        let reason = text.rsplit(": ").next().unwrap_or(&text);
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the host");
+        format!("cannot resolve {host}: {reason}")
+    } else if let Some(t) = tls_cause(e) {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the host");
+        let what = if matches!(t, rustls::Error::InvalidCertificate(_)) {
+            "certificate "
+        } else {
+            ""
+        };
+        format!(
+            "TLS handshake failed: {what}{}",
+            describe_cert_error(t, host)
+        )
+    } else if e.is_connect() {
         format!("cannot connect: {text}")
     } else {
         text
@@ -233,13 +269,16 @@ impl Prober {
     }
 
     /// GET `url`, following up to [`MAX_REDIRECTS`] redirects.
+    /// The observation records the URL and errors with credentials masked (`user:[REDACTED]@`,
+    /// `token=[REDACTED]`): they end up in the state, alerts and logs.
     pub async fn http(&self, name: &str, url: &str, expect: &Expectation) -> HttpObservation {
         let result = tokio::time::timeout(self.timeout, self.http_inner(url, expect))
             .await
-            .unwrap_or_else(|_| Err(format!("timed out after {} ms", self.timeout.as_millis())));
+            .unwrap_or_else(|_| Err(format!("timed out after {} ms", self.timeout.as_millis())))
+            .map_err(|e| redact(&e).into_owned());
         HttpObservation {
             name: name.to_string(),
-            url: url.to_string(),
+            url: redact(url).into_owned(),
             expect: expect.clone(),
             result,
         }
@@ -331,7 +370,11 @@ impl Prober {
             .dangerous()
             .with_custom_certificate_verifier(capture.clone())
             .with_no_client_auth();
-        let tcp = TcpStream::connect((host, port))
+        let addrs: Vec<_> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        let tcp = TcpStream::connect(&addrs[..])
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
         let handshake = TlsConnector::from(Arc::new(config))
@@ -384,13 +427,18 @@ impl Prober {
                 }
             }
         }
-        // Polled together, in order: every probe yields an observation, none is lost.
-        let http = join_all(
+        // At most PROBE_CONCURRENCY at once (Lambda allows 1,024 open files), results in
+        // order: every probe yields an observation, none is lost.
+        let http = stream::iter(
             targets
                 .iter()
                 .map(|(name, url, expect)| self.http(name, url, expect)),
-        );
-        let tls = join_all(tls_hosts.iter().map(|host| self.tls(host)));
+        )
+        .buffered(PROBE_CONCURRENCY)
+        .collect::<Vec<_>>();
+        let tls = stream::iter(tls_hosts.iter().map(|host| self.tls(host)))
+            .buffered(PROBE_CONCURRENCY)
+            .collect::<Vec<_>>();
         tokio::join!(http, tls)
     }
 }

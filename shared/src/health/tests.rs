@@ -609,3 +609,41 @@ fn the_state_json_round_trips_with_the_documented_fields() {
     let back: State = serde_json::from_value(json).unwrap();
     assert_eq!(back, state);
 }
+
+/// Thousands of failing endpoints and services with long names still make an alert that
+/// fits one SNS message (256 KB), with every part bounded.
+#[test]
+fn a_huge_outage_still_fits_one_sns_message() {
+    let thresholds = Thresholds {
+        failure_threshold: 1,
+        ..Thresholds::default()
+    };
+    let mut o = obs((0..3000)
+        .map(|i| svc(&format!("service-{i}-{}", "x".repeat(200)), 2, 0))
+        .collect());
+    o.http = (0..3000)
+        .map(|i| HttpObservation {
+            name: format!("endpoint-{i}"),
+            url: format!("https://api.example.com/{}/{i}", "p".repeat(2000)),
+            expect: Expectation::default(),
+            result: Err(format!("cannot connect: {}", "reason ".repeat(300))),
+        })
+        .collect();
+    let (state, alert) = run(&o, None, NOW, thresholds);
+    assert_eq!(state.issues.len(), 6000);
+    let alert = alert.expect("an alert");
+    let message = crate::aws::sns::message_json(&alert, "prod");
+    println!("6000 issues: an SNS message of {} bytes", message.len());
+    assert!(
+        message.len() < 256 * 1024,
+        "{} bytes for SNS",
+        message.len()
+    );
+    assert!(alert.subject.len() <= 100);
+    assert!(alert.services.len() <= alert::MAX_ALERT_SERVICES);
+    assert!(
+        alert.issues.last().unwrap().contains("more"),
+        "says what was left out"
+    );
+    assert!(alert.text.contains("Issues (6000):"), "the count is whole");
+}
