@@ -6,6 +6,7 @@ functions under `cargo lambda watch`, invokes them with the AWS CLI as a user wo
 what a user sees: the health state in S3, the alert as SNS delivered it (email text and Slack
 card), and the diagnosis of that alert. Everything it starts stops with it, also on Ctrl-C.
 """
+import http.server
 import json
 import os
 import pathlib
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import boto3
@@ -133,7 +135,14 @@ def seed(aws, harness):
     api = [(at(58, i * 1300), f"2026-11-29T14:35:27Z INFO orders: served order {i} in 14ms") for i in range(1500)]
     api += [(at(40, i * 900), f"2026-11-29T14:35:27Z ERROR orders: fetch customer {i}: context deadline exceeded") for i in range(25)]
     api += [(at(30, i * 700), f"2026-11-29T14:35:27Z ERROR dial tcp 10.0.8.{i % 3}:5432: connect: connection refused") for i in range(40)]
-    api.append((at(28), "ERROR login to postgres://orders:s3cr3t@db:5432/orders failed with key AKIAIOSFODNN7EXAMPLE"))
+    # Seeded secrets: none may reach a report, an alert or the functions' own logs.
+    api += [(at(28, i), m) for i, m in enumerate([
+        "ERROR login to postgres://orders:s3cr3t@db:5432/orders failed with key AKIAIOSFODNN7EXAMPLE",
+        "ERROR s3 upload denied: aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY rejected",
+        "ERROR upstream 401 for Authorization: Bearer sk-live-9f8e7d6c5b4a3",
+        "ERROR session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLXNlY3JldA expired",
+        '{"level":"error","msg":"signup failed","user":"bob","password":"hunter2-demo"}',
+        "ERROR cannot load TLS key -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"])]
     put("/ecs/api", "ecs/app/api-1", api)
     put("/ecs/api", "ecs/app/api-2", [(at(12, i), m) for i, m in enumerate([
         "panic: runtime error: invalid memory address or nil pointer dereference",
@@ -160,6 +169,28 @@ def seed(aws, harness):
     qarn = aws("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     aws("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
     return topic, queue, len(web) + len(api) + 6 + len(worker)
+
+
+# What the demo seeds into logs and configuration, and must find nowhere it writes.
+SECRETS = ["s3cr3t", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "sk-live-9f8e7d6c5b4a3",
+           "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0", "hunter2-demo", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+           "h3alth-pw", "tok-5ecret-9z"]
+
+
+def status_server():
+    """An HTTP server on 127.0.0.1 that answers 200 to every GET (the demo's status endpoint)."""
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
 
 
 def check(ok, what):
@@ -203,8 +234,11 @@ def main():
     say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed.")
 
     title("Starting both Lambda functions under cargo lambda watch")
-    fn_env = dict(env, ECS_CLUSTER=CLUSTER, STATE_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, RUST_LOG="warn",
-                  AWS_LAMBDA_LOG_FORMAT="JSON")
+    # A status endpoint whose URL carries credentials, and every log line at info: the leak
+    # check at the end reads the state, the alerts, the report and these logs.
+    status = f"http://monitor:h3alth-pw@127.0.0.1:{status_server()}/status?access_token=tok-5ecret-9z"
+    fn_env = dict(env, ECS_CLUSTER=CLUSTER, STATE_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, RUST_LOG="info",
+                  AWS_LAMBDA_LOG_FORMAT="JSON", ECS_HTTP_ENDPOINTS=f"status={status}")
     log = open(WORK / "watch.log", "w")
     watch = start(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port)],
                   cwd=ROOT, env=fn_env, stdout=log, stderr=subprocess.STDOUT)
@@ -272,15 +306,30 @@ def main():
         for t in s["restarts"]["timeline"][-3:]:
             say(f"           {t[:110]}")
     say(f"full report: {report['report_url']}")
-    leaked = "AKIAIOSFODNN7EXAMPLE" in json.dumps(report) or "s3cr3t" in json.dumps(report)
-    say(f"secrets in the report: {'LEAKED' if leaked else 'none (redacted)'}")
     api = next(x for x in report["services"] if x["service"] == "api")
     check(report["trigger"]["kind"] == "sns" and [x["service"] for x in report["services"]] == ["api"], "diagnose took the alert's service")
     check(api["status"] == "critical" and api["restarts"]["count"] == 1 and api["restarts"]["stopped_tasks"][0]["oom"], "the OOM kill is found")
     check(api["categories"]["panic"] == 1 and api["categories"]["timeout"] == 25, "the panic dump counts once, the timeouts all")
     key = report["report_url"].split(f"s3://{BUCKET}/", 1)[1]
     check(json.loads(aws("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())["schema_version"] == 1, "the report is in S3")
-    check(not leaked, "no secret in the report")
+
+    title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
+    s3 = aws("s3")
+    written = [json.dumps([first, second, report])]
+    for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
+    written += [m["Body"] for m in msgs]
+    written += [m["Body"] for m in aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+    log.flush()
+    own_logs = (WORK / "watch.log").read_text()
+    places = {"S3 objects, alerts and answers": "\n".join(written), "the functions' own logs": own_logs}
+    leaks = [(secret, where) for secret in SECRETS for where, text in places.items() if secret in text]
+    say(f"{len(SECRETS)} secrets × {len(written)} objects and messages and {len(own_logs.splitlines())} log lines: "
+        f"{len(leaks)} leaks; {json.dumps(report).count('[REDACTED]')} masks in the report")
+    for secret, where in leaks:
+        say(f"LEAKED {secret!r} into {where}")
+    check(not leaks, "no seeded secret in S3, SNS, the answers or the logs")
+    check("[REDACTED]" in json.dumps(report) and "[REDACTED]" in json.dumps(state), "the secret-bearing lines are kept, masked")
 
     title("Done")
     say("Everything the demo started is stopping now. Deploy for real with `make deploy`.")
