@@ -516,3 +516,67 @@ async fn a_failed_state_write_fails_the_run_and_loses_or_doubles_no_alert() {
     );
     assert!(s.moto.drain_queue(&s.queue_url).is_empty());
 }
+
+/// A cluster, service or target group that does not exist is a named issue of the state; a
+/// state bucket that does not exist is an error naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_resources_are_named() {
+    let s = seed();
+    let sdk = s.moto.sdk().await;
+    let (ecs, elb) = (Ecs::new(&sdk), Elb::new(&sdk));
+    let prober = Prober::new(None, Duration::from_secs(2)).unwrap();
+    let store = ecs_monitor::aws::local::FileStore {
+        path: tmp_state("missing"),
+    };
+    let check = |vars: Vec<(&'static str, &'static str)>| {
+        let cfg = HealthConfig::from_env(&vars.into_iter().collect::<HashMap<_, _>>()).unwrap();
+        let (ecs, elb, store, prober) = (&ecs, &elb, &store, &prober);
+        async move {
+            run_check(&cfg, ecs, elb, store, None::<&Sns>, prober, T0, "m")
+                .await
+                .expect("a run")
+                .state
+        }
+    };
+    let state = check(vec![("ECS_CLUSTER", "ghost")]).await;
+    assert!(
+        state.issues.iter().any(|i| i.contains("ClusterNotFound")),
+        "{:?}",
+        state.issues
+    );
+    let state = check(vec![("ECS_CLUSTER", "prod"), ("ECS_SERVICES", "api,ghost")]).await;
+    assert!(
+        state
+            .issues
+            .contains(&"ghost: service not found in cluster prod".to_string()),
+        "{:?}",
+        state.issues
+    );
+
+    s.moto.ok(
+        "elbv2",
+        "delete_target_group",
+        json!({"TargetGroupArn": s.tg_arn}),
+    );
+    let state = check(vec![("ECS_CLUSTER", "prod"), ("ECS_SERVICES", "api")]).await;
+    let tg = &state.target_groups[0];
+    assert!(
+        tg.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("TargetGroupNotFound"),
+        "{tg:?}"
+    );
+    assert!(
+        state.issues.iter().any(|i| i.contains("api-tg")),
+        "{:?}",
+        state.issues
+    );
+
+    let missing = S3Store::new(&sdk, "no-such-bucket", "ecs-health/", "prod");
+    let cfg = HealthConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
+    let err = run_check(&cfg, &ecs, &elb, &missing, None::<&Sns>, &prober, T0, "m")
+        .await
+        .expect_err("no bucket");
+    assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+}

@@ -228,4 +228,22 @@ mod tests {
             "{tl}"
         );
     }
+
+    #[test]
+    fn credentials_in_stop_reasons_are_masked() {
+        let stopped = [task(
+            "t1",
+            1_000,
+            "TaskFailedToStart",
+            "CannotPullContainerError: pull https://deploy:r3g1stry-pw@registry.example.com/app failed",
+            None,
+        )];
+        let r = assemble(0, 10_000, &stopped, &[], &[], &[]);
+        let text = format!("{r:?}");
+        assert!(!text.contains("r3g1stry-pw"), "{text}");
+        assert!(
+            text.contains("https://deploy:[REDACTED]@registry.example.com"),
+            "{text}"
+        );
+    }
 }
