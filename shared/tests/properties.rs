@@ -7,6 +7,7 @@ use ecs_monitor::config::{ClassifierConfig, DiagnoseConfig, HealthConfig};
 use ecs_monitor::diagnose::analyze::{Analyzer, LogEvent};
 use ecs_monitor::diagnose::{redact::redact, trigger};
 use ecs_monitor::health::State;
+use ecs_monitor::health::trigger::trigger as health_trigger;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -256,6 +257,16 @@ proptest! {
     fn trigger_parsing_survives_broken_sample_events(v in mutated_sample()) {
         if let Err(e) = trigger::parse(&v) {
             prop_assert!(!e.to_string().is_empty());
+        }
+        if let Err(e) = health_trigger(&v) {
+            prop_assert!(!e.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_health_check_trigger_takes_any_json(v in arbitrary_json()) {
+        if let Err(e) = health_trigger(&v) {
+            prop_assert!(e.starts_with("unsupported") || e.starts_with("not a valid"), "{e}");
         }
     }
 

@@ -77,12 +77,27 @@ struct Occurrence {
     sample: String,
 }
 
+/// Appends `line` to `sample` within [`MAX_TRACE_SAMPLE`]: a CloudWatch event can be
+/// 256 KB, and up to [`MAX_OPEN`] traces are held at once. A line that must be cut is
+/// redacted first, so no secret is cut in half and slips past the redaction of the whole
+/// sample when it is committed.
+fn push_bounded(sample: &mut String, line: &str) {
+    let line = line.trim_end();
+    let room = MAX_TRACE_SAMPLE.saturating_sub(sample.len());
+    if line.len() <= room {
+        sample.push_str(line);
+    } else if room > 0 {
+        let clean = redact(line);
+        sample.push_str(&clean[..crate::classify::level::floor_boundary(&clean, room)]);
+    }
+}
+
 impl Occurrence {
     fn extend(&mut self, ev: &LogEvent<'_>, c: &Classification) {
         self.last = ev.timestamp;
         if self.sample.len() < MAX_TRACE_SAMPLE {
             self.sample.push('\n');
-            self.sample.push_str(ev.message.trim_end());
+            push_bounded(&mut self.sample, ev.message);
         }
         let names_the_error = c.category.is_some() && !ev.message.starts_with(char::is_whitespace);
         if self.generic_head && names_the_error {
@@ -191,6 +206,8 @@ impl<'c> Analyzer<'c> {
                 self.commit(o);
             }
         }
+        let mut sample = String::new();
+        push_bounded(&mut sample, ev.message);
         self.open.insert(
             ev.stream.to_string(),
             Occurrence {
@@ -199,7 +216,7 @@ impl<'c> Analyzer<'c> {
                 generic_head: generic_head(ev.message),
                 first: ev.timestamp,
                 last: ev.timestamp,
-                sample: ev.message.trim_end().to_string(),
+                sample,
             },
         );
     }
@@ -408,5 +425,38 @@ mod tests {
         ] {
             assert!(!CONTINUATION.is_match(line), "{line:?}");
         }
+    }
+
+    /// 256 KB events (CloudWatch's largest) in a hundred streams at once: what is held
+    /// while their traces are open stays within MAX_TRACE_SAMPLE each, and secrets stay out.
+    #[test]
+    fn the_largest_events_are_held_bounded() {
+        let classifier = Classifier::default();
+        let mut a = Analyzer::new(&classifier);
+        let huge = format!(
+            "ERROR request failed password=hunter2 {}",
+            "x".repeat(256 * 1024)
+        );
+        let streams: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
+        for (i, stream) in streams.iter().enumerate() {
+            for j in 0..3 {
+                a.add(&LogEvent {
+                    timestamp: i as i64 * 10 + j,
+                    stream,
+                    message: if j == 0 { &huge } else { "\tat x.Y(Y.java:1)" },
+                });
+            }
+        }
+        assert_eq!(a.open.len(), 100);
+        let held: usize = a
+            .open
+            .values()
+            .map(|o| o.sample.len() + o.fingerprint.len())
+            .sum();
+        println!("100 open traces of 256 KB events hold {held} bytes of samples");
+        assert!(a.open.values().all(|o| o.sample.len() <= MAX_TRACE_SAMPLE));
+        assert!(a.open.values().all(|o| !o.sample.contains("hunter2")));
+        let f = a.finish();
+        assert_eq!(f.summary.errors_total, 100);
     }
 }

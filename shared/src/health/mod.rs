@@ -6,6 +6,7 @@ pub mod model;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod trigger;
 
 pub use evaluate::{Context, evaluate};
 pub use model::*;
