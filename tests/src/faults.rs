@@ -258,4 +258,19 @@ impl FaultProxy {
             .filter(|(o, f)| o == op && *f == Some(kind))
             .count()
     }
+
+    /// Asserts that each of `ops` was called, and that every call made (these and any other)
+    /// met one throttle and one 5xx before it went through, as [`throttle_then_5xx`] does.
+    pub fn assert_every_call_faulted(&self, ops: &[&str]) {
+        let calls = self.calls();
+        println!("calls (made, faulted) through the fault proxy: {calls:?}");
+        for op in ops {
+            assert_eq!(self.faults(op, Fault::Throttle), 1, "{op}: {calls:?}");
+            assert_eq!(self.faults(op, Fault::ServerError), 1, "{op}: {calls:?}");
+        }
+        assert!(
+            calls.values().all(|(_, faulted)| *faulted == 2),
+            "no call went unfaulted: {calls:?}"
+        );
+    }
 }

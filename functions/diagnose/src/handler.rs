@@ -135,7 +135,7 @@ impl App {
 mod tests {
     //! The handler against moto, with every sample event of events/.
     use super::*;
-    use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
+    use ecs_monitor_e2e::faults::{FaultProxy, throttle_then_5xx};
     use ecs_monitor_e2e::moto::{Moto, sdk_at};
     use lambda_runtime::Context;
     use std::collections::HashMap;
@@ -285,21 +285,37 @@ mod tests {
             .expect("diagnosed despite the faults");
         assert_eq!(out["services"][0]["status"], "critical", "{out}");
         assert_eq!(moto.drain_queue(&queue).len(), 1, "the summary, once");
-        let calls = proxy.calls();
-        println!("calls (made, faulted) through the fault proxy: {calls:?}");
-        for op in [
-            "DescribeTasks",
+        proxy.assert_every_call_faulted(&[
+            "DescribeServices",
             "ListTasks",
+            "DescribeTasks",
+            "DescribeLogStreams",
             "FilterLogEvents",
             "s3:PUT",
             "Publish",
-        ] {
-            assert_eq!(proxy.faults(op, Fault::Throttle), 1, "{op}: {calls:?}");
-            assert_eq!(proxy.faults(op, Fault::ServerError), 1, "{op}: {calls:?}");
-        }
+        ]);
+    }
+
+    /// A report bucket that does not exist fails the invocation with an error naming it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_missing_report_bucket_is_a_clear_error() {
+        let (moto, topic, _) = seed();
+        let cfg = DiagnoseConfig {
+            report_bucket: Some("no-such-bucket".into()),
+            ..config(&topic)
+        };
+        let app = App::new(cfg, &moto.sdk().await).unwrap();
+        let err = app
+            .handle(LambdaEvent::new(
+                sample("diagnose-api.json"),
+                Context::default(),
+            ))
+            .await
+            .expect_err("nowhere to write")
+            .to_string();
         assert!(
-            calls.values().all(|(_, faulted)| *faulted == 2),
-            "no call went unfaulted: {calls:?}"
+            err.contains("no-such-bucket") && err.contains("NoSuchBucket"),
+            "{err}"
         );
     }
 }
