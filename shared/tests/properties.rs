@@ -2,11 +2,11 @@
 //! analyzer, redaction), trigger events, stored state and configuration. None may panic;
 //! a rejection names what was wrong.
 
+use ecs_monitor::aws::s3::parse_state;
 use ecs_monitor::classify::{Classifier, HealthPaths};
 use ecs_monitor::config::{ClassifierConfig, DiagnoseConfig, HealthConfig};
 use ecs_monitor::diagnose::analyze::{Analyzer, LogEvent};
 use ecs_monitor::diagnose::{redact::redact, trigger};
-use ecs_monitor::health::State;
 use ecs_monitor::health::trigger::trigger as health_trigger;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -271,9 +271,16 @@ proptest! {
     }
 
     #[test]
-    fn a_stored_state_of_any_shape_is_rejected_not_trusted(v in arbitrary_json()) {
-        // What S3 might hold after a manual edit: parsed, or a clear serde error.
-        let _ = serde_json::from_value::<State>(v);
+    fn a_stored_state_of_any_shape_is_used_or_set_aside_with_a_warning(v in arbitrary_json()) {
+        // What S3 or the state file might hold after a manual edit, read as the stores read it.
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let loaded = parse_state(&bytes, Some("v1".into()), "s3://b/latest.json");
+        prop_assert_eq!(loaded.version.as_deref(), Some("v1"));
+        match (&loaded.state, &loaded.warning) {
+            (Some(_), None) => {}
+            (None, Some(w)) => prop_assert!(w.starts_with("s3://b/latest.json "), "{w}"),
+            other => prop_assert!(false, "{other:?}"),
+        }
     }
 
     #[test]

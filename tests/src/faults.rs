@@ -145,11 +145,10 @@ const HOP_BY_HOP: &[&str] = &["connection", "content-length", "transfer-encoding
 
 async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (req, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return proxy_error(format!("reading the request: {e}")),
+    };
     let op = operation(&req, &body);
     let fault = {
         let mut log = inner.log.lock().expect("log");
@@ -184,14 +183,21 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Full<Byte
                     out = out.header(k, v);
                 }
             }
-            let bytes = resp.bytes().await.unwrap_or_default();
-            out.body(Full::new(bytes)).expect("a response")
+            match resp.bytes().await {
+                Ok(bytes) => out.body(Full::new(bytes)).expect("a response"),
+                Err(e) => proxy_error(format!("reading moto's answer: {e}")),
+            }
         }
-        Err(e) => Response::builder()
-            .status(502)
-            .body(Full::new(Bytes::from(format!("proxy: {e}"))))
-            .expect("a response"),
+        Err(e) => proxy_error(format!("forwarding to moto: {e}")),
     }
+}
+
+/// A 502 that says what went wrong in the proxy itself (never mistaken for a fault it injected).
+fn proxy_error(what: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(502)
+        .body(Full::new(Bytes::from(format!("fault proxy: {what}"))))
+        .expect("a response")
 }
 
 impl FaultProxy {

@@ -149,7 +149,7 @@ impl StateStore for S3Store {
 }
 
 /// A stored state, or a warning when it is not one this version can read.
-pub(crate) fn parse_state(bytes: &[u8], version: Option<String>, location: &str) -> Loaded {
+pub fn parse_state(bytes: &[u8], version: Option<String>, location: &str) -> Loaded {
     match serde_json::from_slice::<State>(bytes) {
         Ok(s) if s.schema_version == SCHEMA_VERSION => Loaded {
             state: Some(s),

@@ -21,16 +21,6 @@ struct Args {
     command: Command,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum LogsCommand {
-    Pull,
-    Errors,
-    Diagnose,
-    Restarts,
-    Summary,
-    AutoDiagnose,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Classify log lines (files, or standard input): error categories, health-check noise,
@@ -49,7 +39,7 @@ enum Command {
     /// /ecs/{service}). Exit 0 no issues, 1 issues found, 2 error.
     Logs {
         #[arg(value_enum)]
-        command: LogsCommand,
+        command: cli::logs::Command,
         /// A service name, or "all" (the configured services, or every service).
         #[arg(default_value = "all")]
         service: String,
@@ -161,14 +151,7 @@ fn main() -> ExitCode {
             verbose,
             filter,
         } => logs(cli::logs::Options {
-            command: match command {
-                LogsCommand::Pull => cli::logs::Command::Pull,
-                LogsCommand::Errors => cli::logs::Command::Errors,
-                LogsCommand::Diagnose => cli::logs::Command::Diagnose,
-                LogsCommand::Restarts => cli::logs::Command::Restarts,
-                LogsCommand::Summary => cli::logs::Command::Summary,
-                LogsCommand::AutoDiagnose => cli::logs::Command::AutoDiagnose,
-            },
+            command,
             target: service,
             minutes,
             json,

@@ -15,7 +15,8 @@ use std::io::{IsTerminal, Write};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The `logs` subcommands (their names on the command line: pull, …, auto-diagnose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Command {
     Pull,
     Errors,

@@ -130,25 +130,11 @@ pub fn alert(report: &Report) -> (String, String) {
         .iter()
         .map(|s| format!("{} {}", s.service, s.status.as_str().to_uppercase()))
         .collect();
-    let mut subject = format!(
+    let subject = crate::health::alert::subject_line(&format!(
         "[ecs-monitor] {} diagnose: {}",
         report.cluster,
         names.join(", ")
-    );
-    subject = subject
-        .chars()
-        .map(|c| {
-            if c.is_ascii() && !c.is_ascii_control() {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect();
-    if subject.len() > 99 {
-        subject.truncate(96);
-        subject.push_str("...");
-    }
+    ));
     (subject, text(report))
 }
 

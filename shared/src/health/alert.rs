@@ -124,7 +124,7 @@ pub fn decide(
 }
 
 /// SNS subjects: ASCII, no line breaks, under 100 characters.
-fn subject_line(s: &str) -> String {
+pub fn subject_line(s: &str) -> String {
     let mut out: String = s
         .chars()
         .map(|c| {
