@@ -24,17 +24,14 @@ pub enum ConfigError {
 pub trait Source {
     fn get_os(&self, var: &str) -> Option<OsString>;
 
-    /// The value of `var`, `None` when unset.
+    /// The value of `var`, `None` when unset or blank. The only accessor, so every variable
+    /// treats blank as unset: SAM passes a parameter left blank as an empty variable.
     fn get(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
-        self.get_os(var)
+        Ok(self
+            .get_os(var)
             .map(|v| v.into_string().map_err(|_| ConfigError::NotUnicode { var }))
-            .transpose()
-    }
-
-    /// The value of `var`, `None` when unset or empty: a SAM parameter left blank arrives as
-    /// an empty variable, which means "not set".
-    fn get_set(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
-        Ok(self.get(var)?.filter(|v| !v.trim().is_empty()))
+            .transpose()?
+            .filter(|v| !v.trim().is_empty()))
     }
 }
 
@@ -54,7 +51,7 @@ fn int_var(
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
-    let Some(value) = source.get_set(var)? else {
+    let Some(value) = source.get(var)? else {
         return Ok(default);
     };
     let n: u64 = value
@@ -113,11 +110,6 @@ fn parse_health_paths(value: &str) -> Result<HealthPaths, ConfigError> {
         value: value.to_string(),
         problem,
     };
-    if value.trim().is_empty() {
-        return Err(invalid(
-            "is empty: unset it for the defaults, or list paths like /health,/ready".into(),
-        ));
-    }
     let mut paths = Vec::new();
     for (i, raw) in value.split(',').enumerate() {
         let path = raw.trim();
@@ -352,7 +344,7 @@ fn valid_region(r: &str) -> bool {
 
 impl HealthConfig {
     pub fn from_env(source: &impl Source) -> Result<Self, ConfigError> {
-        let cluster = source.get_set(ECS_CLUSTER)?.ok_or_else(|| {
+        let cluster = source.get(ECS_CLUSTER)?.ok_or_else(|| {
             invalid(
                 ECS_CLUSTER,
                 "",
@@ -360,10 +352,10 @@ impl HealthConfig {
             )
         })?;
         let cluster = cluster.trim().to_string();
-        let region = match source.get_set(ECS_REGION)? {
+        let region = match source.get(ECS_REGION)? {
             Some(r) => r,
             None => source
-                .get_set("AWS_REGION")?
+                .get("AWS_REGION")?
                 .unwrap_or_else(|| "us-east-1".into()),
         };
         if !valid_region(region.trim()) {
@@ -373,7 +365,7 @@ impl HealthConfig {
                 "is not an AWS region like us-east-1",
             ));
         }
-        let domain = source.get_set(ECS_DOMAIN)?.map(|d| d.trim().to_string());
+        let domain = source.get(ECS_DOMAIN)?.map(|d| d.trim().to_string());
         if let Some(d) = &domain
             && (d.contains("://") || d.contains('/') || d.contains(char::is_whitespace))
         {
@@ -383,7 +375,7 @@ impl HealthConfig {
                 "give a host or host:port (like api.example.com), not a URL",
             ));
         }
-        let services = match source.get_set(ECS_SERVICES)? {
+        let services = match source.get(ECS_SERVICES)? {
             None => None,
             Some(v) => {
                 let list: Vec<String> = v.split(',').map(|s| s.trim().to_string()).collect();
@@ -397,27 +389,27 @@ impl HealthConfig {
                 Some(list)
             }
         };
-        let endpoints = match source.get_set(ECS_HTTP_ENDPOINTS)? {
+        let endpoints = match source.get(ECS_HTTP_ENDPOINTS)? {
             None => Vec::new(),
             Some(v) => parse_endpoints(&v)?,
         };
         let outdir = PathBuf::from(
             source
-                .get_set(ECS_HEALTH_OUTDIR)?
+                .get(ECS_HEALTH_OUTDIR)?
                 .unwrap_or_else(|| "./data/".into()),
         );
         let state_file = source
-            .get_set(ECS_HEALTH_STATE)?
+            .get(ECS_HEALTH_STATE)?
             .map(PathBuf::from)
             .unwrap_or_else(|| outdir.join("ecs-health.json"));
         let mut state_prefix = source
-            .get_set(STATE_PREFIX)?
+            .get(STATE_PREFIX)?
             .unwrap_or_else(|| "ecs-health/".into());
         state_prefix = state_prefix.trim().trim_start_matches('/').to_string();
         if !state_prefix.is_empty() && !state_prefix.ends_with('/') {
             state_prefix.push('/');
         }
-        let alert_topic_arn = source.get_set(ALERT_TOPIC_ARN)?;
+        let alert_topic_arn = source.get(ALERT_TOPIC_ARN)?;
         if let Some(arn) = &alert_topic_arn
             && !(arn.starts_with("arn:") && arn.split(':').count() == 6 && arn.contains(":sns:"))
         {
@@ -452,10 +444,10 @@ impl HealthConfig {
             endpoints,
             state_file,
             outdir,
-            state_bucket: source.get_set(STATE_BUCKET)?.map(|b| b.trim().to_string()),
+            state_bucket: source.get(STATE_BUCKET)?.map(|b| b.trim().to_string()),
             state_prefix,
             alert_topic_arn,
-            ca_bundle: source.get_set(ECS_CA_BUNDLE)?.map(PathBuf::from),
+            ca_bundle: source.get(ECS_CA_BUNDLE)?.map(PathBuf::from),
             probe_timeout: Duration::from_millis(int_var(
                 source,
                 PROBE_TIMEOUT_MS,
@@ -510,7 +502,7 @@ impl DiagnoseConfig {
         // The variables shared with the health check are read and checked the same way.
         let health = HealthConfig::from_env(source)?;
         let log_pattern = source
-            .get_set(ECS_LOG_PATTERN)?
+            .get(ECS_LOG_PATTERN)?
             .unwrap_or_else(|| "/ecs/{service}".into());
         if !log_pattern.contains("{service}") {
             return Err(invalid(
@@ -520,16 +512,14 @@ impl DiagnoseConfig {
             ));
         }
         let mut report_prefix = source
-            .get_set(REPORT_PREFIX)?
+            .get(REPORT_PREFIX)?
             .unwrap_or_else(|| "reports/".into());
         report_prefix = report_prefix.trim().trim_start_matches('/').to_string();
         if !report_prefix.is_empty() && !report_prefix.ends_with('/') {
             report_prefix.push('/');
         }
         Ok(Self {
-            report_bucket: source
-                .get_set(REPORT_BUCKET)?
-                .or(health.state_bucket.clone()),
+            report_bucket: source.get(REPORT_BUCKET)?.or(health.state_bucket.clone()),
             cluster: health.cluster,
             region: health.region,
             services: health.services,
@@ -612,12 +602,51 @@ mod tests {
         );
     }
 
+    /// Every variable either function reads, blank (as SAM passes a parameter left blank),
+    /// gives the same configuration as unset.
     #[test]
     fn blank_variables_mean_unset() {
-        let c = health(&[(ECS_SERVICES, ""), (ECS_DOMAIN, " "), (ALERT_TOPIC_ARN, "")]).unwrap();
-        assert_eq!(c.services, None);
-        assert_eq!(c.domain, None);
-        assert_eq!(c.alert_topic_arn, None);
+        let every = [
+            ECS_REGION,
+            ECS_DOMAIN,
+            ECS_SERVICES,
+            ECS_HTTP_ENDPOINTS,
+            ECS_HEALTH_STATE,
+            ECS_HEALTH_OUTDIR,
+            ECS_CA_BUNDLE,
+            STATE_BUCKET,
+            STATE_PREFIX,
+            ALERT_TOPIC_ARN,
+            CERT_WARN_DAYS,
+            CERT_CRITICAL_DAYS,
+            PROBE_TIMEOUT_MS,
+            FAILURE_THRESHOLD,
+            SUCCESS_THRESHOLD,
+            REMINDER_MINUTES,
+            ECS_HEALTH_PATHS,
+            ECS_LOG_PATTERN,
+            REPORT_BUCKET,
+            REPORT_PREFIX,
+            DIAGNOSE_MINUTES,
+            DIAGNOSE_EVENT_LIMIT,
+        ];
+        for blank in ["", " "] {
+            let mut env: HashMap<&str, &str> = every.iter().map(|v| (*v, blank)).collect();
+            env.insert(ECS_CLUSTER, "prod");
+            let unset = HashMap::from([(ECS_CLUSTER, "prod")]);
+            let (h, d) = (
+                HealthConfig::from_env(&env).unwrap(),
+                DiagnoseConfig::from_env(&env).unwrap(),
+            );
+            assert_eq!(
+                format!("{h:?}"),
+                format!("{:?}", HealthConfig::from_env(&unset).unwrap())
+            );
+            assert_eq!(
+                format!("{d:?}"),
+                format!("{:?}", DiagnoseConfig::from_env(&unset).unwrap())
+            );
+        }
     }
 
     #[test]
@@ -759,7 +788,7 @@ mod tests {
     #[test]
     fn bad_health_paths_name_the_variable_and_the_problem() {
         for (value, problem) in [
-            ("", "is empty"),
+            (" , ", "entry 1 is empty"),
             ("/health,,/ready", "entry 2 is empty"),
             ("health", "must start with '/'"),
             ("/health?x=1", "give the path alone"),
