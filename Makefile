@@ -28,11 +28,13 @@ $(VENV_SAM)/.installed: tests/requirements-sam.txt
 	$(VENV_SAM)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-sam.txt
 	touch $@
 
-## lint-template: cfn-lint and sam validate --lint on template.yaml (both offline), and the
-## least-privilege check of its IAM statements (with a self-test that each rule catches a breach).
+## lint-template: cfn-lint and sam validate --lint on template.yaml (both offline), the
+## least-privilege check of its IAM statements and parliament on each function's policy (each
+## with a self-test that its rules catch a breach).
 lint-template: venv venv-sam
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/python tests/least_privilege.py --self-test
+	$(VENV)/bin/python tests/iam_lint.py --self-test
 	SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam validate --lint --region us-east-1 -t template.yaml
 
 fmt-check:

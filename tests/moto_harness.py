@@ -16,17 +16,27 @@ Patches, driven through the real API so tests need no Python of their own:
 - {"service": "harness", "method": "add_stopped_task", "args": {...}} adds a stopped task
   (exit code, stop code, reason, time) that ListTasks and DescribeTasks then return: moto can
   neither make one through its API nor describe tasks the way AWS does.
+
+Every request goes through the strict layer (strict_aws.py): {"service": "harness", "method":
+"strict", "args": {"parameters": {"ClusterName": "prod"}, "physical": {"StateBucket": "b",
+"AlertTopic": "arn:…"}}} holds callers whose access key id names a function of template.yaml to
+that function's policy; {"service": "harness", "method": "strict_report"} lists the calls it
+denied. The harness's own calls (key "test") are the administrator's.
 """
 import datetime
 import json
 import sys
+import threading
 
 import boto3
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.core.responses import ActionResult
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+from strict_aws import StrictLayer
 
 UNHEALTHY_PORT = 9999
 
@@ -128,8 +138,14 @@ EC2ContainerServiceResponse.describe_tasks = describe_tasks
 
 def main():
     port = int(sys.argv[1])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    strict = StrictLayer(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, strict, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    harness = {
+        "add_stopped_task": add_stopped_task,
+        "strict": strict.configure,
+        "strict_report": strict.report,
+    }
     session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
     clients = {}
     print(json.dumps({"ready": True}), flush=True)
@@ -140,8 +156,8 @@ def main():
             try:
                 req = json.loads(line)
                 service = req["service"]
-                if service == "harness" and req["method"] == "add_stopped_task":
-                    print(json.dumps({"ok": add_stopped_task(**req.get("args", {}))}), flush=True)
+                if service == "harness":
+                    print(json.dumps({"ok": harness[req["method"]](**req.get("args", {}))}), flush=True)
                     continue
                 if service not in clients:
                     clients[service] = session.client(service, endpoint_url=f"http://127.0.0.1:{port}")
@@ -154,7 +170,7 @@ def main():
             except Exception as e:  # reported to the test, which decides
                 print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
     finally:
-        server.stop()
+        server.shutdown()
 
 
 if __name__ == "__main__":

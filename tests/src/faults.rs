@@ -21,6 +21,9 @@ pub enum Fault {
     Throttle,
     /// A 500/503 InternalFailure / ServiceUnavailable / InternalError.
     ServerError,
+    /// S3's 409 ConditionalRequestConflict: a conditional write to the key was in flight
+    /// ("retry the request", PutObject, S3 API reference).
+    Conflict,
 }
 
 /// One call as the policy sees it.
@@ -91,6 +94,15 @@ fn fault_response(fault: Fault, req: &Parts) -> Response<Full<Bytes>> {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if fault == Fault::Conflict {
+        return Response::builder()
+            .status(409)
+            .header("content-type", "application/xml")
+            .body(Full::new(Bytes::from(
+                "<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is currently in progress against this resource. Please try again.</Message><RequestId>fault</RequestId></Error>",
+            )))
+            .expect("a response");
+    }
     let (status, code, content_type, body) = match (fault, json, query) {
         (Fault::Throttle, true, _) => (
             400,
@@ -98,7 +110,7 @@ fn fault_response(fault: Fault, req: &Parts) -> Response<Full<Bytes>> {
             "application/x-amz-json-1.1",
             r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
         ),
-        (Fault::ServerError, true, _) => (
+        (_, true, _) => (
             503,
             "ServiceUnavailableException",
             "application/x-amz-json-1.1",
@@ -107,7 +119,7 @@ fn fault_response(fault: Fault, req: &Parts) -> Response<Full<Bytes>> {
         (f, false, true) => {
             let (status, code, kind) = match f {
                 Fault::Throttle => (400, "Throttling", "Sender"),
-                Fault::ServerError => (500, "InternalFailure", "Receiver"),
+                _ => (500, "InternalFailure", "Receiver"),
             };
             (
                 status,
@@ -121,7 +133,7 @@ fn fault_response(fault: Fault, req: &Parts) -> Response<Full<Bytes>> {
         (f, false, false) => {
             let (status, code) = match f {
                 Fault::Throttle => (503, "SlowDown"),
-                Fault::ServerError => (500, "InternalError"),
+                _ => (500, "InternalError"),
             };
             (
                 status,

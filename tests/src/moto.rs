@@ -102,15 +102,51 @@ impl Moto {
 }
 
 /// An SDK configuration for the AWS at `endpoint` (moto, or a proxy in front of it), from
-/// the production loader (its retry policy included).
+/// the production loader (its retry policy included), as the test's administrator.
 pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_as(endpoint, "test").await
+}
+
+/// The same, with the credentials of `principal`: a function of template.yaml
+/// (`HealthCheckFunction`, `DiagnoseFunction`) is held to its policy by the strict layer.
+pub async fn sdk_as(endpoint: &str, principal: &str) -> aws_config::SdkConfig {
     ecs_monitor::aws::sdk_loader("us-east-1")
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "moto",
+            principal, "test", None, None, "moto",
         ))
         .load()
         .await
+}
+
+/// The functions of template.yaml, as the strict layer knows their credentials.
+pub const HEALTH_CHECK: &str = "HealthCheckFunction";
+pub const DIAGNOSE: &str = "DiagnoseFunction";
+
+impl Moto {
+    /// Holds the functions' credentials to their policies in template.yaml, deployed with
+    /// `parameters` (the others at their defaults) and these physical resources
+    /// (`{"StateBucket": "b", "AlertTopic": "arn:…"}`).
+    pub fn strict(&self, parameters: Value, physical: Value) {
+        self.ok(
+            "harness",
+            "strict",
+            json!({"parameters": parameters, "physical": physical}),
+        );
+    }
+
+    /// The calls the strict layer denied so far.
+    pub fn denials(&self) -> Vec<Value> {
+        self.ok("harness", "strict_report", json!({}))["denials"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An SDK configuration for this moto with a function's credentials.
+    pub async fn sdk_as(&self, principal: &str) -> aws_config::SdkConfig {
+        sdk_as(&self.endpoint, principal).await
+    }
 }
 
 impl Moto {
