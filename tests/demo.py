@@ -20,6 +20,8 @@ import time
 
 import boto3
 
+from aws_template import Stack
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 TTY = sys.stdout.isatty()
@@ -158,11 +160,9 @@ def seed(aws, harness):
         '    total = order["amount"]',
         "KeyError: 'amount'"])]
     put("/ecs/worker", "ecs/worker/worker-1", worker)
-    harness.stdin.write(json.dumps({"service": "harness", "method": "add_stopped_task", "args": {
+    harness_call(harness, "harness", "add_stopped_task", {
         "cluster": CLUSTER, "service": "api", "task_id": "7f3c9a1e", "exit_code": 137, "stopped_at": int(time.time()) - 600,
-        "reason": "OutOfMemoryError: Container killed due to memory usage"}}) + "\n")
-    harness.stdin.flush()
-    harness.stdout.readline()
+        "reason": "OutOfMemoryError: Container killed due to memory usage"})
     aws("s3").create_bucket(Bucket=BUCKET)
     topic = aws("sns").create_topic(Name="ecs-monitor-alerts")["TopicArn"]
     queue = aws("sqs").create_queue(QueueName="alert-inbox")["QueueUrl"]
@@ -191,6 +191,21 @@ def status_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1]
+
+
+# What cargo needs to build and run a function; nothing else of the caller's environment
+# reaches it, so an ECS_* variable in the shell cannot hide a gap in the template.
+BUILD_ENV = ["HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO_TARGET_DIR", "TMPDIR", "LANG", "SSL_CERT_FILE",
+             "SSL_CERT_DIR", "RUST_BACKTRACE"]
+
+
+def harness_call(harness, service, method, args):
+    harness.stdin.write(json.dumps({"service": service, "method": method, "args": args}) + "\n")
+    harness.stdin.flush()
+    answer = json.loads(harness.stdout.readline())
+    if "error" in answer:
+        raise SystemExit(f"harness {method}: {answer['error']}")
+    return answer["ok"]
 
 
 def check(ok, what):
@@ -233,24 +248,42 @@ def main():
     say("worker 1/1, nightly scaled to 0; " + f"{n_events:,} log events in /ecs/web, /ecs/api, /ecs/worker;")
     say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed.")
 
-    title("Starting both Lambda functions under cargo lambda watch")
+    title("Starting both Lambda functions under cargo lambda watch, as template.yaml deploys them")
     # A status endpoint whose URL carries credentials, and every log line at info: the leak
     # check at the end reads the state, the alerts, the report and these logs.
     status = f"http://monitor:h3alth-pw@127.0.0.1:{status_server()}/status?access_token=tok-5ecret-9z"
-    fn_env = dict(env, ECS_CLUSTER=CLUSTER, STATE_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, RUST_LOG="info",
-                  AWS_LAMBDA_LOG_FORMAT="JSON", ECS_HTTP_ENDPOINTS=f"status={status}")
+    # The stack `sam deploy` would make: two parameters given, every other at its default
+    # (blank ones included, as SAM passes them).
+    parameters = {"ClusterName": CLUSTER, "HttpEndpoints": f"status={status}"}
+    physical = {"StateBucket": BUCKET, "AlertTopic": topic}
+    stack = Stack(parameters, physical)
+    harness_call(harness, "harness", "strict", {"parameters": parameters, "physical": physical})
+    say("the strict layer holds each function to its own policy in template.yaml (key = its logical id)")
     log = open(WORK / "watch.log", "w")
-    watch = start(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port)],
-                  cwd=ROOT, env=fn_env, stdout=log, stderr=subprocess.STDOUT)
-    wait_port(lambda_port, "cargo lambda watch", 120, watch)
-    say(f"emulated Lambda API on http://127.0.0.1:{lambda_port} (the first invoke compiles the function)")
+    ports = {}
+    for fn, binary in (("HealthCheckFunction", "health-check"), ("DiagnoseFunction", "diagnose")):
+        port = lambda_port if fn == "HealthCheckFunction" else free_port()
+        # Exactly the function's template environment, plus what Lambda itself provides
+        # (credentials, region, log format) and what cargo needs to build it.
+        fn_env = {k: os.environ[k] for k in BUILD_ENV if k in os.environ}
+        fn_env.update(stack.function_env(fn))
+        fn_env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=fn, AWS_SECRET_ACCESS_KEY="test",
+                      AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
+                      AWS_LAMBDA_LOG_FORMAT="JSON", RUST_LOG="info", PATH=env["PATH"])
+        blank = sorted(k for k, v in stack.function_env(fn).items() if v == "")
+        say(f"{binary}: {len(stack.function_env(fn))} variables from the template ({', '.join(blank)} blank)")
+        watch = start(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(port)],
+                      cwd=ROOT, env=fn_env, stdout=log, stderr=subprocess.STDOUT)
+        wait_port(port, f"cargo lambda watch ({binary})", 120, watch)
+        ports[binary] = port
+    say("emulated Lambda APIs on 127.0.0.1 (the first invoke compiles each function)")
 
     title("health-check, as EventBridge would run it every 5 minutes")
     say("$ aws lambda invoke --function-name health-check --payload file://events/schedule.json out.json")
-    first = invoke(lambda_port, "health-check", ROOT / "events" / "schedule.json", env)
+    first = invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env)
     say(f"run 1: overall {first['overall'].upper()}, {len(first['issues'])} issues, alerts sent: {first['alerts_published'] or 'none'}"
         " (FAILURE_THRESHOLD=2: one bad run is not an alert yet)")
-    second = invoke(lambda_port, "health-check", ROOT / "events" / "schedule.json", env)
+    second = invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env)
     say(f"run 2: overall {second['overall'].upper()}, alerts sent: {second['alerts_published']}")
     check(first["overall"] == "degraded" and first["alerts_published"] == [], "run 1 is degraded and quiet")
     check(second["alerts_published"] == ["health.degraded"], "run 2 alerts once")
@@ -274,11 +307,12 @@ def main():
         raise SystemExit("no alert arrived")
     envelope = json.loads(msgs[0]["Body"])
     alert = json.loads(envelope["Message"])
-    check(len(msgs) == 1 and envelope["MessageAttributes"]["event"]["Value"] == "health.degraded", "one alert in the queue")
+    check(len(msgs) == 1 and alert["event"] == "health.degraded", "one alert in the queue")
+    check(not envelope.get("MessageAttributes"), "no message attributes, as AWS delivers a MessageStructure=json publish")
     check(alert["chat"]["source"] == "custom" and alert["chat"]["metadata"]["threadId"] == alert["incident_id"],
           "the Slack card follows Amazon Q's custom-notification schema")
     say(f"subject:    {envelope['Subject']}")
-    say(f"attributes: " + ", ".join(f"{k}={v['Value']}" for k, v in envelope["MessageAttributes"].items()))
+    say(f"event:      {alert['event']} (from the machine message: SNS sends no attributes with JSON structure)")
     say("email text:")
     for line in alert["text"].splitlines():
         print(f"      | {line}")
@@ -296,7 +330,7 @@ def main():
     event_file = WORK / "alert-event.json"
     event_file.write_text(json.dumps(sns_event))
     say("$ aws lambda invoke --function-name diagnose --payload file://alert-event.json report.json")
-    report = invoke(lambda_port, "diagnose", event_file, env)
+    report = invoke(ports["diagnose"], "diagnose", event_file, env)
     say(f"trigger: {report['trigger']['kind']} ({report['trigger']['detail']}); window {report['window']['minutes']} minutes")
     for s in report["services"]:
         cats = ", ".join(f"{c} ×{n}" for c, n in s["categories"].items() if n) or "no errors"
@@ -312,6 +346,25 @@ def main():
     check(api["categories"]["panic"] == 1 and api["categories"]["timeout"] == 25, "the panic dump counts once, the timeouts all")
     key = report["report_url"].split(f"s3://{BUCKET}/", 1)[1]
     check(json.loads(aws("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())["schema_version"] == 1, "the report is in S3")
+
+    title("The same incident's other events: one diagnosis per service per window")
+    say("$ aws lambda invoke --function-name diagnose --payload file://events/ecs-task-stopped-oom.json (api's OOM kill)")
+    task_file = WORK / "task-event.json"
+    task_file.write_text((ROOT / "events" / "ecs-task-stopped-oom.json").read_text().replace("/prod", f"/{CLUSTER}"))
+    storm = invoke(ports["diagnose"], "diagnose", task_file, env)
+    covered = storm.get("covered_by", [{}])[0]
+    say(f"coalesced: {covered.get('service')} is covered by {covered.get('report')}")
+    check(covered.get("report") == report["report_url"], "the task event is answered with the alert's report")
+    again = invoke(ports["diagnose"], "diagnose", event_file, env)
+    say(f"the alert redelivered (same SNS MessageId): duplicate of {again.get('report')}")
+    check(again.get("duplicate", "").startswith("sns/") and again.get("report") == report["report_url"], "a redelivery is a duplicate")
+
+    title("Every call both functions made, checked against their policies in template.yaml")
+    strict = harness_call(harness, "harness", "strict_report", {})
+    for d in strict["denials"]:
+        say(f"DENIED {d['principal']}: {d['action']} on {d['resource']} ({d['why']})")
+    say(f"{len(strict['denials'])} calls denied; message attributes dropped from {strict['stripped_attributes']} JSON publishes")
+    check(not strict["denials"], "the template grants every call the functions make, and no more is needed")
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")

@@ -475,6 +475,8 @@ pub const REPORT_BUCKET: &str = "REPORT_BUCKET";
 pub const REPORT_PREFIX: &str = "REPORT_PREFIX";
 pub const DIAGNOSE_MINUTES: &str = "DIAGNOSE_MINUTES";
 pub const DIAGNOSE_EVENT_LIMIT: &str = "DIAGNOSE_EVENT_LIMIT";
+pub const DIAGNOSE_CONCURRENCY: &str = "DIAGNOSE_CONCURRENCY";
+pub const DIAGNOSE_COALESCE_MINUTES: &str = "DIAGNOSE_COALESCE_MINUTES";
 
 /// Configuration of diagnose (the Lambda and `ecs-monitor logs`).
 #[derive(Debug, Clone)]
@@ -492,6 +494,11 @@ pub struct DiagnoseConfig {
     pub minutes: u32,
     /// Events read per service and window at most.
     pub event_limit: u64,
+    /// Diagnoses that may run at once (the Lambda's reserved concurrency): they share the
+    /// account's CloudWatch Logs request budget.
+    pub concurrency: u32,
+    /// Automatic triggers diagnose a service at most once per this many minutes; 0: each.
+    pub coalesce_minutes: u32,
     /// The health state file, for `logs auto-diagnose`.
     pub state_file: PathBuf,
     pub classifier: ClassifierConfig,
@@ -528,6 +535,8 @@ impl DiagnoseConfig {
             alert_topic_arn: health.alert_topic_arn,
             minutes: int_var(source, DIAGNOSE_MINUTES, 60, 1..=10_080)? as u32,
             event_limit: int_var(source, DIAGNOSE_EVENT_LIMIT, 100_000, 1..=100_000_000)?,
+            concurrency: int_var(source, DIAGNOSE_CONCURRENCY, 1, 1..=1000)? as u32,
+            coalesce_minutes: int_var(source, DIAGNOSE_COALESCE_MINUTES, 10, 0..=1440)? as u32,
             state_file: health.state_file,
             classifier: ClassifierConfig::from_env(source)?,
         })
@@ -567,6 +576,7 @@ mod tests {
         assert_eq!(c.report_bucket.as_deref(), Some("state"));
         assert_eq!(c.report_prefix, "reports/");
         assert_eq!((c.minutes, c.event_limit), (60, 100_000));
+        assert_eq!((c.concurrency, c.coalesce_minutes), (1, 10));
         let env = HashMap::from([(ECS_CLUSTER, "prod"), (ECS_LOG_PATTERN, "/aws/ecs/prod")]);
         let err = DiagnoseConfig::from_env(&env).unwrap_err().to_string();
         assert!(
@@ -629,6 +639,8 @@ mod tests {
             REPORT_PREFIX,
             DIAGNOSE_MINUTES,
             DIAGNOSE_EVENT_LIMIT,
+            DIAGNOSE_CONCURRENCY,
+            DIAGNOSE_COALESCE_MINUTES,
         ];
         for blank in ["", " "] {
             let mut env: HashMap<&str, &str> = every.iter().map(|v| (*v, blank)).collect();

@@ -278,11 +278,20 @@ fn the_other_logs_commands() {
     assert!(err.contains("ECS_LOG_PATTERN"), "{err}");
 }
 
+/// Reports and the claims' conditional records in S3, with the diagnose function's own
+/// credentials and policy: a claim not yet written reads as absent (404, which takes the
+/// template's s3:ListBucket), a second create or a stale version conflicts (412).
 #[tokio::test(flavor = "multi_thread")]
-async fn reports_land_in_s3_and_duplicate_events_are_claimed_once() {
+async fn reports_land_in_s3_and_claims_are_conditional() {
+    use ecs_monitor::diagnose::claims::Records;
+    use ecs_monitor_e2e::moto::DIAGNOSE;
     let moto = Moto::start();
     moto.ok("s3", "create_bucket", json!({"Bucket": "reports"}));
-    let sdk = moto.sdk().await;
+    moto.strict(
+        json!({"ClusterName": "prod"}),
+        json!({"StateBucket": "reports", "AlertTopic": "arn:aws:sns:us-east-1:123456789012:alerts"}),
+    );
+    let sdk = moto.sdk_as(DIAGNOSE).await;
     let store = ReportStore::new(&sdk, "reports", "reports/", "prod");
     let url = store
         .put("20261129T143500Z-manual.json", b"{\"ok\":true}".to_vec())
@@ -298,12 +307,31 @@ async fn reports_land_in_s3_and_duplicate_events_are_claimed_once() {
         json!({"Bucket": "reports", "Key": "reports/prod/20261129T143500Z-manual.json"}),
     );
     assert_eq!(body["Body"], "{\"ok\":true}");
-    assert!(store.claim("dedupe/task/0f1e2d3c/4").await.unwrap());
-    assert!(
-        !store.claim("dedupe/task/0f1e2d3c/4").await.unwrap(),
-        "the same task and version: once"
+    let name = "claims/events/task/0f1e2d3c/4.json";
+    assert_eq!(
+        store.get_record(name).await.unwrap(),
+        None,
+        "not claimed yet"
     );
-    assert!(store.claim("dedupe/task/0f1e2d3c/5").await.unwrap());
+    let v1 = store.put_record(name, b"{}".to_vec(), None).await.unwrap();
+    assert_eq!(
+        store.put_record(name, b"{}".to_vec(), None).await,
+        Err(ecs_monitor::aws::StoreError::Conflict),
+        "the same event: claimed once"
+    );
+    let (_, read) = store.get_record(name).await.unwrap().unwrap();
+    assert_eq!(read, v1);
+    let v2 = store
+        .put_record(name, b"{\"a\":1}".to_vec(), Some(&v1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.put_record(name, b"{}".to_vec(), Some(&v1)).await,
+        Err(ecs_monitor::aws::StoreError::Conflict),
+        "a stale version"
+    );
+    assert_ne!(v1, v2);
+    assert_eq!(moto.denials(), Vec::<Value>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -329,25 +357,16 @@ async fn the_diagnose_summary_reaches_subscribers() {
         "[ecs-monitor] prod diagnose: api CRITICAL, worker CRITICAL"
     );
     let sns = Sns::new(&moto.sdk().await, &topic);
-    sns.publish_json(
-        &subject,
-        message,
-        "prod",
-        report.worst().as_str(),
-        "diagnose.report",
-    )
-    .await
-    .unwrap();
+    ecs_monitor::aws::Publisher::publish_json(&sns, &subject, message)
+        .await
+        .unwrap();
     let msgs = moto.drain_queue(&queue);
     assert_eq!(msgs.len(), 1);
-    assert_eq!(
-        msgs[0]["MessageAttributes"]["event"]["Value"],
-        "diagnose.report"
-    );
-    assert_eq!(msgs[0]["MessageAttributes"]["status"]["Value"], "critical");
+    assert_eq!(msgs[0]["Subject"], subject);
     let body: Value = serde_json::from_str(msgs[0]["Message"].as_str().unwrap()).unwrap();
     assert_eq!(body["event"], "diagnose.report");
     assert_eq!(body["report"], "s3://reports/reports/prod/x.json");
     assert_eq!(body["services"][0]["service"], "api");
     assert_eq!(body["services"][0]["status"], "critical");
+    assert_eq!(body["status"], "critical");
 }

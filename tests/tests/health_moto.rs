@@ -7,7 +7,7 @@ use ecs_monitor::health::probe::Prober;
 use ecs_monitor::health::run::{Outcome, RunError, run_check};
 use ecs_monitor_e2e::cli::run as cli;
 use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
-use ecs_monitor_e2e::moto::{Moto, sdk_at};
+use ecs_monitor_e2e::moto::{HEALTH_CHECK, Moto, sdk_as};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -70,12 +70,22 @@ fn seed() -> Seeded {
         .unwrap()
         .to_string();
     let queue_url = moto.subscribe_queue(&topic_arn, "alerts");
+    strict(&moto, &topic_arn);
     Seeded {
         moto,
         tg_arn,
         topic_arn,
         queue_url,
     }
+}
+
+/// Holds HealthCheckFunction to its template policy for this stack (cluster prod, the state
+/// bucket, the topic `topic_arn`).
+fn strict(moto: &Moto, topic_arn: &str) {
+    moto.strict(
+        json!({"ClusterName": "prod"}),
+        json!({"StateBucket": BUCKET, "AlertTopic": topic_arn}),
+    );
 }
 
 fn set_running(moto: &Moto, service: &str, running: i32) {
@@ -254,7 +264,7 @@ async fn lambda(s: &Seeded, topic_arn: &str) -> Lambda {
     lambda_at(topic_arn, &s.moto.endpoint).await
 }
 
-/// The Lambda's clients, talking to the AWS at `endpoint`.
+/// The Lambda's clients, talking to the AWS at `endpoint` with the function's credentials.
 async fn lambda_at(topic_arn: &str, endpoint: &str) -> Lambda {
     let env = HashMap::from([
         ("ECS_CLUSTER", "prod"),
@@ -262,7 +272,7 @@ async fn lambda_at(topic_arn: &str, endpoint: &str) -> Lambda {
         ("ALERT_TOPIC_ARN", topic_arn),
     ]);
     let cfg = HealthConfig::from_env(&env).unwrap();
-    let sdk = sdk_at(endpoint).await;
+    let sdk = sdk_as(endpoint, HEALTH_CHECK).await;
     Lambda {
         ecs: Ecs::new(&sdk),
         elb: Elb::new(&sdk),
@@ -311,9 +321,12 @@ async fn alerts_reach_subscribers_once_per_transition_and_the_state_lands_in_s3(
         m["Subject"],
         "[ecs-monitor] prod DEGRADED: api: 1/2 tasks running (+1 more)"
     );
-    assert_eq!(m["MessageAttributes"]["event"]["Value"], "health.degraded");
-    assert_eq!(m["MessageAttributes"]["cluster"]["Value"], "prod");
-    assert_eq!(m["MessageAttributes"]["status"]["Value"], "degraded");
+    // As AWS delivers a MessageStructure=json publish: no message attributes.
+    assert!(
+        m.get("MessageAttributes")
+            .is_none_or(|a| a.as_object().is_some_and(|o| o.is_empty())),
+        "{m}"
+    );
     let body: Value =
         serde_json::from_str(m["Message"].as_str().unwrap()).expect("the sqs key: machine JSON");
     assert_eq!(body["event"], "health.degraded");
@@ -361,6 +374,11 @@ async fn alerts_reach_subscribers_once_per_transition_and_the_state_lands_in_s3(
             .unwrap()
             .starts_with("ecs-health/prod/history/2026/11/29/1400")
     );
+    assert_eq!(
+        s.moto.denials(),
+        Vec::<Value>::new(),
+        "the template's policy suffices"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -407,6 +425,7 @@ async fn futures_join(l: &Lambda) -> Vec<Outcome> {
 async fn a_failed_publish_is_kept_and_sent_by_the_next_run() {
     let s = seed();
     let missing = "arn:aws:sns:us-east-1:123456789012:late-topic";
+    strict(&s.moto, missing);
     let l = lambda(&s, missing).await;
     tick(&l, 0, "r0").await;
     let out = tick(&l, 5, "r1").await;
@@ -570,4 +589,85 @@ async fn missing_resources_are_named() {
         .await
         .expect_err("no bucket");
     assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+}
+
+/// On a fresh stack latest.json does not exist. GetObject answers 404 for it only because the
+/// template grants s3:ListBucket on the state prefix (without it: 403, and every run failed).
+/// A 403 is never taken for "no state": a run that may not read its state fails, naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_run_finds_no_state_and_a_403_is_never_no_state() {
+    let s = seed();
+    let l = lambda(&s, &s.topic_arn).await;
+    let out = tick(&l, 0, "first").await;
+    assert_eq!(out.warning, None, "{out:?}");
+    assert_eq!(s.moto.denials(), Vec::<Value>::new());
+    // The same function deployed with another StatePrefix may not read ecs-health/.
+    s.moto.strict(
+        json!({"ClusterName": "prod", "StatePrefix": "elsewhere/"}),
+        json!({"StateBucket": BUCKET, "AlertTopic": s.topic_arn}),
+    );
+    let err = try_tick(&l, 5, "denied")
+        .await
+        .expect_err("a 403 is an error");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("cannot read the health state") && text.contains("AccessDenied"),
+        "{text}"
+    );
+}
+
+/// S3's 409 ConditionalRequestConflict on the state write means "retry", not "another run
+/// won": the run retries, writes, and alerts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_409_on_the_state_write_is_retried() {
+    let s = seed();
+    let proxy = FaultProxy::start(&s.moto.endpoint, Box::new(|_| None)).await;
+    let l = lambda_at(&s.topic_arn, &proxy.endpoint).await;
+    tick(&l, 0, "r0").await;
+    let mut conflicts = 0;
+    proxy.set_policy(Box::new(move |c| {
+        if c.op == "s3:PUT" && c.path.ends_with("/latest.json") && conflicts < 2 {
+            conflicts += 1;
+            return Some(Fault::Conflict);
+        }
+        None
+    }));
+    let out = tick(&l, 5, "r1").await;
+    assert!(!out.superseded, "a 409 is not a lost race");
+    assert_eq!(out.published, ["health.degraded"]);
+    assert_eq!(proxy.faults("s3:PUT", Fault::Conflict), 2);
+    assert_eq!(s.moto.drain_queue(&s.queue_url).len(), 1);
+}
+
+/// Services created before the ECS ARN format change have `service/<name>` ARNs, without the
+/// cluster: the template's DescribeServices grant covers them, limited by ecs:cluster.
+#[tokio::test(flavor = "multi_thread")]
+async fn services_with_short_arns_are_checked() {
+    let moto = Moto::start();
+    moto.ok(
+        "ecs",
+        "put_account_setting",
+        json!({"name": "serviceLongArnFormat", "value": "disabled"}),
+    );
+    moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
+    moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
+    let arn = moto.ok("ecs", "create_service", json!({"cluster": "prod", "serviceName": "legacy", "taskDefinition": "app", "desiredCount": 1, "launchType": "EC2"}))["service"]["serviceArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        arn, "arn:aws:ecs:us-east-1:123456789012:service/legacy",
+        "a short ARN"
+    );
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    strict(&moto, &topic);
+    let l = lambda_at(&topic, &moto.endpoint).await;
+    let out = tick(&l, 0, "r0").await;
+    let names: Vec<&str> = out.state.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["legacy"], "{:?}", out.state.issues);
+    assert_eq!(moto.denials(), Vec::<Value>::new());
 }

@@ -1,20 +1,16 @@
-//! Event in, report out; the analysis is `ecs_monitor::diagnose::run`.
+//! Event in, answer out; what an invocation does is `ecs_monitor::diagnose::invoke`.
 
 use ecs_monitor::aws::{
     self, ecs::Ecs, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
 };
 use ecs_monitor::classify::Classifier;
 use ecs_monitor::config::{DiagnoseConfig, ProcessEnv};
-use ecs_monitor::diagnose::render;
-use ecs_monitor::diagnose::run::{Request, diagnose};
-use ecs_monitor::diagnose::trigger::{Invocation, parse};
+use ecs_monitor::diagnose::invoke::{Context, Diagnose};
 use lambda_runtime::{Error, LambdaEvent};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-/// Lambda answers at most 6 MB synchronously: past this, the summary and the S3 key.
-const MAX_RESPONSE: usize = 5 * 1024 * 1024;
-
+/// Configuration and clients, built once per execution environment.
 pub struct App {
     cfg: DiagnoseConfig,
     logs: CloudWatchLogs,
@@ -34,110 +30,53 @@ impl App {
 
     pub fn new(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Result<Self, Error> {
         let bucket = cfg.require_report_bucket()?.to_string();
-        let sdk = sdk.clone();
         Ok(Self {
-            logs: CloudWatchLogs::new(&sdk),
-            ecs: Ecs::new(&sdk),
-            tasks: EcsTasks::new(&sdk),
-            reports: ReportStore::new(&sdk, &bucket, &cfg.report_prefix, &cfg.cluster),
-            sns: cfg.alert_topic_arn.as_deref().map(|t| Sns::new(&sdk, t)),
+            logs: CloudWatchLogs::new(sdk),
+            ecs: Ecs::new(sdk),
+            tasks: EcsTasks::new(sdk),
+            reports: ReportStore::new(sdk, &bucket, &cfg.report_prefix, &cfg.cluster),
+            sns: cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t)),
             classifier: Classifier::new(cfg.classifier.health_paths.clone()),
             cfg,
         })
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let (services, minutes, trigger, dedupe_key) = match parse(&event.payload)? {
-            Invocation::Ignore(reason) => return Ok(json!({"ignored": reason})),
-            Invocation::Diagnose {
-                services,
-                minutes,
-                trigger,
-                dedupe_key,
-            } => (services, minutes, trigger, dedupe_key),
-        };
-        if let Some(key) = &dedupe_key
-            && !self.reports.claim(&format!("dedupe/{key}")).await?
-        {
-            return Ok(json!({"duplicate": key}));
-        }
         let now = OffsetDateTime::now_utc();
-        let req = Request {
-            services,
-            minutes: minutes.unwrap_or(self.cfg.minutes),
-            limit: self.cfg.event_limit,
-            trigger,
+        // The runtime's deadline (ms since the epoch); claims held past it lapse.
+        let deadline = i64::try_from(event.context.deadline)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            })
+            .unwrap_or(now + time::Duration::minutes(15));
+        let app = Diagnose {
+            cfg: &self.cfg,
+            logs: &self.logs,
+            ecs: &self.ecs,
+            history: &self.tasks,
+            classifier: &self.classifier,
+            store: &self.reports,
+            publisher: self.sns.as_ref(),
         };
-        let report = diagnose(
-            &self.cfg,
-            &self.logs,
-            &self.ecs,
-            &self.tasks,
-            &self.classifier,
-            &req,
-            now,
-        )
-        .await?;
-        let body = serde_json::to_vec_pretty(&report)?;
-        // Several events can arrive in one second: the invocation's id keeps their reports apart.
-        let unique: String = match event.context.request_id.as_str() {
-            "" => format!("{:09}", now.nanosecond()),
-            id => id
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(8)
-                .collect(),
+        let ctx = Context {
+            request_id: &event.context.request_id,
+            deadline,
         };
-        let name = format!(
-            "{}-{}-{unique}.json",
-            ecs_monitor::timefmt::compact(now),
-            report.trigger.kind
-        );
-        let url = self.reports.put(&name, body.clone()).await?;
-        let worst = report.worst();
-        let mut published = false;
-        if worst.is_problem()
-            && let Some(sns) = &self.sns
-        {
-            let (subject, message) = render::sns_message(&report, &url);
-            match sns
-                .publish_json(
-                    &subject,
-                    message,
-                    &report.cluster,
-                    worst.as_str(),
-                    "diagnose.report",
-                )
-                .await
-            {
-                Ok(()) => published = true,
-                // The report is in S3 already: say so, do not fail the invocation.
-                Err(e) => lambda_runtime::tracing::error!("diagnose summary not published: {e}"),
-            }
-        }
-        lambda_runtime::tracing::info!(cluster = %report.cluster, status = worst.as_str(), report = %url, published, "diagnosis done");
-        if body.len() <= MAX_RESPONSE {
-            let mut v = serde_json::to_value(&report)?;
-            v["report_url"] = json!(url);
-            Ok(v)
-        } else {
-            Ok(json!({
-                "report_url": url,
-                "status": worst.as_str(),
-                "summary": render::summary_lines(&report),
-                "note": "the report is larger than a Lambda response; read it from S3",
-            }))
-        }
+        Ok(app.handle(&event.payload, &ctx, now).await?)
     }
 }
-
 #[cfg(test)]
 mod tests {
-    //! The handler against moto, with every sample event of events/.
+    //! The handler against moto behind the strict layer: the function's own credentials,
+    //! held to its policy in template.yaml, with every sample event of events/.
     use super::*;
-    use ecs_monitor_e2e::faults::{FaultProxy, throttle_then_5xx};
-    use ecs_monitor_e2e::moto::{Moto, sdk_at};
+    use ecs_monitor::diagnose::fetch::MAX_TRIES;
+    use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
+    use ecs_monitor_e2e::moto::{DIAGNOSE, Moto, sdk_as};
     use lambda_runtime::Context;
+    use serde_json::json;
     use std::collections::HashMap;
 
     fn sample(name: &str) -> Value {
@@ -148,8 +87,9 @@ mod tests {
     }
 
     /// Cluster prod with service api, its log group with an OOM and a refused connection,
-    /// the report bucket, and an alert topic with a queue; returns (moto, topic, queue).
-    fn seed() -> (Moto, String, String) {
+    /// the report bucket, and an alert topic with a queue; the strict layer holds
+    /// DiagnoseFunction to its policy for this stack. Returns (moto, topic, queue).
+    fn seed(bucket: &str) -> (Moto, String, String) {
         let moto = Moto::start();
         moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
         moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
@@ -174,24 +114,74 @@ mod tests {
             .unwrap()
             .to_string();
         let queue = moto.subscribe_queue(&topic, "alerts");
+        moto.strict(
+            json!({"ClusterName": "prod", "ReportPrefix": "reports/"}),
+            json!({"StateBucket": bucket, "AlertTopic": topic}),
+        );
         (moto, topic, queue)
     }
 
-    fn config(topic: &str) -> DiagnoseConfig {
-        let env = HashMap::from([
+    fn config(topic: &str, extra: &[(&'static str, &'static str)]) -> DiagnoseConfig {
+        let mut env = HashMap::from([
             ("ECS_CLUSTER", "prod"),
             ("ECS_SERVICES", "api"),
             ("REPORT_BUCKET", "reports"),
             ("ALERT_TOPIC_ARN", topic),
         ]);
+        env.extend(extra.iter().copied());
         DiagnoseConfig::from_env(&env).unwrap()
+    }
+
+    /// A Lambda context: an invocation id and a deadline five minutes away.
+    fn context(id: &str) -> Context {
+        let mut c = Context::default();
+        c.request_id = id.to_string();
+        c.deadline = (OffsetDateTime::now_utc().unix_timestamp() as u64 + 300) * 1000;
+        c
+    }
+
+    async fn app_at(endpoint: &str, cfg: DiagnoseConfig) -> App {
+        App::new(cfg, &sdk_as(endpoint, DIAGNOSE).await).unwrap()
+    }
+
+    /// The machine messages the queue received (the `sqs` key of each publish).
+    fn published(moto: &Moto, queue: &str) -> Vec<Value> {
+        moto.drain_queue(queue)
+            .iter()
+            .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
+            .collect()
+    }
+
+    fn report_keys(moto: &Moto) -> Vec<String> {
+        let listed = moto.ok(
+            "s3",
+            "list_objects_v2",
+            json!({"Bucket": "reports", "Prefix": "reports/prod/"}),
+        );
+        listed["Contents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o["Key"].as_str().unwrap().to_string())
+            .filter(|k| !k.contains("/claims/"))
+            .collect()
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn every_trigger_diagnoses_and_reports() {
-        let (moto, topic, queue) = seed();
-        let app = App::new(config(&topic), &moto.sdk().await).unwrap();
-        let invoke = |payload: Value| app.handle(LambdaEvent::new(payload, Context::default()));
+        let (moto, topic, queue) = seed("reports");
+        // No coalescing: every sample event diagnoses.
+        let app = app_at(
+            &moto.endpoint,
+            config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]),
+        )
+        .await;
+        let mut n = 0;
+        let mut invoke = |payload: Value| {
+            n += 1;
+            app.handle(LambdaEvent::new(payload, context(&format!("req{n:04}"))))
+        };
 
         let mut reports = 0;
         for name in [
@@ -204,12 +194,19 @@ mod tests {
             "ecs-task-stopped-elb-health-checks.json",
             "ecs-deployment-failed.json",
             "ecs-service-action-warn.json",
+            "failed-event-record.json",
         ] {
             let out = invoke(sample(name))
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
+            if name == "failed-event-record.json" {
+                // The event it carries was diagnosed above: a replay of it is a duplicate.
+                assert_eq!(out["state"], "done", "{name}: {out}");
+                continue;
+            }
             assert_eq!(out["services"][0]["service"], "api", "{name}: {out}");
             assert_eq!(out["services"][0]["status"], "critical", "{name}");
+            assert_eq!(out["published"], true, "{name}");
             assert!(
                 out["report_url"]
                     .as_str()
@@ -224,9 +221,15 @@ mod tests {
             again["duplicate"].as_str().unwrap().starts_with("task/"),
             "a redelivered event is diagnosed once: {again}"
         );
+        assert!(
+            again["report"]
+                .as_str()
+                .unwrap()
+                .starts_with("s3://reports/")
+        );
         let normal = invoke(json!({"version": "0", "id": "x", "detail-type": "ECS Task State Change", "source": "aws.ecs", "account": "123456789012",
             "time": "2026-11-29T14:35:27Z", "region": "us-east-1", "resources": [], "detail": {"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/prod/n1",
-            "group": "service:api", "lastStatus": "STOPPED", "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1)", "containers": [{"exitCode": 0}]}}))
+            "group": "service:api", "lastStatus": "STOPPED", "stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1)", "containers": [{"exitCode": 143}]}}))
             .await
             .unwrap();
         assert!(normal["ignored"].is_string(), "{normal}");
@@ -236,37 +239,172 @@ mod tests {
             .to_string();
         assert!(err.contains("unsupported event"), "{err}");
 
-        let listed = moto.ok(
-            "s3",
-            "list_objects_v2",
-            json!({"Bucket": "reports", "Prefix": "reports/prod/"}),
-        );
-        let keys: Vec<&str> = listed["Contents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["Key"].as_str().unwrap())
-            .collect();
-        let report_keys = keys.iter().filter(|k| !k.contains("/dedupe/")).count();
-        assert_eq!(report_keys, reports, "every report kept: {keys:?}");
+        let keys = report_keys(&moto);
+        assert_eq!(keys.len(), reports, "every report kept: {keys:?}");
         assert!(keys.iter().any(|k| k.contains("-ecs_event-")), "{keys:?}");
-        let msgs = moto.drain_queue(&queue);
+        let msgs = published(&moto, &queue);
         assert_eq!(
             msgs.len(),
             reports,
             "one summary per diagnosis of a critical service"
         );
-        assert!(
-            msgs.iter()
-                .all(|m| m["MessageAttributes"]["event"]["Value"] == "diagnose.report")
+        assert!(msgs.iter().all(|m| m["event"] == "diagnose.report"));
+        assert_eq!(
+            moto.denials(),
+            Vec::<Value>::new(),
+            "the template's policy suffices"
         );
     }
 
+    /// One incident: the health alert, a task stopped for each task, a service action. One
+    /// diagnosis per service per window; the others answer which report covers them; a
+    /// redelivered alert (same SNS MessageId) is a duplicate.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_storm_is_one_diagnosis_per_service() {
+        let (moto, topic, queue) = seed("reports");
+        let app = app_at(&moto.endpoint, config(&topic, &[])).await;
+        let first = app
+            .handle(LambdaEvent::new(
+                sample("sns-health-alert.json"),
+                context("alert"),
+            ))
+            .await
+            .unwrap();
+        let url = first["report_url"].as_str().unwrap().to_string();
+        for (i, name) in [
+            "ecs-task-stopped-oom.json",
+            "ecs-task-stopped-exit-1.json",
+            "ecs-task-stopped-elb-health-checks.json",
+            "ecs-service-action-warn.json",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let out = app
+                .handle(LambdaEvent::new(sample(name), context(&format!("t{i}"))))
+                .await
+                .unwrap();
+            assert_eq!(out["covered_by"][0]["service"], "api", "{name}: {out}");
+            assert_eq!(
+                out["covered_by"][0]["report"],
+                url.as_str(),
+                "{name}: {out}"
+            );
+        }
+        let redelivered = app
+            .handle(LambdaEvent::new(
+                sample("sns-health-alert.json"),
+                context("again"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            redelivered["duplicate"],
+            "sns/95df01b4-ee98-5cb9-9903-4c221d41eb5e"
+        );
+        assert_eq!(redelivered["report"], url.as_str());
+        // A manual invoke is never coalesced.
+        let manual = app
+            .handle(LambdaEvent::new(
+                sample("diagnose-api.json"),
+                context("manual"),
+            ))
+            .await
+            .unwrap();
+        assert!(manual["report_url"].is_string(), "{manual}");
+        assert_eq!(
+            report_keys(&moto).len(),
+            2,
+            "the alert's and the manual one"
+        );
+        assert_eq!(published(&moto, &queue).len(), 2);
+        assert_eq!(moto.denials(), Vec::<Value>::new());
+    }
+
+    /// The dedupe marker used to be written before the work: Lambda's retries of a failed
+    /// diagnosis then answered "duplicate" and the event was lost. Now a failure releases the
+    /// claims and the retry diagnoses.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_diagnosis_is_retried_not_lost() {
+        let (moto, topic, queue) = seed("reports");
+        let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
+        let cfg = config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]);
+        let app = app_at(&proxy.endpoint, cfg).await;
+        proxy.set_policy(Box::new(|c| {
+            (c.op == "s3:PUT" && !c.path.contains("/claims/")).then_some(Fault::ServerError)
+        }));
+        let event = sample("ecs-task-stopped-oom.json");
+        let err = app
+            .handle(LambdaEvent::new(event.clone(), context("try1")))
+            .await
+            .expect_err("the report cannot be stored")
+            .to_string();
+        assert!(
+            err.contains("cannot store the report") && err.contains("InternalError"),
+            "{err}"
+        );
+        proxy.set_policy(Box::new(|_| None));
+        let retry = app
+            .handle(LambdaEvent::new(event.clone(), context("try1")))
+            .await
+            .expect("Lambda's retry diagnoses");
+        assert!(retry["report_url"].is_string(), "{retry}");
+        assert_eq!(published(&moto, &queue).len(), 1);
+        // SNS refuses the summary: the invocation fails, so Lambda retries it.
+        proxy.set_policy(Box::new(|c| {
+            (c.op == "Publish").then_some(Fault::ServerError)
+        }));
+        let err = app
+            .handle(LambdaEvent::new(
+                sample("ecs-deployment-failed.json"),
+                context("d1"),
+            ))
+            .await
+            .expect_err("not published")
+            .to_string();
+        assert!(err.contains("summary could not be published"), "{err}");
+        proxy.set_policy(Box::new(|_| None));
+        let retry = app
+            .handle(LambdaEvent::new(
+                sample("ecs-deployment-failed.json"),
+                context("d1"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(retry["published"], true, "{retry}");
+    }
+
+    /// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_409_on_a_claim_is_retried() {
+        let (moto, topic, _) = seed("reports");
+        let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
+        let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
+        let mut conflicts = 0;
+        proxy.set_policy(Box::new(move |c| {
+            if c.op == "s3:PUT" && c.path.contains("/claims/") && conflicts < 2 {
+                conflicts += 1;
+                return Some(Fault::Conflict);
+            }
+            None
+        }));
+        let out = app
+            .handle(LambdaEvent::new(
+                sample("ecs-task-stopped-oom.json"),
+                context("c1"),
+            ))
+            .await
+            .unwrap();
+        assert!(out["report_url"].is_string(), "{out}");
+        assert_eq!(proxy.faults("s3:PUT", Fault::Conflict), 2);
+    }
+
     /// Every AWS call of a diagnosis is first throttled, then answered with a 5xx: the SDK
-    /// retries with backoff and the report and its summary arrive as without faults.
+    /// (and, for CloudWatch Logs, our limiter) retries with backoff and the report and its
+    /// summary arrive as without faults.
     #[tokio::test(flavor = "multi_thread")]
     async fn throttling_and_5xx_on_every_aws_call_are_retried() {
-        let (moto, topic, queue) = seed();
+        let (moto, topic, queue) = seed("reports");
         moto.ok(
             "harness",
             "add_stopped_task",
@@ -275,41 +413,68 @@ mod tests {
             "stopped_at": OffsetDateTime::now_utc().unix_timestamp() - 300}),
         );
         let proxy = FaultProxy::start(&moto.endpoint, throttle_then_5xx()).await;
-        let app = App::new(config(&topic), &sdk_at(&proxy.endpoint).await).unwrap();
+        let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
         let out = app
             .handle(LambdaEvent::new(
                 sample("ecs-task-stopped-oom.json"),
-                Context::default(),
+                context("f1"),
             ))
             .await
             .expect("diagnosed despite the faults");
         assert_eq!(out["services"][0]["status"], "critical", "{out}");
-        assert_eq!(moto.drain_queue(&queue).len(), 1, "the summary, once");
+        assert_eq!(published(&moto, &queue).len(), 1, "the summary, once");
         proxy.assert_every_call_faulted(&[
             "DescribeServices",
             "ListTasks",
             "DescribeTasks",
             "DescribeLogStreams",
             "FilterLogEvents",
+            "s3:GET",
             "s3:PUT",
             "Publish",
         ]);
     }
 
+    /// The 5/s FilterLogEvents budget is the account's: a throttled request is tried
+    /// MAX_TRIES times in all, each through the limiter (the SDK's own retries used to
+    /// multiply that by three, outside it).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn throttled_log_reads_stay_within_the_budget() {
+        let (moto, topic, _) = seed("reports");
+        let proxy = FaultProxy::start(
+            &moto.endpoint,
+            Box::new(|c| (c.op == "FilterLogEvents").then_some(Fault::Throttle)),
+        )
+        .await;
+        let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
+        let out = app
+            .handle(LambdaEvent::new(sample("diagnose-api.json"), context("m1")))
+            .await
+            .unwrap();
+        let error = out["services"][0]["error"].as_str().unwrap();
+        assert!(
+            error.contains("throttled") && error.contains("(8 tries)"),
+            "{error}"
+        );
+        let calls = proxy.calls()["FilterLogEvents"].0;
+        assert_eq!(
+            calls,
+            2 * MAX_TRIES as usize,
+            "the window and the previous one, {MAX_TRIES} attempts each"
+        );
+    }
+
     /// A report bucket that does not exist fails the invocation with an error naming it.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_missing_report_bucket_is_a_clear_error() {
-        let (moto, topic, _) = seed();
+        let (moto, topic, _) = seed("no-such-bucket");
         let cfg = DiagnoseConfig {
             report_bucket: Some("no-such-bucket".into()),
-            ..config(&topic)
+            ..config(&topic, &[])
         };
-        let app = App::new(cfg, &moto.sdk().await).unwrap();
+        let app = app_at(&moto.endpoint, cfg).await;
         let err = app
-            .handle(LambdaEvent::new(
-                sample("diagnose-api.json"),
-                Context::default(),
-            ))
+            .handle(LambdaEvent::new(sample("diagnose-api.json"), context("b1")))
             .await
             .expect_err("nowhere to write")
             .to_string();

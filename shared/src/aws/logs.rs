@@ -1,5 +1,7 @@
-//! The CloudWatch Logs adapter: one FilterLogEvents page at a time (paging, rate limiting and
-//! retries are the caller's, in `diagnose::fetch`), and the log streams a window started.
+//! The CloudWatch Logs adapter: one FilterLogEvents or DescribeLogStreams page per call, one
+//! HTTP attempt each. Paging, rate limiting and retries are the caller's (`diagnose::fetch`):
+//! the 5 requests per second are per account and region, so every attempt, a retry too, must
+//! pass the caller's limiter, and the SDK's own retries would not.
 
 use super::describe;
 use aws_sdk_cloudwatchlogs::types::OrderBy;
@@ -20,11 +22,30 @@ pub struct LogPage {
     pub next_token: Option<String>,
 }
 
+/// One log stream as DescribeLogStreams lists it (times in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamInfo {
+    pub name: String,
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+    pub created: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StreamPage {
+    /// Newest last event first.
+    pub streams: Vec<StreamInfo>,
+    pub next_token: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogsError {
     /// ThrottlingException (5 FilterLogEvents per second per account and region).
     #[error("throttled: {0}")]
     Throttled(String),
+    /// A 5xx answer, a timeout or a broken connection: worth another try.
+    #[error("{0}")]
+    Transient(String),
     #[error("log group {0} does not exist")]
     MissingGroup(String),
     #[error("access denied: {0}")]
@@ -45,34 +66,54 @@ pub trait LogEvents: Send + Sync {
         token: Option<String>,
     ) -> impl Future<Output = Result<LogPage, LogsError>> + Send;
 
-    /// First-event times (ms) of the log streams that started in [start, end]: one per task.
-    fn streams_started(
+    /// One page of `group`'s log streams, the newest last event first.
+    fn streams_page(
         &self,
         group: &str,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, LogsError>> + Send;
+        token: Option<String>,
+    ) -> impl Future<Output = Result<StreamPage, LogsError>> + Send;
 }
 
 pub struct CloudWatchLogs(pub aws_sdk_cloudwatchlogs::Client);
 
 impl CloudWatchLogs {
+    /// A client that makes one attempt per call: `diagnose::fetch` retries through its
+    /// limiter.
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
-        Self(aws_sdk_cloudwatchlogs::Client::new(sdk))
+        let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Self(aws_sdk_cloudwatchlogs::Client::from_conf(config))
     }
 }
 
-fn classify_error<E, R>(group: &str, e: &aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> LogsError
+fn classify_error<E>(
+    group: &str,
+    e: &aws_sdk_cloudwatchlogs::error::SdkError<
+        E,
+        aws_sdk_cloudwatchlogs::config::http::HttpResponse,
+    >,
+) -> LogsError
 where
     E: aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+    use aws_sdk_cloudwatchlogs::error::SdkError;
     let text = describe(e);
+    let status = e.raw_response().map(|r| r.status().as_u16());
     match e.code() {
         Some("ThrottlingException") | Some("LimitExceededException") => LogsError::Throttled(text),
         Some("ResourceNotFoundException") => LogsError::MissingGroup(group.to_string()),
         Some("AccessDeniedException") | Some("AccessDenied") => LogsError::Denied(text),
+        Some("ServiceUnavailableException") => LogsError::Transient(text),
+        _ if status.is_some_and(|s| s >= 500) => LogsError::Transient(text),
+        _ if matches!(
+            e,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        ) =>
+        {
+            LogsError::Transient(text)
+        }
         _ => LogsError::Other(text),
     }
 }
@@ -112,41 +153,33 @@ impl LogEvents for CloudWatchLogs {
         })
     }
 
-    async fn streams_started(
+    async fn streams_page(
         &self,
         group: &str,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Result<Vec<(i64, String)>, LogsError> {
-        // Newest streams first; stop at the first that started before the window.
-        let mut started = Vec::new();
-        let mut pages = self
+        token: Option<String>,
+    ) -> Result<StreamPage, LogsError> {
+        let out = self
             .0
             .describe_log_streams()
             .log_group_name(group)
             .order_by(OrderBy::LastEventTime)
             .descending(true)
-            .into_paginator()
-            .send();
-        let mut scanned = 0;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify_error(group, &e))?;
-            for s in page.log_streams() {
-                scanned += 1;
-                let first = s
-                    .first_event_timestamp()
-                    .or(s.creation_time())
-                    .unwrap_or_default();
-                if (start_ms..=end_ms).contains(&first) {
-                    started.push((first, s.log_stream_name().unwrap_or_default().to_string()));
-                }
-            }
-            // Streams ordered by their last event: a few pages cover any recent window.
-            if scanned >= 500 {
-                break;
-            }
-        }
-        started.sort();
-        Ok(started)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| classify_error(group, &e))?;
+        Ok(StreamPage {
+            streams: out
+                .log_streams()
+                .iter()
+                .map(|s| StreamInfo {
+                    name: s.log_stream_name().unwrap_or_default().to_string(),
+                    first_event: s.first_event_timestamp(),
+                    last_event: s.last_event_timestamp(),
+                    created: s.creation_time(),
+                })
+                .collect(),
+            next_token: out.next_token().map(str::to_string),
+        })
     }
 }

@@ -114,6 +114,15 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
+/// Publishes a prepared `MessageStructure=json` message (the diagnose summary).
+pub trait Publisher: Send + Sync {
+    fn publish_json(
+        &self,
+        subject: &str,
+        message: String,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
 /// Attempts of every AWS call: throttling (`ThrottlingException`, `Throttling`, `SlowDown`)
 /// and 5xx answers are retried with exponential backoff and jitter (the SDK's standard mode).
 pub const AWS_MAX_ATTEMPTS: u32 = 3;

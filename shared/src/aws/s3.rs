@@ -39,6 +39,85 @@ async fn put_json(
     Ok(())
 }
 
+/// Tries of a conditional PUT that S3 answers with 409 ConditionalRequestConflict.
+pub const CONFLICT_TRIES: u32 = 5;
+
+/// A conditional PUT: If-Match `expected`, or If-None-Match `*` when `None`; returns the new
+/// ETag. 412 Precondition Failed means another writer came first ([`StoreError::Conflict`]).
+/// 409 ConditionalRequestConflict means a concurrent conditional write to the key was in
+/// flight and the request should be retried (PutObject, S3 API reference): it is, with
+/// backoff, and then ends in 200 or 412.
+async fn put_conditional(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    expected: Option<&str>,
+) -> Result<String, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let put = client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.clone()));
+        let put = match expected {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(out) => return Ok(out.e_tag().unwrap_or_default().to_string()),
+            Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(412) => return Err(StoreError::Conflict),
+                Some(409) if tries < CONFLICT_TRIES => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << tries)).await;
+                }
+                _ => {
+                    return Err(StoreError::Failed(format!(
+                        "s3:PutObject s3://{bucket}/{key} failed: {}{}",
+                        describe(&e),
+                        if tries > 1 {
+                            format!(" (after {tries} tries)")
+                        } else {
+                            String::new()
+                        }
+                    )));
+                }
+            },
+        }
+    }
+}
+
+/// The object at `key` and its ETag; `None` when S3 says NoSuchKey (404). A 403 is an error,
+/// never "no object": S3 answers 403 for a missing key to a caller without s3:ListBucket
+/// (GetObject, S3 API reference), so treating it as absent would hide a permission problem.
+async fn get_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    let out = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(o) => o,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => {
+            return Err(StoreError::Failed(format!(
+                "s3:GetObject s3://{bucket}/{key} failed: {}",
+                describe(&e)
+            )));
+        }
+    };
+    let version = out.e_tag().map(str::to_string);
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| StoreError::Failed(format!("reading s3://{bucket}/{key}: {e}")))?
+        .into_bytes();
+    Ok(Some((bytes.to_vec(), version)))
+}
+
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -78,69 +157,27 @@ impl S3Store {
 impl StateStore for S3Store {
     async fn load(&self) -> Result<Loaded, StoreError> {
         let key = self.latest_key();
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                return Ok(Loaded::default());
+        Ok(match get_object(&self.client, &self.bucket, &key).await? {
+            None => Loaded::default(),
+            Some((bytes, version)) => {
+                parse_state(&bytes, version, &format!("s3://{}/{key}", self.bucket))
             }
-            Err(e) => {
-                return Err(StoreError::Failed(format!(
-                    "s3:GetObject s3://{}/{key} failed: {}",
-                    self.bucket,
-                    describe(&e)
-                )));
-            }
-        };
-        let version = out.e_tag().map(str::to_string);
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Failed(format!("reading s3://{}/{key}: {e}", self.bucket)))?
-            .into_bytes();
-        Ok(parse_state(
-            &bytes,
-            version,
-            &format!("s3://{}/{key}", self.bucket),
-        ))
+        })
     }
 
     async fn save(&self, state: &State, expected: Option<&str>) -> Result<String, StoreError> {
         let body =
             serde_json::to_vec_pretty(state).map_err(|e| StoreError::Failed(e.to_string()))?;
-        let key = self.latest_key();
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(ByteStream::from(body.clone()));
-        put = match expected {
-            Some(etag) => put.if_match(etag),
-            None => put.if_none_match("*"),
-        };
-        let out = put.send().await.map_err(|e| {
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            if matches!(status, Some(412 | 409)) {
-                StoreError::Conflict
-            } else {
-                StoreError::Failed(format!(
-                    "s3:PutObject s3://{}/{key} failed: {}",
-                    self.bucket,
-                    describe(&e)
-                ))
-            }
-        })?;
+        let version = put_conditional(
+            &self.client,
+            &self.bucket,
+            &self.latest_key(),
+            body.clone(),
+            expected,
+        )
+        .await?;
         put_json(&self.client, &self.bucket, &self.history_key(state), body).await?;
-        Ok(out.e_tag().unwrap_or_default().to_string())
+        Ok(version)
     }
 
     fn location(&self) -> String {
@@ -175,7 +212,7 @@ pub fn parse_state(bytes: &[u8], version: Option<String>, location: &str) -> Loa
 }
 
 /// Diagnose reports: `s3://BUCKET/PREFIX<cluster>/<timestamp>-<trigger>.json`, and the
-/// markers that let an ECS event delivered twice be diagnosed once.
+/// claims of `diagnose::claims` under `claims/`.
 pub struct ReportStore {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -205,35 +242,23 @@ impl ReportStore {
         put_json(&self.client, &self.bucket, &key, body).await?;
         Ok(self.url(&key))
     }
+}
 
-    /// Creates the marker `name` unless it exists: `false` when another invocation made it.
-    pub async fn claim(&self, name: &str) -> Result<bool, StoreError> {
+impl crate::diagnose::claims::Records for ReportStore {
+    async fn get_record(&self, name: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let key = self.key(name);
-        match self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .if_none_match("*")
-            .body(ByteStream::from_static(b"{}"))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.raw_response().map(|r| r.status().as_u16()),
-                    Some(412 | 409)
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::Failed(format!(
-                "s3:PutObject {} failed: {}",
-                self.url(&key),
-                describe(&e)
-            ))),
-        }
+        Ok(get_object(&self.client, &self.bucket, &key)
+            .await?
+            .map(|(body, etag)| (body, etag.unwrap_or_default())))
+    }
+
+    async fn put_record(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        put_conditional(&self.client, &self.bucket, &self.key(name), body, expected).await
     }
 }
 

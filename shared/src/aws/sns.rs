@@ -1,10 +1,13 @@
-//! Alerts through SNS: one publish serves email (`email`, `default`: plain text) and Slack
-//! through Amazon Q Developer in chat applications (`https`: its custom-notification JSON),
-//! with message attributes `cluster`, `status` and `event` for subscription filter policies.
+//! Alerts through SNS: one `MessageStructure=json` publish serves email (`email`, `default`:
+//! plain text), Slack through Amazon Q Developer in chat applications (`https`: its
+//! custom-notification JSON) and programs (`lambda`, `sqs`: the machine message).
+//!
+//! No message attributes: "Message attributes are sent only when the message structure is
+//! String, not JSON" (SNS developer guide, Amazon SNS message attributes), so subscribers
+//! decide from the machine message, and no subscription filter policy can rely on them.
 
-use super::{AwsError, Notifier};
+use super::{AwsError, Notifier, Publisher};
 use crate::health::model::Alert;
-use aws_sdk_sns::types::MessageAttributeValue;
 
 pub struct Sns {
     client: aws_sdk_sns::Client,
@@ -54,34 +57,14 @@ pub fn message_json(alert: &Alert, cluster: &str) -> String {
     .to_string()
 }
 
-fn attr(value: &str) -> MessageAttributeValue {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .expect("data type is set")
-}
-
-impl Sns {
-    /// Publishes a `MessageStructure=json` message with the `cluster`, `status` and `event`
-    /// attributes.
-    pub async fn publish_json(
-        &self,
-        subject: &str,
-        message: String,
-        cluster: &str,
-        status: &str,
-        event: &str,
-    ) -> Result<(), AwsError> {
+impl Publisher for Sns {
+    async fn publish_json(&self, subject: &str, message: String) -> Result<(), AwsError> {
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(subject)
             .message_structure("json")
             .message(message)
-            .message_attributes("cluster", attr(cluster))
-            .message_attributes("status", attr(status))
-            .message_attributes("event", attr(event))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("sns:Publish", &e))?;
@@ -91,13 +74,7 @@ impl Sns {
 
 impl Notifier for Sns {
     async fn publish(&self, alert: &Alert, cluster: &str) -> Result<(), AwsError> {
-        self.publish_json(
-            &alert.subject,
-            message_json(alert, cluster),
-            cluster,
-            alert.status.as_str(),
-            &alert.event,
-        )
-        .await
+        self.publish_json(&alert.subject, message_json(alert, cluster))
+            .await
     }
 }

@@ -233,7 +233,7 @@ async fn pull<W: Write>(
             .await
             .map_err(|e| CliError::Failed(e.to_string()))?,
     };
-    let limiter = RateLimiter::new(REQUESTS_PER_SECOND);
+    let limiter = RateLimiter::new(REQUESTS_PER_SECOND, cfg.concurrency);
     let progress = std::io::stderr().is_terminal();
     let end = (now.unix_timestamp_nanos() / 1_000_000) as i64;
     let start = end - i64::from(opts.minutes) * 60_000;

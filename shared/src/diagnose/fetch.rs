@@ -1,19 +1,31 @@
 //! Reading a window of logs: FilterLogEvents pages followed while a token remains (pages may
-//! be short or empty), up to a per-service cap, through one client-side rate limiter shared
-//! by every service (CloudWatch allows 5 FilterLogEvents per second per account and region,
-//! and will not raise it), with backoff on ThrottlingException.
+//! be short or empty), up to a per-service cap, and the log streams the window started.
+//!
+//! CloudWatch allows 5 FilterLogEvents and 5 DescribeLogStreams per second per account and
+//! region (FilterLogEvents and DescribeLogStreams, API reference), however many invocations
+//! share them. So every attempt, each retry included, takes a slot of one limiter per API
+//! shared by all services of a run, sized for the invocations that may run at once
+//! (`DIAGNOSE_CONCURRENCY`, the function's reserved concurrency); the SDK client makes one
+//! attempt per call (`aws::logs`), so there are no retries outside the limiter.
 
-use crate::aws::logs::{LogEvents, LogsError, OwnedEvent};
+use crate::aws::logs::{LogEvents, LogsError, OwnedEvent, StreamInfo};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// FilterLogEvents requests per second, shared by all services of a run.
+/// Requests per second of each of FilterLogEvents and DescribeLogStreams, per account and
+/// region.
 pub const REQUESTS_PER_SECOND: u32 = 5;
-/// Tries of one page when throttled.
+/// Attempts of one request when throttled or failing transiently, in all.
 pub const MAX_TRIES: u32 = 8;
+/// DescribeLogStreams' `lastEventTimestamp` is updated eventually ("typically within an
+/// hour", API reference): streams are read this far past the window's start.
+pub const LAST_EVENT_SLACK_MS: i64 = 60 * 60 * 1000;
+/// DescribeLogStreams pages read at most (50 streams each).
+pub const MAX_STREAM_PAGES: u32 = 20;
 
-/// Spaces calls evenly: at most `per_second` start in any second.
+/// Spaces calls evenly: at most `per_second / sharers` start in any second, so `sharers`
+/// invocations running at once stay within `per_second` together.
 #[derive(Debug)]
 pub struct RateLimiter {
     interval: Duration,
@@ -21,9 +33,9 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(per_second: u32) -> Self {
+    pub fn new(per_second: u32, sharers: u32) -> Self {
         Self {
-            interval: Duration::from_secs(1) / per_second.max(1),
+            interval: Duration::from_secs(u64::from(sharers.max(1))) / per_second.max(1),
             next: Mutex::new(None),
         }
     }
@@ -41,12 +53,30 @@ impl RateLimiter {
     }
 }
 
+/// The limiters of one run: one per rate-limited API.
+#[derive(Debug)]
+pub struct Limiters {
+    pub filter: RateLimiter,
+    pub streams: RateLimiter,
+}
+
+impl Limiters {
+    /// For `sharers` invocations that may run at once.
+    pub fn new(sharers: u32) -> Self {
+        Self {
+            filter: RateLimiter::new(REQUESTS_PER_SECOND, sharers),
+            streams: RateLimiter::new(REQUESTS_PER_SECOND, sharers),
+        }
+    }
+}
+
 /// What reading a window did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {
     pub events: u64,
     pub pages: u32,
-    pub throttled: u32,
+    /// Attempts retried (throttled or failed transiently).
+    pub retries: u32,
     /// Stopped at the cap with events left.
     pub truncated: bool,
 }
@@ -55,6 +85,39 @@ pub struct Fetched {
 pub fn backoff(n: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << n.min(5).saturating_sub(1)))
         .min(Duration::from_secs(5))
+}
+
+/// `call` through `limiter`, retried with backoff while throttled or failing transiently, at
+/// most [`MAX_TRIES`] attempts in all; `retries` counts the retries.
+async fn limited<T, F, Fut>(
+    limiter: &RateLimiter,
+    what: &str,
+    retries: &mut u32,
+    mut call: F,
+) -> Result<T, LogsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, LogsError>>,
+{
+    let mut tries = 0;
+    loop {
+        limiter.acquire().await;
+        tries += 1;
+        match call().await {
+            Err(LogsError::Throttled(e) | LogsError::Transient(e)) if tries < MAX_TRIES => {
+                *retries += 1;
+                tracing::debug!("{what}: {e}, try {tries}");
+                tokio::time::sleep(backoff(tries)).await;
+            }
+            Err(LogsError::Throttled(e)) => {
+                return Err(LogsError::Throttled(format!("{e} ({tries} tries)")));
+            }
+            Err(LogsError::Transient(e)) => {
+                return Err(LogsError::Transient(format!("{e} ({tries} tries)")));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Which events to read.
@@ -86,23 +149,10 @@ pub async fn fetch_window<L: LogEvents>(
     let mut f = Fetched::default();
     let mut token: Option<String> = None;
     loop {
-        let mut tries = 0;
-        let page = loop {
-            limiter.acquire().await;
-            tries += 1;
-            match logs
-                .filter_page(group, start_ms, end_ms, pattern, token.clone())
-                .await
-            {
-                Ok(p) => break p,
-                Err(LogsError::Throttled(e)) if tries < MAX_TRIES => {
-                    f.throttled += 1;
-                    tracing::debug!("{group}: throttled ({e}), try {tries}");
-                    tokio::time::sleep(backoff(tries)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let page = limited(limiter, group, &mut f.retries, || {
+            logs.filter_page(group, start_ms, end_ms, pattern, token.clone())
+        })
+        .await?;
         f.pages += 1;
         for ev in &page.events {
             if f.events >= cap {
@@ -119,10 +169,52 @@ pub async fn fetch_window<L: LogEvents>(
     }
 }
 
+/// First-event times (ms) and names of the log streams that started in [start, end]: one per
+/// task. Streams come newest last event first, so paging stops at the first page whose
+/// streams all ended before the window (less the slack for `lastEventTimestamp`).
+pub async fn streams_started<L: LogEvents>(
+    logs: &L,
+    limiter: &RateLimiter,
+    group: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<(i64, String)>, LogsError> {
+    let mut started = Vec::new();
+    let mut token: Option<String> = None;
+    let mut retries = 0;
+    for _ in 0..MAX_STREAM_PAGES {
+        let page = limited(limiter, group, &mut retries, || {
+            logs.streams_page(group, token.clone())
+        })
+        .await?;
+        let mut older = true;
+        for s in &page.streams {
+            let StreamInfo {
+                name,
+                first_event,
+                last_event,
+                created,
+            } = s;
+            let first = first_event.or(*created).unwrap_or_default();
+            if (start_ms..=end_ms).contains(&first) {
+                started.push((first, name.clone()));
+            }
+            let last = last_event.or(*first_event).or(*created).unwrap_or_default();
+            older &= last < start_ms - LAST_EVENT_SLACK_MS;
+        }
+        match page.next_token {
+            Some(t) if !older && Some(&t) != token.as_ref() => token = Some(t),
+            _ => break,
+        }
+    }
+    started.sort();
+    Ok(started)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::logs::LogPage;
+    use crate::aws::logs::{LogPage, StreamPage};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     /// `pages` pages of `per_page` events (some pages empty), throttling every `throttle_every`-th call.
@@ -164,13 +256,35 @@ mod tests {
                 next_token: (page + 1 < self.pages).then(|| (page + 1).to_string()),
             })
         }
-        async fn streams_started(
+        /// 30 pages of 50 streams, one started per minute back from 600 minutes after 0,
+        /// newest last event first; every call counted; `/ecs/flaky` fails transiently every
+        /// other call.
+        async fn streams_page(
             &self,
-            _g: &str,
-            _s: i64,
-            _e: i64,
-        ) -> Result<Vec<(i64, String)>, LogsError> {
-            Ok(vec![])
+            group: &str,
+            token: Option<String>,
+        ) -> Result<StreamPage, LogsError> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if group == "/ecs/flaky" && call % 2 == 1 {
+                return Err(LogsError::Transient("ServiceUnavailableException".into()));
+            }
+            let page: i64 = token.map_or(0, |t| t.parse().unwrap());
+            const MINUTE: i64 = 60_000;
+            Ok(StreamPage {
+                streams: (0..50)
+                    .map(|i| {
+                        let n = page * 50 + i;
+                        let first = (600 - n) * MINUTE;
+                        StreamInfo {
+                            name: format!("ecs/app/{n}"),
+                            first_event: Some(first),
+                            last_event: Some(first + 30_000),
+                            created: Some(first - 1000),
+                        }
+                    })
+                    .collect(),
+                next_token: (page + 1 < 30).then(|| (page + 1).to_string()),
+            })
         }
     }
 
@@ -197,9 +311,12 @@ mod tests {
     async fn follows_every_page_including_empty_ones() {
         let logs = fake(9, 100, 0);
         let mut seen = 0u64;
-        let f = fetch_window(&logs, &RateLimiter::new(5), q("/ecs/api", u64::MAX), |_| {
-            seen += 1
-        })
+        let f = fetch_window(
+            &logs,
+            &RateLimiter::new(5, 1),
+            q("/ecs/api", u64::MAX),
+            |_| seen += 1,
+        )
         .await
         .unwrap();
         assert_eq!(f.pages, 9);
@@ -211,13 +328,16 @@ mod tests {
     async fn throttling_is_retried_to_the_end() {
         let logs = fake(10, 10, 2); // every second call is throttled
         let mut seen = 0u64;
-        let f = fetch_window(&logs, &RateLimiter::new(5), q("/ecs/api", u64::MAX), |_| {
-            seen += 1
-        })
+        let f = fetch_window(
+            &logs,
+            &RateLimiter::new(5, 1),
+            q("/ecs/api", u64::MAX),
+            |_| seen += 1,
+        )
         .await
         .unwrap();
         assert_eq!(f.pages, 10);
-        assert_eq!(f.throttled, 9, "between the 10 successful calls");
+        assert_eq!(f.retries, 9, "between the 10 successful calls");
         assert_eq!(seen, 70);
     }
 
@@ -225,7 +345,7 @@ mod tests {
     async fn the_cap_truncates_and_says_so() {
         let logs = fake(100, 100, 0);
         let mut seen = 0u64;
-        let f = fetch_window(&logs, &RateLimiter::new(5), q("/ecs/api", 250), |_| {
+        let f = fetch_window(&logs, &RateLimiter::new(5, 1), q("/ecs/api", 250), |_| {
             seen += 1
         })
         .await
@@ -237,15 +357,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_missing_group_is_an_error_of_its_own() {
         let logs = fake(1, 1, 0);
-        let err = fetch_window(&logs, &RateLimiter::new(5), q("/ecs/missing", 10), |_| {})
-            .await
-            .unwrap_err();
+        let err = fetch_window(
+            &logs,
+            &RateLimiter::new(5, 1),
+            q("/ecs/missing", 10),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err, LogsError::MissingGroup("/ecs/missing".into()));
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_limiter_holds_every_caller_to_five_per_second() {
-        let limiter = std::sync::Arc::new(RateLimiter::new(5));
+        let limiter = std::sync::Arc::new(RateLimiter::new(5, 1));
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..3 {
@@ -273,5 +398,67 @@ mod tests {
             assert!(within <= 5, "{within} calls within a second");
         }
         assert!(Instant::now() - start >= Duration::from_millis(2800));
+    }
+
+    /// Every retry goes through the limiter too, and the attempts are bounded in all.
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_call_takes_max_tries_attempts_each_in_a_slot() {
+        let logs = fake(1, 1, 1); // every call throttled
+        let start = Instant::now();
+        let err = fetch_window(&logs, &RateLimiter::new(5, 1), q("/ecs/api", 10), |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, LogsError::Throttled(ref e) if e.ends_with("(8 tries)")),
+            "{err}"
+        );
+        assert_eq!(logs.calls.load(Ordering::SeqCst), MAX_TRIES);
+        // 7 backoffs: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 3.2 + 3.2 s.
+        assert_eq!(Instant::now() - start, Duration::from_millis(12_600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn invocations_sharing_the_budget_each_take_their_part() {
+        let limiter = RateLimiter::new(5, 2);
+        let start = Instant::now();
+        for _ in 0..6 {
+            limiter.acquire().await;
+        }
+        // Two invocations at 2.5/s each: the sixth slot is 5 × 400 ms after the first.
+        assert_eq!(Instant::now() - start, Duration::from_millis(2000));
+    }
+
+    /// Streams come newest first: paging stops once a page ended before the window (less
+    /// an hour for lastEventTimestamp's lag), not after every stream of the group.
+    #[tokio::test(start_paused = true)]
+    async fn stream_paging_stops_at_streams_older_than_the_window() {
+        const MINUTE: i64 = 60_000;
+        let logs = fake(0, 0, 0);
+        // The window is minutes 540 to 600: streams 0..=60 started in it.
+        let started = streams_started(
+            &logs,
+            &RateLimiter::new(5, 1),
+            "/ecs/api",
+            540 * MINUTE,
+            600 * MINUTE,
+        )
+        .await
+        .unwrap();
+        assert_eq!(started.len(), 61);
+        assert_eq!(started[0], (540 * MINUTE, "ecs/app/60".to_string()));
+        // Page 3 (streams 150-199) ends 400 minutes after 0: more than an hour before the
+        // window. Pages 0 to 3 are read, not 30.
+        assert_eq!(logs.calls.load(Ordering::SeqCst), 4);
+        let flaky = fake(0, 0, 0);
+        let started = streams_started(
+            &flaky,
+            &RateLimiter::new(5, 1),
+            "/ecs/flaky",
+            540 * MINUTE,
+            600 * MINUTE,
+        )
+        .await
+        .unwrap();
+        assert_eq!(started.len(), 61, "transient failures are retried");
     }
 }

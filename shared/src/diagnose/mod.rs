@@ -1,10 +1,13 @@
 //! Diagnosis: CloudWatch log analysis and ECS evidence of restarts, into a report.
 
 pub mod analyze;
+pub mod claims;
 pub mod fetch;
+pub mod invoke;
 pub mod redact;
 pub mod render;
 pub mod report;
 pub mod restarts;
 pub mod run;
+pub mod stops;
 pub mod trigger;

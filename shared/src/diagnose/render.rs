@@ -109,6 +109,9 @@ pub fn text(report: &Report) -> String {
         for u in &s.restarts.unavailable {
             let _ = writeln!(o, "  could not read {u}");
         }
+        for n in &s.restarts.notes {
+            let _ = writeln!(o, "  note: {n}");
+        }
         if !s.restarts.timeline.is_empty() {
             let _ = writeln!(o, "  restarts: {} (timeline)", s.restarts.count);
             for t in s.restarts.timeline.iter().rev().take(15).rev() {
@@ -119,44 +122,130 @@ pub fn text(report: &Report) -> String {
     o
 }
 
-/// Subject (SNS: ASCII, under 100 characters) and body of the diagnose summary.
-pub fn alert(report: &Report) -> (String, String) {
-    let worst: Vec<&ServiceReport> = report
+/// SNS takes a message of at most 256 KiB (Publish, SNS API reference), the whole
+/// `MessageStructure=json` document included.
+pub const SNS_MAX_BYTES: usize = 256 * 1024;
+/// Services named in a summary at most (as in the health alert), and detailed at most.
+const SUMMARY_SERVICES: usize = crate::health::alert::MAX_ALERT_SERVICES;
+const DETAILED_SERVICES: usize = 10;
+/// Top errors of a detailed service in a summary.
+const SUMMARY_ERRORS: usize = 3;
+
+/// The services worth telling about, worst first.
+fn problems(report: &Report) -> Vec<&ServiceReport> {
+    let mut worst: Vec<&ServiceReport> = report
         .services
         .iter()
         .filter(|s| s.status.is_problem())
         .collect();
+    worst.sort_by_key(|s| std::cmp::Reverse(s.status));
+    worst
+}
+
+/// The subject (ASCII, under 100 characters).
+fn subject(report: &Report, worst: &[&ServiceReport]) -> String {
     let names: Vec<String> = worst
         .iter()
         .map(|s| format!("{} {}", s.service, s.status.as_str().to_uppercase()))
         .collect();
-    let subject = crate::health::alert::subject_line(&format!(
+    crate::health::alert::subject_line(&format!(
         "[ecs-monitor] {} diagnose: {}",
         report.cluster,
         names.join(", ")
-    ));
-    (subject, text(report))
+    ))
 }
 
-/// The SNS message of a diagnose report (same formats as the health alerts; `event` =
-/// `diagnose.report`).
-pub fn sns_message(report: &Report, report_url: &str) -> (String, String) {
-    let (subject, mut text) = alert(report);
-    text.push_str(&format!("\nFull report: {report_url}\n"));
-    let mut description = String::new();
-    for line in summary_lines(report) {
-        description.push_str(&format!("• `{line}`\n"));
-    }
-    for s in report.services.iter().filter(|s| s.status.is_problem()) {
-        for e in s.top_errors.iter().take(3) {
-            description.push_str(&format!(
-                "• *{}* {} × {}: {}\n",
-                s.service,
-                e.count,
-                e.category.as_str(),
-                e.fingerprint
-            ));
+/// The email text of the summary: bounded whatever the incident's size (every line cut,
+/// at most 50 services named and 10 detailed).
+fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String {
+    use crate::health::alert::cut;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Diagnosis of cluster {} over {} minutes ({} to {}), trigger {}.",
+        report.cluster,
+        report.window.minutes,
+        fmt_time(report.window.start),
+        fmt_time(report.window.end),
+        cut(format!(
+            "{}: {}",
+            report.trigger.kind, report.trigger.detail
+        ))
+    );
+    let _ = writeln!(
+        o,
+        "\n{} of {} services need attention:",
+        worst.len(),
+        report.services.len()
+    );
+    let lines = summary_lines(report);
+    let mut named = 0;
+    for (line, s) in lines.iter().zip(&report.services) {
+        if s.status.is_problem() && named < SUMMARY_SERVICES {
+            let _ = writeln!(o, "  {}", cut(line.clone()));
+            named += 1;
         }
+    }
+    if worst.len() > named {
+        let _ = writeln!(o, "  ... and {} more", worst.len() - named);
+    }
+    for s in worst.iter().take(DETAILED_SERVICES) {
+        let _ = writeln!(
+            o,
+            "\n== {} — {}",
+            s.service,
+            s.status.as_str().to_uppercase()
+        );
+        if let Some(e) = &s.error {
+            let _ = writeln!(o, "  {}", cut(format!("cannot read the logs: {e}")));
+        }
+        for e in s.top_errors.iter().take(SUMMARY_ERRORS) {
+            let line = format!("{} × {} {}", e.count, e.category.as_str(), e.fingerprint);
+            let _ = writeln!(o, "  {}", cut(line));
+        }
+        if s.restarts.count > 0 {
+            let _ = writeln!(o, "  {} abnormal task stops", s.restarts.count);
+        }
+    }
+    if worst.len() > DETAILED_SERVICES {
+        let _ = writeln!(
+            o,
+            "\n{} more services are in the full report.",
+            worst.len() - DETAILED_SERVICES
+        );
+    }
+    let _ = writeln!(o, "\nFull report: {url}");
+    o
+}
+
+/// Subject and `MessageStructure=json` body of the diagnose summary (the health alerts'
+/// formats: text for email, the Amazon Q custom notification for Slack, a machine message
+/// for programs, `event` = `diagnose.report`), always within [`SNS_MAX_BYTES`].
+pub fn sns_message(report: &Report, report_url: &str) -> (String, String) {
+    let worst = problems(report);
+    let subject = subject(report, &worst);
+    let text = summary_text(report, &worst, report_url);
+    let mut description = String::new();
+    for s in worst.iter().take(DETAILED_SERVICES) {
+        let _ = writeln!(
+            description,
+            "• *{}* {}: {} errors, {} restarts",
+            s.service,
+            s.status.as_str(),
+            s.errors_total,
+            s.restarts.count
+        );
+        for e in s.top_errors.iter().take(SUMMARY_ERRORS) {
+            let line = format!("{} × {}: {}", e.count, e.category.as_str(), e.fingerprint);
+            let _ = writeln!(description, "    {}", crate::health::alert::cut(line));
+        }
+    }
+    if worst.len() > DETAILED_SERVICES {
+        let _ = writeln!(
+            description,
+            "• … and {} more services",
+            worst.len() - DETAILED_SERVICES
+        );
     }
     let chat = serde_json::json!({
         "version": "1.0",
@@ -169,23 +258,127 @@ pub fn sns_message(report: &Report, report_url: &str) -> (String, String) {
         },
         "metadata": {"threadId": format!("{}-diagnose", report.cluster), "summary": subject},
     });
-    let machine = serde_json::json!({
-        "source": "ecs-monitor",
-        "schema_version": 1,
-        "event": "diagnose.report",
-        "cluster": report.cluster,
-        "status": report.worst().as_str(),
-        "report": report_url,
-        "services": report.services.iter().map(|s| serde_json::json!({"service": s.service, "status": s.status.as_str(), "errors_total": s.errors_total, "restarts": s.restarts.count})).collect::<Vec<_>>(),
-    })
-    .to_string();
-    let message = serde_json::json!({
-        "default": text,
-        "email": text,
-        "https": chat.to_string(),
-        "lambda": machine,
-        "sqs": machine,
-    })
-    .to_string();
-    (subject, message)
+    let machine = |services: &[&ServiceReport]| {
+        serde_json::json!({
+            "source": "ecs-monitor",
+            "schema_version": 1,
+            "event": "diagnose.report",
+            "cluster": report.cluster,
+            "status": report.worst().as_str(),
+            "report": report_url,
+            "services": services.iter().map(|s| serde_json::json!({"service": s.service, "status": s.status.as_str(), "errors_total": s.errors_total, "restarts": s.restarts.count})).collect::<Vec<_>>(),
+            "services_total": worst.len(),
+        })
+        .to_string()
+    };
+    let named: Vec<&ServiceReport> = worst.iter().take(SUMMARY_SERVICES).copied().collect();
+    let doc = |text: &str, https: String, machine: String| {
+        serde_json::json!({
+            "default": text,
+            "email": text,
+            "https": https,
+            "lambda": machine,
+            "sqs": machine,
+        })
+        .to_string()
+    };
+    let message = doc(&text, chat.to_string(), machine(&named));
+    if message.len() <= SNS_MAX_BYTES {
+        return (subject, message);
+    }
+    // Bounded by construction; should a future field break that, a short message still goes.
+    let short = format!(
+        "{subject}\n{} services need attention. Full report: {report_url}\n",
+        worst.len()
+    );
+    let card = serde_json::json!({
+        "version": "1.0",
+        "source": "custom",
+        "content": {"textType": "client-markdown", "title": format!(":mag: {}", subject.trim_start_matches("[ecs-monitor] ")), "description": short},
+        "metadata": {"threadId": format!("{}-diagnose", report.cluster), "summary": subject},
+    });
+    (subject, doc(&short, card.to_string(), machine(&[])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Category;
+    use crate::diagnose::report::*;
+    use std::collections::BTreeMap;
+    use time::macros::datetime;
+
+    fn service(i: usize) -> ServiceReport {
+        let t = datetime!(2026-11-29 14:00:00 UTC);
+        let long = "x".repeat(20_000);
+        ServiceReport {
+            service: format!("service-with-a-long-name-{i:03}-{}", "s".repeat(60)),
+            log_group: format!("/ecs/service-{i}"),
+            status: ServiceStatus::Critical,
+            events_scanned: 1_000_000,
+            health_noise: 0,
+            errors_total: 50_000,
+            categories: BTreeMap::from([(Category::Panic, 10), (Category::Error, 49_990)]),
+            http_status: BTreeMap::new(),
+            top_errors: (0..10)
+                .map(|e| TopError {
+                    fingerprint: format!("ERROR distinct failure {e} of {i}: {long}"),
+                    category: Category::Error,
+                    count: 5000,
+                    first_seen: t,
+                    last_seen: t,
+                    sample: format!("ERROR distinct failure {e}: {long}"),
+                    new: true,
+                })
+                .collect(),
+            restarts: Restarts::default(),
+            previous_window: Counts::default(),
+            truncated: false,
+            error: None,
+        }
+    }
+
+    /// SNS refuses messages over 256 KiB: 50 failing services, each with ten distinct errors
+    /// of 20 KB, still make one summary that fits, naming every service.
+    #[test]
+    fn the_summary_of_a_huge_incident_fits_one_sns_message() {
+        let t = datetime!(2026-11-29 14:00:00 UTC);
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            cluster: "prod".into(),
+            generated_at: t,
+            window: Window {
+                start: t,
+                end: t,
+                minutes: 60,
+            },
+            trigger: Trigger {
+                kind: "sns".into(),
+                detail: "health.unhealthy prod-20261129T140000Z".repeat(1000),
+            },
+            services: (0..50).map(service).collect(),
+            totals: Counts::default(),
+        };
+        let (subject, message) = sns_message(&report, "s3://b/reports/prod/r.json");
+        println!(
+            "50 services × 10 errors of 20 KB: a summary of {} bytes",
+            message.len()
+        );
+        assert!(message.len() <= SNS_MAX_BYTES, "{} bytes", message.len());
+        assert!(subject.len() < 100, "{subject}");
+        let doc: serde_json::Value = serde_json::from_str(&message).unwrap();
+        let text = doc["email"].as_str().unwrap();
+        assert!(text.contains("50 of 50 services need attention"), "{text}");
+        assert_eq!(
+            text.matches("service-with-a-long-name-").count(),
+            50 + 10,
+            "named, then detailed"
+        );
+        assert!(text.contains("40 more services are in the full report"));
+        let machine: serde_json::Value =
+            serde_json::from_str(doc["lambda"].as_str().unwrap()).unwrap();
+        assert_eq!(machine["services"].as_array().unwrap().len(), 50);
+        let card: serde_json::Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+        assert_eq!(card["source"], "custom");
+    }
 }

@@ -9,6 +9,7 @@
 //! | `no_logs` | no event in the window and no stopped task |
 //! | `healthy` | otherwise |
 
+use super::stops::StopKind;
 use crate::classify::Category;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,7 +95,9 @@ pub struct StoppedTask {
     pub stop_code: Option<String>,
     pub reason: Option<String>,
     pub exit_code: Option<i32>,
-    /// Killed for memory: exit code 137 or an OutOfMemoryError reason.
+    /// Why it stopped (`diagnose::stops`): never `normal` here, normal stops are not restarts.
+    pub kind: StopKind,
+    /// Killed for memory: an OutOfMemory reason (exit 137 alone is `killed`).
     pub oom: bool,
 }
 
@@ -109,6 +112,9 @@ pub struct Restarts {
     /// Evidence that could not be read (the count may then be low).
     #[serde(default)]
     pub unavailable: Vec<String>,
+    /// What the evidence does not cover (stopped tasks older than ECS keeps them).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

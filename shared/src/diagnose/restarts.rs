@@ -3,6 +3,7 @@
 //! (one per task), the service's events, and startup/shutdown lines.
 
 use super::report::{Restarts, StoppedTask};
+use super::stops::{StopKind, classify, classify_exit};
 use crate::aws::tasks::{StoppedTaskInfo, task_id};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -18,28 +19,6 @@ fn stamp(ms: i64) -> String {
     at(ms)
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| ms.to_string())
-}
-
-/// Killed for memory: exit code 137 or an OutOfMemory reason.
-pub fn is_oom(t: &StoppedTaskInfo) -> bool {
-    let mentions = |s: &Option<String>| s.as_deref().is_some_and(|r| r.contains("OutOfMemory"));
-    t.containers
-        .iter()
-        .any(|c| c.exit_code == Some(137) || mentions(&c.reason))
-        || mentions(&t.stopped_reason)
-}
-
-/// A stop that is not a deployment, a scale-in or a user's: it says something broke.
-pub fn is_abnormal(t: &StoppedTaskInfo) -> bool {
-    let reason = t.stopped_reason.as_deref().unwrap_or_default();
-    is_oom(t)
-        || t.containers
-            .iter()
-            .any(|c| c.exit_code.is_some_and(|e| e != 0))
-        || t.stop_code.as_deref() == Some("TaskFailedToStart")
-        || reason.contains("health check")
-        || reason.contains("CannotPullContainer")
-        || reason.contains("ResourceInitializationError")
 }
 
 /// Service events that tell of trouble (placement, unhealthy targets, failing starts).
@@ -72,36 +51,33 @@ pub fn assemble(
         .filter(|t| t.stopped_at.is_some_and(in_window))
     {
         let ms = t.stopped_at.unwrap_or_default();
-        let exit = t
-            .containers
-            .iter()
-            .find_map(|c| c.exit_code.filter(|e| *e != 0))
-            .or_else(|| t.containers.first().and_then(|c| c.exit_code));
+        let exit = classify_exit(t);
         // ECS reasons can quote a registry URL with its credentials.
         let reason = t
             .stopped_reason
             .as_deref()
             .or_else(|| t.containers.iter().find_map(|c| c.reason.as_deref()))
             .map(|r| super::redact::redact(r).into_owned());
-        let abnormal = is_abnormal(t);
+        let kind = classify(t);
         timeline.push((
             ms,
             format!(
                 "task {} stopped{}: {}{}",
                 task_id(&t.task_arn),
-                if abnormal { "" } else { " (normal)" },
+                if kind.is_failure() { "" } else { " (normal)" },
                 reason.as_deref().unwrap_or("no reason given"),
                 exit.map(|e| format!(" (exit {e})")).unwrap_or_default()
             ),
         ));
-        if abnormal {
+        if kind.is_failure() {
             tasks.push(StoppedTask {
                 task: task_id(&t.task_arn).to_string(),
                 stopped_at: at(ms),
                 stop_code: t.stop_code.clone(),
                 reason,
                 exit_code: exit,
-                oom: is_oom(t),
+                kind,
+                oom: kind == StopKind::Oom,
             });
         }
     }
@@ -133,6 +109,7 @@ pub fn assemble(
             .map(|(ms, s)| format!("{} {s}", stamp(ms)))
             .collect(),
         unavailable: Vec::new(),
+        notes: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! service events, into a [`Report`].
 
 use super::analyze::{Analyzer, Findings, LogEvent};
-use super::fetch::{Query, REQUESTS_PER_SECOND, RateLimiter, fetch_window};
+use super::fetch::{Limiters, Query, fetch_window, streams_started};
 use super::report::*;
 use super::restarts;
 use crate::aws::EcsServices;
@@ -34,6 +34,27 @@ pub enum DiagnoseError {
 
 /// Top errors listed per service.
 pub const TOP_ERRORS: usize = 10;
+/// How long ECS keeps a stopped task describable: "at least one hour" (DescribeTasks and
+/// ListTasks, ECS API reference).
+pub const STOPPED_TASKS_KEPT_MS: i64 = 60 * 60 * 1000;
+
+/// The services a request names, else the configured ones, else every service of the cluster.
+pub async fn resolve_services<E: EcsServices>(
+    cfg: &DiagnoseConfig,
+    ecs: &E,
+    requested: Option<Vec<String>>,
+) -> Result<Vec<String>, DiagnoseError> {
+    match requested.or_else(|| cfg.services.clone()) {
+        Some(s) => Ok(s),
+        None => ecs
+            .list_services(&cfg.cluster)
+            .await
+            .map_err(|e| DiagnoseError::ListServices {
+                cluster: cfg.cluster.clone(),
+                error: e.to_string(),
+            }),
+    }
+}
 
 fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
@@ -56,7 +77,7 @@ struct Ctx<'a, L, H> {
     logs: &'a L,
     history: &'a H,
     classifier: &'a Classifier,
-    limiter: &'a RateLimiter,
+    limiters: &'a Limiters,
     start: i64,
     end: i64,
     prev_start: i64,
@@ -77,7 +98,7 @@ async fn analyze_window<L: LogEvents>(
         pattern: None,
         cap: ctx.limit,
     };
-    let fetched = fetch_window(ctx.logs, ctx.limiter, q, |e| {
+    let fetched = fetch_window(ctx.logs, &ctx.limiters.filter, q, |e| {
         analyzer.add(&LogEvent {
             timestamp: e.timestamp,
             stream: &e.stream,
@@ -97,7 +118,7 @@ async fn service_report<L: LogEvents, H: TaskHistory>(
     let (current, previous, streams, stopped, events) = tokio::join!(
         analyze_window(ctx, &group, ctx.start, ctx.end),
         analyze_window(ctx, &group, ctx.prev_start, ctx.start),
-        ctx.logs.streams_started(&group, ctx.start, ctx.end),
+        streams_started(ctx.logs, &ctx.limiters.streams, &group, ctx.start, ctx.end),
         ctx.history.stopped_tasks(&ctx.cfg.cluster, service),
         ctx.history.service_events(&ctx.cfg.cluster, service),
     );
@@ -166,6 +187,13 @@ async fn service_report<L: LogEvents, H: TaskHistory>(
             .into_iter()
             .flatten()
             .collect();
+            if ctx.end - ctx.start > STOPPED_TASKS_KEPT_MS {
+                r.notes.push(format!(
+                    "ECS keeps stopped tasks about an hour: the stopped-task evidence covers {} to {}, not the whole window",
+                    crate::timefmt::rfc3339(at(ctx.end - STOPPED_TASKS_KEPT_MS)),
+                    crate::timefmt::rfc3339(at(ctx.end))
+                ));
+            }
             r
         },
         previous_window: prev_counts,
@@ -186,24 +214,15 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
     req: &Request,
     now: OffsetDateTime,
 ) -> Result<Report, DiagnoseError> {
-    let services = match req.services.clone().or_else(|| cfg.services.clone()) {
-        Some(s) => s,
-        None => ecs
-            .list_services(&cfg.cluster)
-            .await
-            .map_err(|e| DiagnoseError::ListServices {
-                cluster: cfg.cluster.clone(),
-                error: e.to_string(),
-            })?,
-    };
+    let services = resolve_services(cfg, ecs, req.services.clone()).await?;
     let minutes = time::Duration::minutes(i64::from(req.minutes));
-    let limiter = RateLimiter::new(REQUESTS_PER_SECOND);
+    let limiters = Limiters::new(cfg.concurrency);
     let ctx = Ctx {
         cfg,
         logs,
         history,
         classifier,
-        limiter: &limiter,
+        limiters: &limiters,
         start: ms(now - minutes),
         end: ms(now),
         prev_start: ms(now - minutes - minutes),
@@ -237,7 +256,7 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
 mod tests {
     use super::*;
     use crate::aws::AwsError;
-    use crate::aws::logs::{LogPage, LogsError, OwnedEvent};
+    use crate::aws::logs::{LogPage, LogsError, OwnedEvent, StreamPage};
     use crate::aws::tasks::StoppedTaskInfo;
     use crate::health::model::ServicesObservation;
     use std::collections::HashMap;
@@ -261,12 +280,11 @@ mod tests {
                 next_token: None,
             })
         }
-        async fn streams_started(
+        async fn streams_page(
             &self,
             _g: &str,
-            _s: i64,
-            _e: i64,
-        ) -> Result<Vec<(i64, String)>, LogsError> {
+            _t: Option<String>,
+        ) -> Result<StreamPage, LogsError> {
             Err(LogsError::Denied(
                 "AccessDeniedException: logs:DescribeLogStreams".into(),
             ))
@@ -342,5 +360,29 @@ mod tests {
             ]
         );
         assert!(super::super::render::text(&r).contains("could not read stopped tasks"));
+        assert!(
+            api.restarts.notes.is_empty(),
+            "an hour: ECS still has every stopped task"
+        );
+        let r = diagnose(
+            &cfg,
+            &OneError,
+            &NoEcs,
+            &DeniedTasks,
+            &Classifier::default(),
+            &Request {
+                minutes: 180,
+                ..req
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.services[0].restarts.notes,
+            [
+                "ECS keeps stopped tasks about an hour: the stopped-task evidence covers 2026-11-29T13:35:00Z to 2026-11-29T14:35:00Z, not the whole window"
+            ]
+        );
     }
 }

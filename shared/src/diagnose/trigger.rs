@@ -3,6 +3,8 @@
 //! (`{"services": ["api"], "minutes": 30}`, every field optional).
 
 use super::report::Trigger;
+use super::stops;
+use crate::aws::tasks::{ContainerExit, StoppedTaskInfo};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
 use serde::Deserialize;
@@ -49,6 +51,7 @@ struct TaskDetail {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct ContainerDetail {
+    name: String,
     exit_code: Option<i32>,
     reason: Option<String>,
 }
@@ -91,18 +94,34 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
     })
 }
 
+/// Events of the health check's machine message that start a diagnosis: a new incident or a
+/// change of its status (an escalation alerts with the new status's event). Recoveries,
+/// reminders and diagnose's own summaries (`diagnose.report`) never do, so a diagnosis cannot
+/// trigger another whatever the topic's subscriptions: SNS delivers no message attributes for
+/// a `MessageStructure=json` publish, so no filter policy can be relied on to decide this.
+pub const DIAGNOSED_EVENTS: &[&str] = &["health.degraded", "health.unhealthy"];
+
 fn sns(v: &Value) -> Result<Invocation, TriggerError> {
     let event: SnsEvent = serde_json::from_value(v.clone())
         .map_err(|e| TriggerError(format!("not a valid SNS event: {e}")))?;
+    if event.records.is_empty() {
+        return Err(TriggerError("SNS event without records".into()));
+    }
     let mut services: Vec<String> = Vec::new();
     let mut all = false;
     let mut detail = Vec::new();
+    let mut ignored = Vec::new();
+    let mut ids = Vec::new();
     for r in &event.records {
         match serde_json::from_str::<Value>(&r.sns.message) {
             Ok(m) if m["source"] == "ecs-monitor" => {
+                let name = m["event"].as_str().unwrap_or("an event without a name");
+                if !DIAGNOSED_EVENTS.contains(&name) {
+                    ignored.push(format!("{name} needs no diagnosis"));
+                    continue;
+                }
                 detail.push(format!(
-                    "{} {}",
-                    m["event"].as_str().unwrap_or("alert"),
+                    "{name} {}",
                     m["incident_id"].as_str().unwrap_or_default()
                 ));
                 let named: Vec<String> = m["services"]
@@ -122,7 +141,7 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
                     }
                 }
             }
-            // Not our machine message (the default text): look at every service.
+            // Not our machine message (someone else's text on the topic): every service.
             _ => {
                 all = true;
                 detail.push(
@@ -133,9 +152,11 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
                 );
             }
         }
+        // SNS keeps the MessageId across its retries: a redelivery is the same key.
+        ids.push(r.sns.message_id.clone());
     }
-    if event.records.is_empty() {
-        return Err(TriggerError("SNS event without records".into()));
+    if detail.is_empty() {
+        return Ok(Invocation::Ignore(ignored.join("; ")));
     }
     Ok(Invocation::Diagnose {
         services: if all { None } else { Some(services) },
@@ -144,8 +165,45 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
             kind: "sns".into(),
             detail: detail.join("; "),
         },
-        dedupe_key: None,
+        dedupe_key: Some(format!("sns/{}", ids.join("+"))),
     })
+}
+
+/// The record Lambda sends to the failed-event queue (the on-failure destination) after the
+/// retries of an asynchronous invocation ("Capturing records of Lambda asynchronous
+/// invocations", Lambda developer guide): invoking the function with it replays the event.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InvocationRecord {
+    request_context: RecordContext,
+    request_payload: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordContext {
+    #[serde(default)]
+    condition: String,
+    #[serde(default)]
+    approximate_invoke_count: u32,
+}
+
+fn replay(v: &Value) -> Result<Invocation, TriggerError> {
+    let record: InvocationRecord = serde_json::from_value(v.clone())
+        .map_err(|e| TriggerError(format!("not a valid Lambda invocation record: {e}")))?;
+    if record.request_payload.get("requestPayload").is_some() {
+        return Err(TriggerError(
+            "an invocation record inside an invocation record: replay the inner event".into(),
+        ));
+    }
+    let mut inv = parse(&record.request_payload)?;
+    if let Invocation::Diagnose { trigger, .. } = &mut inv {
+        trigger.detail.push_str(&format!(
+            " (replayed: {} after {} attempts)",
+            record.request_context.condition, record.request_context.approximate_invoke_count
+        ));
+    }
+    Ok(inv)
 }
 
 fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
@@ -186,28 +244,29 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
                 )));
             }
             let reason = d.stopped_reason.clone().unwrap_or_default();
-            let exit = d
-                .containers
-                .iter()
-                .find_map(|c| c.exit_code.filter(|e| *e != 0));
-            let oom = reason.contains("OutOfMemory")
-                || d.containers.iter().any(|c| {
-                    c.exit_code == Some(137)
-                        || c.reason
-                            .as_deref()
-                            .is_some_and(|r| r.contains("OutOfMemory"))
-                });
-            let abnormal = oom
-                || exit.is_some()
-                || d.stop_code.as_deref() == Some("TaskFailedToStart")
-                || reason.contains("health check")
-                || reason.contains("CannotPullContainer")
-                || reason.contains("ResourceInitializationError");
-            if !abnormal {
+            let info = StoppedTaskInfo {
+                task_arn: d.task_arn.clone(),
+                stopped_at: None,
+                stop_code: d.stop_code.clone(),
+                stopped_reason: d.stopped_reason.clone(),
+                containers: d
+                    .containers
+                    .iter()
+                    .map(|c| ContainerExit {
+                        name: c.name.clone(),
+                        exit_code: c.exit_code,
+                        reason: c.reason.clone(),
+                    })
+                    .collect(),
+            };
+            let kind = stops::classify(&info);
+            if !kind.is_failure() {
                 return Ok(Invocation::Ignore(format!(
-                    "task stopped normally: {reason}"
+                    "task stopped normally ({}): {reason}",
+                    d.stop_code.as_deref().unwrap_or("no stop code")
                 )));
             }
+            let exit = stops::classify_exit(&info).filter(|e| *e != 0);
             let task = d
                 .task_arn
                 .rsplit('/')
@@ -270,6 +329,7 @@ pub fn parse(v: &Value) -> Result<Invocation, TriggerError> {
     match v {
         Value::Object(m) if m.contains_key("Records") => sns(v),
         Value::Object(m) if m.contains_key("detail-type") => ecs(v),
+        Value::Object(m) if m.contains_key("requestPayload") => replay(v),
         Value::Object(_) => manual(v),
         _ => Err(TriggerError(
             "unsupported event: expected a JSON object".into(),
@@ -391,15 +451,94 @@ mod tests {
             .unwrap(),
             Invocation::Diagnose { .. }
         ));
-        assert!(matches!(
-            parse(&task_stopped(
+        // A deployment or scale-in stops with SIGTERM, then SIGKILL: 143 and 137 are normal.
+        for (code, reason, exit) in [
+            (
                 "ServiceSchedulerInitiated",
                 "Scaling activity initiated by (deployment ecs-svc/1)",
-                0
-            ))
-            .unwrap(),
-            Invocation::Ignore(_)
-        ));
+                0,
+            ),
+            (
+                "ServiceSchedulerInitiated",
+                "Scaling activity initiated by (deployment ecs-svc/1)",
+                143,
+            ),
+            (
+                "ServiceSchedulerInitiated",
+                "Scaling activity initiated by (deployment ecs-svc/1)",
+                137,
+            ),
+            ("UserInitiated", "Task stopped by user", 137),
+        ] {
+            assert!(
+                matches!(
+                    parse(&task_stopped(code, reason, exit)).unwrap(),
+                    Invocation::Ignore(_)
+                ),
+                "{code} {exit}"
+            );
+        }
+        // Exit 137 without an OutOfMemory reason is a kill, diagnosed but not called OOM.
+        let Invocation::Diagnose { trigger, .. } = parse(&task_stopped(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            137,
+        ))
+        .unwrap() else {
+            panic!()
+        };
+        assert!(trigger.detail.contains("(exit 137)"), "{}", trigger.detail);
+    }
+
+    /// The record Lambda puts in the failed-event queue replays the event it carries.
+    #[test]
+    fn a_failed_event_record_replays_its_event() {
+        let inner = task_stopped(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            1,
+        );
+        let record = json!({"version": "1.0", "timestamp": "2026-11-29T14:40:00.000Z",
+            "requestContext": {"requestId": "r1", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:diagnose:$LATEST",
+                               "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": inner,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": "timed out"}});
+        let Invocation::Diagnose {
+            services,
+            trigger,
+            dedupe_key,
+            ..
+        } = parse(&record).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(services, Some(vec!["api".to_string()]));
+        assert_eq!(
+            dedupe_key.as_deref(),
+            Some("task/0f1e2d3c/4"),
+            "the original's key"
+        );
+        assert!(
+            trigger
+                .detail
+                .ends_with("(replayed: RetriesExhausted after 3 attempts)"),
+            "{}",
+            trigger.detail
+        );
+        let nested = json!({"requestContext": {}, "requestPayload": record});
+        assert!(
+            parse(&nested)
+                .unwrap_err()
+                .0
+                .contains("inside an invocation record")
+        );
+        assert!(
+            parse(&json!({"requestPayload": 1}))
+                .unwrap_err()
+                .0
+                .contains("invocation record")
+        );
     }
 
     #[test]
@@ -457,13 +596,21 @@ mod tests {
                     "Message": machine.to_string(), "Timestamp": "2026-11-29T14:35:00.000Z", "SignatureVersion": "1", "Signature": "x",
                     "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x", "MessageAttributes": {}}}]});
         let Invocation::Diagnose {
-            services, trigger, ..
+            services,
+            trigger,
+            dedupe_key,
+            ..
         } = parse(&event).unwrap()
         else {
             panic!()
         };
         assert_eq!(services, Some(vec!["api".to_string(), "web".to_string()]));
         assert_eq!(trigger.kind, "sns");
+        assert_eq!(
+            dedupe_key.as_deref(),
+            Some("sns/m1"),
+            "SNS retries keep the MessageId"
+        );
         assert!(
             trigger
                 .detail
@@ -475,6 +622,26 @@ mod tests {
             panic!()
         };
         assert_eq!(services, None, "plain text: every service");
+        for (name, diagnosed) in [
+            ("health.unhealthy", true),
+            ("health.recovered", false),
+            ("health.reminder", false),
+            ("diagnose.report", false),
+            ("health.something_new", false),
+        ] {
+            let mut e = event.clone();
+            let mut m = machine.clone();
+            m["event"] = json!(name);
+            e["Records"][0]["Sns"]["Message"] = json!(m.to_string());
+            // Deliveries as AWS makes them for a MessageStructure=json publish: no attributes.
+            e["Records"][0]["Sns"]["MessageAttributes"] = json!({});
+            let inv = parse(&e).unwrap();
+            assert_eq!(
+                matches!(inv, Invocation::Diagnose { .. }),
+                diagnosed,
+                "{name}: {inv:?}"
+            );
+        }
         assert!(
             parse(&json!({"Records": "x"}))
                 .unwrap_err()

@@ -21,7 +21,7 @@ pub const MAX_PENDING: usize = 10;
 /// Lines of a table or list shown in one message; SNS takes at most 256 KB.
 const MAX_LINES: usize = 20;
 /// Bytes of one line of a message at most.
-const MAX_LINE_BYTES: usize = 200;
+pub const MAX_LINE_BYTES: usize = 200;
 /// Failing services named in the machine message at most (diagnose looks at these).
 pub const MAX_ALERT_SERVICES: usize = 50;
 
@@ -174,7 +174,7 @@ fn headline(
 }
 
 /// `line` cut to [`MAX_LINE_BYTES`] (an issue can quote a long URL or error).
-fn cut(mut line: String) -> String {
+pub fn cut(mut line: String) -> String {
     if line.len() > MAX_LINE_BYTES {
         line.truncate(crate::classify::level::floor_boundary(
             &line,

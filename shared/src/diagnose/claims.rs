@@ -1,0 +1,526 @@
+//! Who diagnoses what: de-duplication of redelivered events and coalescing of event storms,
+//! with records written by conditional PUT (If-None-Match `*` / If-Match the ETag read).
+//!
+//! - An event (its key: SNS MessageId, ECS task and version, deployment or event id) is
+//!   diagnosed once: its record says `running` while a diagnosis holds it, `done` (with the
+//!   report) after. A diagnosis that fails `release`s what it holds, and one that dies (a
+//!   timeout) holds only until its invocation's deadline: Lambda's retries then diagnose the
+//!   event (asynchronous invocation, Lambda developer guide: two retries, timeouts included).
+//! - A service is diagnosed at most once per coalescing window: while another diagnosis holds
+//!   it, or one finished less than the window ago, an event for it is answered with the
+//!   report that covers it.
+//! - Manual invokes take no claims: they always diagnose.
+
+use crate::aws::StoreError;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use time::OffsetDateTime;
+
+/// Small JSON records with conditional writes (S3 for the Lambda).
+pub trait Records: Send + Sync {
+    /// The record `name` and its version (ETag); `None` when there is none.
+    fn get_record(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, StoreError>> + Send;
+    /// Writes `name` if its version is still `expected` (`None`: there is none);
+    /// [`StoreError::Conflict`] when another writer came first. Returns the new version.
+    fn put_record(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Running,
+    Done,
+    Released,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub state: State,
+    /// The invocation that wrote it.
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// A running claim holds until then (its invocation's deadline).
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+    /// The report that covers it, once done.
+    pub report: Option<String>,
+}
+
+impl Record {
+    /// Another diagnosis holds it or covers it at `now`.
+    fn covers(&self, now: OffsetDateTime, window: time::Duration) -> bool {
+        match self.state {
+            State::Running => now < self.until,
+            State::Done => now - self.at < window,
+            State::Released => false,
+        }
+    }
+}
+
+/// What an automatic event gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Diagnose `services` (the others are covered); settle or release `held` afterwards.
+    Go {
+        services: Vec<String>,
+        covered: Vec<Covered>,
+        held: Held,
+    },
+    /// The event was (or is being) diagnosed already.
+    Duplicate { record: Record },
+    /// Every service is covered by another diagnosis.
+    Coalesced { covered: Vec<Covered> },
+}
+
+/// A service another diagnosis covers, with its report (`None` while it runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Covered {
+    pub service: String,
+    pub report: Option<String>,
+    pub by: String,
+}
+
+/// The records a diagnosis holds, with the versions it wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Held {
+    records: Vec<(String, String)>,
+}
+
+fn event_name(key: &str) -> String {
+    format!("claims/events/{key}.json")
+}
+
+fn service_name(service: &str) -> String {
+    format!("claims/services/{service}.json")
+}
+
+pub struct Claims<'a, R> {
+    pub store: &'a R,
+    /// The invocation's id.
+    pub by: &'a str,
+    /// The invocation's deadline: claims it holds lapse then.
+    pub until: OffsetDateTime,
+    /// Coalescing window; zero: every event of a service is diagnosed.
+    pub window: time::Duration,
+}
+
+impl<R: Records> Claims<'_, R> {
+    async fn read(&self, name: &str) -> Result<(Option<Record>, Option<String>), StoreError> {
+        match self.store.get_record(name).await? {
+            None => Ok((None, None)),
+            // An unreadable record (written by another version) is replaced, not obeyed.
+            Some((body, version)) => Ok((serde_json::from_slice(&body).ok(), Some(version))),
+        }
+    }
+
+    fn record(&self, state: State, now: OffsetDateTime, report: Option<&str>) -> Vec<u8> {
+        let r = Record {
+            state,
+            by: self.by.to_string(),
+            at: now,
+            until: self.until,
+            report: report.map(str::to_string),
+        };
+        serde_json::to_vec(&r).unwrap_or_default()
+    }
+
+    /// Claims the event `key` and whichever of `services` no other diagnosis covers.
+    pub async fn admit(
+        &self,
+        key: &str,
+        services: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Admission, StoreError> {
+        let ev = event_name(key);
+        let (existing, ev_version) = self.read(&ev).await?;
+        if let Some(r) = existing.filter(|r| r.covers(now, time::Duration::MAX)) {
+            return Ok(Admission::Duplicate { record: r });
+        }
+        let mut free = Vec::new();
+        let mut covered = Vec::new();
+        for s in services {
+            let (rec, version) = self.read(&service_name(s)).await?;
+            match rec.filter(|r| r.covers(now, self.window)) {
+                Some(r) => covered.push(Covered {
+                    service: s.clone(),
+                    report: r.report,
+                    by: r.by,
+                }),
+                None => free.push((s.clone(), version)),
+            }
+        }
+        let mut held = Held::default();
+        let state = if free.is_empty() {
+            State::Done
+        } else {
+            State::Running
+        };
+        match self
+            .store
+            .put_record(&ev, self.record(state, now, None), ev_version.as_deref())
+            .await
+        {
+            Ok(v) => held.records.push((ev.clone(), v)),
+            Err(StoreError::Conflict) => {
+                let (r, _) = self.read(&ev).await?;
+                return match r {
+                    Some(record) => Ok(Admission::Duplicate { record }),
+                    None => Err(StoreError::Failed(format!(
+                        "{ev} changed while it was claimed and then vanished"
+                    ))),
+                };
+            }
+            Err(e) => return Err(e),
+        }
+        if free.is_empty() {
+            return Ok(Admission::Coalesced { covered });
+        }
+        let mut mine = Vec::new();
+        for (s, version) in free {
+            let name = service_name(&s);
+            match self
+                .store
+                .put_record(
+                    &name,
+                    self.record(State::Running, now, None),
+                    version.as_deref(),
+                )
+                .await
+            {
+                Ok(v) => {
+                    held.records.push((name, v));
+                    mine.push(s);
+                }
+                // Claimed by another diagnosis a moment ago: it covers this service.
+                Err(StoreError::Conflict) => covered.push(Covered {
+                    service: s,
+                    report: None,
+                    by: "another invocation".into(),
+                }),
+                Err(e) => {
+                    self.release(held, now).await;
+                    return Err(e);
+                }
+            }
+        }
+        if mine.is_empty() {
+            self.settle(held, None, now).await?;
+            return Ok(Admission::Coalesced { covered });
+        }
+        Ok(Admission::Go {
+            services: mine,
+            covered,
+            held,
+        })
+    }
+
+    /// Marks what `held` holds as done, covered by `report`.
+    pub async fn settle(
+        &self,
+        held: Held,
+        report: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for (name, version) in held.records {
+            match self
+                .store
+                .put_record(&name, self.record(State::Done, now, report), Some(&version))
+                .await
+            {
+                // Taken over after our deadline: the newer holder settles it.
+                Ok(_) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees what `held` holds so a retry diagnoses it; best effort (a claim also lapses at
+    /// its deadline), so a failure here is logged, not raised over the error being handled.
+    pub async fn release(&self, held: Held, now: OffsetDateTime) {
+        for (name, version) in held.records {
+            if let Err(e) = self
+                .store
+                .put_record(
+                    &name,
+                    self.record(State::Released, now, None),
+                    Some(&version),
+                )
+                .await
+            {
+                tracing::warn!("could not release {name} ({e}); it lapses at the deadline");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! Records in memory, with S3's conditional-write contract.
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    pub struct MemRecords {
+        pub data: Mutex<HashMap<String, (Vec<u8>, u64)>>,
+        /// Names whose next write fails (a failing S3).
+        pub fail_writes: Mutex<Vec<String>>,
+    }
+
+    impl MemRecords {
+        pub fn get(&self, name: &str) -> Option<Record> {
+            let data = self.data.lock().unwrap();
+            data.get(name)
+                .and_then(|(b, _)| serde_json::from_slice(b).ok())
+        }
+    }
+
+    impl Records for MemRecords {
+        async fn get_record(&self, name: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+            let data = self.data.lock().unwrap();
+            Ok(data.get(name).map(|(b, v)| (b.clone(), v.to_string())))
+        }
+
+        async fn put_record(
+            &self,
+            name: &str,
+            body: Vec<u8>,
+            expected: Option<&str>,
+        ) -> Result<String, StoreError> {
+            {
+                let mut fail = self.fail_writes.lock().unwrap();
+                if let Some(i) = fail.iter().position(|n| n == name) {
+                    fail.remove(i);
+                    return Err(StoreError::Failed(format!("{name}: InternalError")));
+                }
+            }
+            let mut data = self.data.lock().unwrap();
+            let current = data.get(name).map(|(_, v)| v.to_string());
+            if current.as_deref() != expected {
+                return Err(StoreError::Conflict);
+            }
+            let next = data.get(name).map_or(1, |(_, v)| v + 1);
+            data.insert(name.to_string(), (body, next));
+            Ok(next.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::MemRecords;
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-29 14:00:00 UTC);
+    const MIN: time::Duration = time::Duration::minutes(1);
+
+    fn claims<'a>(
+        store: &'a MemRecords,
+        by: &'a str,
+        now: OffsetDateTime,
+    ) -> Claims<'a, MemRecords> {
+        Claims {
+            store,
+            by,
+            until: now + 5 * MIN,
+            window: 10 * MIN,
+        }
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_event_is_a_duplicate_once_done() {
+        let store = MemRecords::default();
+        let c = claims(&store, "r1", T0);
+        let Admission::Go { services, held, .. } =
+            c.admit("task/t1/4", &names(&["api"]), T0).await.unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(services, ["api"]);
+        // While it runs, a redelivery waits for it.
+        let again = claims(&store, "r2", T0 + MIN)
+            .admit("task/t1/4", &names(&["api"]), T0 + MIN)
+            .await
+            .unwrap();
+        assert!(matches!(again, Admission::Duplicate { record } if record.state == State::Running));
+        c.settle(held, Some("s3://b/r.json"), T0 + MIN)
+            .await
+            .unwrap();
+        // Hours later, still the same event.
+        let late = T0 + 600 * MIN;
+        let Admission::Duplicate { record } = claims(&store, "r3", late)
+            .admit("task/t1/4", &names(&["api"]), late)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (record.state, record.report.as_deref()),
+            (State::Done, Some("s3://b/r.json"))
+        );
+    }
+
+    /// The dedupe marker used to be written before the work: a failed diagnosis then turned
+    /// Lambda's retries into duplicates and the event was lost.
+    #[tokio::test]
+    async fn a_failed_diagnosis_is_diagnosed_by_the_retry() {
+        let store = MemRecords::default();
+        let c = claims(&store, "r1", T0);
+        let Admission::Go { held, .. } = c
+            .admit("sns/m1", &names(&["api", "web"]), T0)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        c.release(held, T0).await;
+        let retry = T0 + MIN;
+        let Admission::Go { services, .. } = claims(&store, "r1", retry)
+            .admit("sns/m1", &names(&["api", "web"]), retry)
+            .await
+            .unwrap()
+        else {
+            panic!("the retry must diagnose")
+        };
+        assert_eq!(services, ["api", "web"]);
+    }
+
+    #[tokio::test]
+    async fn a_diagnosis_that_died_holds_until_its_deadline() {
+        let store = MemRecords::default();
+        let c = claims(&store, "r1", T0);
+        assert!(matches!(
+            c.admit("sns/m1", &names(&["api"]), T0).await.unwrap(),
+            Admission::Go { .. }
+        ));
+        // Timed out: no release. Lambda's retry comes after the deadline (5 minutes).
+        let retry = T0 + 6 * MIN;
+        assert!(matches!(
+            claims(&store, "r1", retry)
+                .admit("sns/m1", &names(&["api"]), retry)
+                .await
+                .unwrap(),
+            Admission::Go { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_storm_is_coalesced_per_service_within_the_window() {
+        let store = MemRecords::default();
+        let c = claims(&store, "alert", T0);
+        let Admission::Go { held, .. } = c
+            .admit("sns/m1", &names(&["api", "web"]), T0)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        // A task of api stops while the alert's diagnosis runs: covered, nothing to do.
+        let t1 = T0 + MIN;
+        let Admission::Coalesced { covered } = claims(&store, "t1", t1)
+            .admit("task/a/1", &names(&["api"]), t1)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (covered[0].service.as_str(), covered[0].report.as_deref()),
+            ("api", None)
+        );
+        c.settle(held, Some("s3://b/alert.json"), t1).await.unwrap();
+        // Minutes later: the finished report covers it.
+        let t2 = T0 + 8 * MIN;
+        let Admission::Coalesced { covered } = claims(&store, "t2", t2)
+            .admit("task/a/2", &names(&["api"]), t2)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(covered[0].report.as_deref(), Some("s3://b/alert.json"));
+        // An event for api and worker: only worker is diagnosed.
+        let Admission::Go {
+            services, covered, ..
+        } = claims(&store, "t3", t2)
+            .admit("action/x", &names(&["api", "worker"]), t2)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((services, covered.len()), (names(&["worker"]), 1));
+        // Past the window, api is diagnosed again.
+        let t3 = t1 + 11 * MIN;
+        assert!(matches!(
+            claims(&store, "t4", t3)
+                .admit("task/a/3", &names(&["api"]), t3)
+                .await
+                .unwrap(),
+            Admission::Go { .. }
+        ));
+        // A coalesced event is settled: its redelivery is a duplicate.
+        let Admission::Duplicate { record } = claims(&store, "t5", t3)
+            .admit("task/a/1", &names(&["api"]), t3)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(record.state, State::Done);
+    }
+
+    #[tokio::test]
+    async fn a_zero_window_coalesces_nothing_but_still_dedupes() {
+        let store = MemRecords::default();
+        let mut c = claims(&store, "r1", T0);
+        c.window = time::Duration::ZERO;
+        let Admission::Go { held, .. } = c.admit("task/a/1", &names(&["api"]), T0).await.unwrap()
+        else {
+            panic!()
+        };
+        c.settle(held, Some("s3://b/1.json"), T0).await.unwrap();
+        assert!(matches!(
+            c.admit("task/a/2", &names(&["api"]), T0).await.unwrap(),
+            Admission::Go { .. }
+        ));
+        assert!(matches!(
+            c.admit("task/a/1", &names(&["api"]), T0).await.unwrap(),
+            Admission::Duplicate { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_leaves_nothing_claimed() {
+        let store = MemRecords::default();
+        store.fail_writes.lock().unwrap().push(service_name("web"));
+        let err = claims(&store, "r1", T0)
+            .admit("sns/m1", &names(&["api", "web"]), T0)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("InternalError"), "{err}");
+        for name in [event_name("sns/m1"), service_name("api")] {
+            assert_eq!(store.get(&name).unwrap().state, State::Released, "{name}");
+        }
+        assert!(matches!(
+            claims(&store, "r1", T0).admit("sns/m1", &names(&["api", "web"]), T0).await.unwrap(),
+            Admission::Go { services, .. } if services.len() == 2
+        ));
+    }
+}
