@@ -8,6 +8,7 @@ checks each call against exactly its template policy.
 
     python tests/aws_template.py env DiagnoseFunction ClusterName=prod   # the environment, as JSON
     python tests/aws_template.py policy HealthCheckFunction ClusterName=prod
+    python tests/aws_template.py resource DiagnoseFunction ClusterName=prod   # its Properties
 """
 
 import json
@@ -190,15 +191,18 @@ def _args(argv):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("env", "policy"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("env", "policy", "resource"):
         sys.exit(__doc__)
     what, function = sys.argv[1], sys.argv[2]
     params, physical = _args(sys.argv[3:])
     physical.setdefault("StateBucket", "ecs-monitor-state")
     physical.setdefault("AlertTopic", f"arn:aws:sns:{REGION}:{ACCOUNT}:ecs-monitor-alerts")
+    physical.setdefault("FailedEventsQueue.Arn", f"arn:aws:sqs:{REGION}:{ACCOUNT}:ecs-monitor-failed-events")
     stack = Stack(params, physical)
     if what == "env":
         print(json.dumps(stack.function_env(function), indent=2, sort_keys=True))
+    elif what == "resource":
+        print(json.dumps(stack.resolve(stack.t["Resources"][function]["Properties"]), indent=2, default=str))
     else:
         print(json.dumps({"Version": "2012-10-17", "Statement": stack.function_statements(function)}, indent=2))
 

@@ -464,6 +464,26 @@ mod tests {
         );
     }
 
+    /// CloudWatch Logs evaluates log-group permissions on `log-group:NAME:*`: a template
+    /// deployed with an exact LogGroupArnPattern (`/ecs/api`) must still read /ecs/api.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_exact_log_group_arn_pattern_is_granted() {
+        let (moto, topic, _) = seed("reports");
+        moto.strict(
+            json!({"ClusterName": "prod", "LogGroupArnPattern": "/ecs/api"}),
+            json!({"StateBucket": "reports", "AlertTopic": topic}),
+        );
+        let app = app_at(&moto.endpoint, config(&topic, &[])).await;
+        let out = app
+            .handle(LambdaEvent::new(sample("diagnose-api.json"), context("g1")))
+            .await
+            .unwrap();
+        assert_eq!(out["services"][0]["error"], Value::Null, "{out}");
+        assert_eq!(out["services"][0]["status"], "critical");
+        assert_eq!(out["services"][0]["restarts"]["unavailable"], json!([]));
+        assert_eq!(moto.denials(), Vec::<Value>::new());
+    }
+
     /// A report bucket that does not exist fails the invocation with an error naming it.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_missing_report_bucket_is_a_clear_error() {

@@ -1,0 +1,96 @@
+//! template.yaml as CloudFormation deploys it (tests/aws_template.py resolves parameters and
+//! intrinsic functions): both functions' configurations load from exactly the environment the
+//! template gives them at its defaults, and the deployment settings AWS's behaviour calls for
+//! are there.
+
+use ecs_monitor::config::{DiagnoseConfig, HealthConfig};
+use ecs_monitor_e2e::moto::venv_python;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn template(what: &str, function: &str, params: &[&str]) -> Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(venv_python())
+        .arg(root.join("tests/aws_template.py"))
+        .args([what, function])
+        .args(params)
+        .output()
+        .expect("run tests/aws_template.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn env_of(v: &Value) -> HashMap<String, String> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// SAM passes a blank parameter as an empty variable: with the template's defaults
+/// ECS_HEALTH_PATHS="" once made diagnose fail at init on every invocation.
+#[test]
+fn both_functions_load_the_environment_the_template_gives_them() {
+    for function in ["HealthCheckFunction", "DiagnoseFunction"] {
+        let env = env_of(&template("env", function, &["ClusterName=prod"]));
+        let blank: Vec<&String> = env
+            .iter()
+            .filter(|(_, v)| v.is_empty())
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            !blank.is_empty(),
+            "{function}: the defaults leave variables blank"
+        );
+        let source: HashMap<&str, &str> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        if function == "HealthCheckFunction" {
+            let c = HealthConfig::from_env(&source).unwrap_or_else(|e| panic!("{function}: {e}"));
+            assert_eq!(c.require_state_bucket().unwrap(), "ecs-monitor-state");
+        } else {
+            let c = DiagnoseConfig::from_env(&source).unwrap_or_else(|e| panic!("{function}: {e}"));
+            assert_eq!(c.require_report_bucket().unwrap(), "ecs-monitor-state");
+            assert_eq!((c.concurrency, c.coalesce_minutes), (2, 10));
+        }
+    }
+}
+
+#[test]
+fn diagnose_is_deployed_for_asynchronous_events() {
+    let props = template("resource", "DiagnoseFunction", &["ClusterName=prod"]);
+    // The account's FilterLogEvents budget is shared by as many invocations as are reserved,
+    // and each invocation's limiter knows how many.
+    assert_eq!(props["ReservedConcurrentExecutions"], "2");
+    assert_eq!(
+        props["Environment"]["Variables"]["DIAGNOSE_CONCURRENCY"],
+        "2"
+    );
+    let unreserved = template(
+        "resource",
+        "DiagnoseFunction",
+        &["ClusterName=prod", "DiagnoseConcurrency=0"],
+    );
+    assert!(
+        unreserved.get("ReservedConcurrentExecutions").is_none(),
+        "0 reserves nothing (0 would stop the function)"
+    );
+    assert_eq!(
+        unreserved["Environment"]["Variables"]["DIAGNOSE_CONCURRENCY"],
+        "1"
+    );
+    // Events that fail every retry go to the failed-event queue.
+    let invoke = &props["EventInvokeConfig"];
+    assert_eq!(invoke["MaximumRetryAttempts"], 2);
+    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    // SNS sends no attributes for a JSON-structured publish: a filter policy on them could
+    // drop every alert.
+    let alert = &props["Events"]["HealthAlert"]["Properties"];
+    assert!(alert.get("FilterPolicy").is_none(), "{alert}");
+}
