@@ -9,9 +9,11 @@ resource ARN and the condition keys AWS would evaluate, and:
   (JSON `AccessDeniedException`, SNS `AuthorizationError`, S3 `AccessDenied`), and recorded;
   any other key is the test's own administrator (it seeds the fixtures);
 - GetObject / HeadObject of a key that does not exist answers 403 AccessDenied, not 404,
-  unless the caller may s3:ListBucket the bucket (S3 API reference, GetObject, "Permissions");
-  the ListBucket grant is evaluated with s3:prefix = the requested key, as AWS does (Ceph's
-  RGW changed to match AWS here: ceph/ceph#68577);
+  unless the caller may s3:ListBucket the bucket (S3 API reference, GetObject, "Permissions").
+  AWS does not document the request context of that ListBucket decision: by default it is
+  evaluated with s3:prefix = the requested key (what Ceph's RGW adopted "to match AWS":
+  ceph/ceph#68577); `missing_key_prefix=False` evaluates it without s3:prefix, so a
+  prefix-limited grant gives 403, the stricter reading;
 - a Publish with MessageStructure=json reaches moto without its message attributes: "Message
   attributes are sent only when the message structure is String, not JSON" (SNS developer
   guide, Amazon SNS message attributes);
@@ -177,14 +179,16 @@ class StrictLayer:
         self.principals = {}  # access key id -> (function, statements)
         self.denials = []
         self.stripped_attributes = 0
+        self.missing_key_prefix = True
 
     # Configuration, from the harness.
-    def configure(self, parameters, physical):
+    def configure(self, parameters, physical, missing_key_prefix=True):
         stack = Stack(parameters, physical)
         principals = {fn: stack.function_statements(fn) for fn in stack.functions()}
         with self.lock:
             self.principals = {fn: (fn, sts) for fn, sts in principals.items()}
             self.denials = []
+            self.missing_key_prefix = missing_key_prefix
         return {"principals": sorted(principals)}
 
     def report(self):
@@ -212,9 +216,8 @@ class StrictLayer:
                 # No such key: 404 only for a caller who may list the bucket under that key.
                 bucket, key = missing_object
                 statements = principal[1] if principal else None
-                may_list = statements is None or allowed(
-                    statements, "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": key}
-                )[0]
+                ctx = {"s3:prefix": key} if self.missing_key_prefix else {}
+                may_list = statements is None or allowed(statements, "s3:ListBucket", f"arn:aws:s3:::{bucket}", ctx)[0]
                 if not may_list:
                     raise Denied("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", "missing key, no s3:ListBucket")
         except Denied as d:

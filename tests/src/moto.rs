@@ -135,6 +135,17 @@ impl Moto {
         );
     }
 
+    /// The same, with S3 deciding 404-or-403 for a missing key without weighing a prefix
+    /// condition (AWS does not document which it does): a prefix-limited ListBucket then
+    /// gives 403.
+    pub fn strict_without_prefix_on_missing_keys(&self, parameters: Value, physical: Value) {
+        self.ok(
+            "harness",
+            "strict",
+            json!({"parameters": parameters, "physical": physical, "missing_key_prefix": false}),
+        );
+    }
+
     /// The calls the strict layer denied so far.
     pub fn denials(&self) -> Vec<Value> {
         self.ok("harness", "strict_report", json!({}))["denials"]

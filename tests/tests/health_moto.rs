@@ -616,6 +616,44 @@ async fn the_first_run_finds_no_state_and_a_403_is_never_no_state() {
     );
 }
 
+/// Should S3 answer the missing latest.json with 403 despite the prefix-limited ListBucket
+/// (AWS does not document how it weighs the condition there), the store confirms the absence
+/// with a ListObjectsV2 of that key, which the grant allows: the first run works either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_run_works_however_s3_weighs_the_prefix_condition() {
+    let s = seed();
+    s.moto.strict_without_prefix_on_missing_keys(
+        json!({"ClusterName": "prod"}),
+        json!({"StateBucket": BUCKET, "AlertTopic": s.topic_arn}),
+    );
+    let l = lambda(&s, &s.topic_arn).await;
+    let out = tick(&l, 0, "first").await;
+    assert_eq!(out.warning, None);
+    let denied: Vec<String> = s
+        .moto
+        .denials()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["action"].as_str().unwrap(),
+                d["why"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        denied,
+        ["s3:GetObject missing key, no s3:ListBucket"],
+        "only the 403 itself"
+    );
+    let out = tick(&l, 5, "second").await;
+    assert_eq!(
+        out.published,
+        ["health.degraded"],
+        "the state was written and read back"
+    );
+}
+
 /// S3's 409 ConditionalRequestConflict on the state write means "retry", not "another run
 /// won": the run retries, writes, and alerts.
 #[tokio::test(flavor = "multi_thread")]

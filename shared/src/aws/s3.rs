@@ -90,9 +90,15 @@ async fn put_conditional(
     }
 }
 
-/// The object at `key` and its ETag; `None` when S3 says NoSuchKey (404). A 403 is an error,
-/// never "no object": S3 answers 403 for a missing key to a caller without s3:ListBucket
-/// (GetObject, S3 API reference), so treating it as absent would hide a permission problem.
+/// The object at `key` and its ETag; `None` when it does not exist.
+///
+/// S3 answers a GetObject of a missing key with 404 only to a caller who may s3:ListBucket
+/// the bucket, and with 403 to others (GetObject, S3 API reference). The template grants
+/// ListBucket limited by `s3:prefix` to our prefix; AWS documents that condition for
+/// ListObjects, not how it weighs it in the 404-or-403 decision. So a 403 is never taken for
+/// "absent" by itself: it is checked with a ListObjectsV2 of exactly that key as the prefix,
+/// which the grant allows in any case. Absent there: `None`; listed (a real denial) or the
+/// listing refused: the 403 is the error.
 async fn get_object(
     client: &aws_sdk_s3::Client,
     bucket: &str,
@@ -102,6 +108,10 @@ async fn get_object(
         Ok(o) => o,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
         Err(e) => {
+            let denied = e.raw_response().map(|r| r.status().as_u16()) == Some(403);
+            if denied && !listed(client, bucket, key).await.unwrap_or(true) {
+                return Ok(None);
+            }
             return Err(StoreError::Failed(format!(
                 "s3:GetObject s3://{bucket}/{key} failed: {}",
                 describe(&e)
@@ -116,6 +126,20 @@ async fn get_object(
         .map_err(|e| StoreError::Failed(format!("reading s3://{bucket}/{key}: {e}")))?
         .into_bytes();
     Ok(Some((bytes.to_vec(), version)))
+}
+
+/// Whether `key` exists, by listing it as a prefix: keys come in UTF-8 binary order, so if it
+/// exists it is the first key starting with itself.
+async fn listed(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<bool, String> {
+    let out = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(key)
+        .max_keys(1)
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(out.contents().first().and_then(|o| o.key()) == Some(key))
 }
 
 pub struct S3Store {
