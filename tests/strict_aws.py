@@ -205,7 +205,12 @@ class StrictLayer:
         with self.lock:
             principal = self.principals.get(key_id)
         try:
-            body, checks, missing_object = self.inspect(environ, body, service, region)
+            if principal is None:
+                # The test's administrator: allowed everything; AWS's delivery rules still hold.
+                body = self.admin_body(environ, body, service)
+                checks, missing_object = [], None
+            else:
+                body, checks, missing_object = self.inspect(environ, body, service, region)
             if principal is not None:
                 name, statements = principal
                 for c in checks:
@@ -215,9 +220,8 @@ class StrictLayer:
             if missing_object is not None:
                 # No such key: 404 only for a caller who may list the bucket under that key.
                 bucket, key = missing_object
-                statements = principal[1] if principal else None
                 ctx = {"s3:prefix": key} if self.missing_key_prefix else {}
-                may_list = statements is None or allowed(statements, "s3:ListBucket", f"arn:aws:s3:::{bucket}", ctx)[0]
+                may_list = allowed(principal[1], "s3:ListBucket", f"arn:aws:s3:::{bucket}", ctx)[0]
                 if not may_list:
                     raise Denied("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", "missing key, no s3:ListBucket")
         except Denied as d:
@@ -227,6 +231,13 @@ class StrictLayer:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
+
+    def admin_body(self, environ, body, service):
+        if service == "sns" and not environ.get("HTTP_X_AMZ_TARGET"):
+            form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+            if (form.get("Action") or [""])[0] == "Publish":
+                return self.strip_json_attributes(body, form)
+        return body
 
     def inspect(self, environ, body, service, region):
         """(body to forward, checks, (bucket, key) of a GET/HEAD of a missing object)."""

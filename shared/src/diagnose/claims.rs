@@ -159,14 +159,18 @@ impl<R: Records> Claims<'_, R> {
             }
         }
         let mut held = Held::default();
-        let state = if free.is_empty() {
-            State::Done
+        // Covered already: the event is done, answered by the covering report.
+        let (state, report) = if free.is_empty() {
+            (
+                State::Done,
+                covered.iter().find_map(|c| c.report.as_deref()),
+            )
         } else {
-            State::Running
+            (State::Running, None)
         };
         match self
             .store
-            .put_record(&ev, self.record(state, now, None), ev_version.as_deref())
+            .put_record(&ev, self.record(state, now, report), ev_version.as_deref())
             .await
         {
             Ok(v) => held.records.push((ev.clone(), v)),
@@ -475,15 +479,16 @@ mod tests {
                 .unwrap(),
             Admission::Go { .. }
         ));
-        // A coalesced event is settled: its redelivery is a duplicate.
+        // A coalesced event is settled: its redelivery is a duplicate, with the report.
         let Admission::Duplicate { record } = claims(&store, "t5", t3)
-            .admit("task/a/1", &names(&["api"]), t3)
+            .admit("task/a/2", &names(&["api"]), t3)
             .await
             .unwrap()
         else {
             panic!()
         };
         assert_eq!(record.state, State::Done);
+        assert_eq!(record.report.as_deref(), Some("s3://b/alert.json"));
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@
 //! the summary is published fails the invocation, with the claims released: the retry
 //! diagnoses the event again (writing a second report of it at worst) and nothing is lost.
 
-use super::claims::{Admission, Claims, Covered, Records};
+use super::claims::{Admission, Claims, Records};
 use super::render;
 use super::run::{DiagnoseError, Request, diagnose, resolve_services};
 use super::trigger::{Invocation, TriggerError, parse};
@@ -71,10 +71,6 @@ pub struct Context<'a> {
     pub deadline: OffsetDateTime,
 }
 
-fn covered_json(covered: &[Covered]) -> Value {
-    json!(covered)
-}
-
 impl<L, E, H, S, P> Diagnose<'_, L, E, H, S, P>
 where
     L: LogEvents,
@@ -127,7 +123,7 @@ where
                     );
                 }
                 Admission::Coalesced { covered } => {
-                    return Ok(json!({"coalesced": key, "covered_by": covered_json(&covered)}));
+                    return Ok(json!({"coalesced": key, "covered_by": json!(covered)}));
                 }
                 Admission::Go {
                     services,
@@ -165,7 +161,7 @@ where
                 answer["report_url"] = json!(url);
                 answer["published"] = json!(published);
                 if !covered.is_empty() {
-                    answer["covered_by"] = covered_json(&covered);
+                    answer["covered_by"] = json!(covered);
                 }
                 Ok(answer)
             }

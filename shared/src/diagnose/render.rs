@@ -49,11 +49,9 @@ pub fn summary_lines(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// The full text report.
-pub fn text(report: &Report) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
+/// "Diagnosis of cluster prod over 60 minutes (… to …), trigger sns: …".
+fn headline(report: &Report) -> String {
+    format!(
         "Diagnosis of cluster {} over {} minutes ({} to {}), trigger {}{}",
         report.cluster,
         report.window.minutes,
@@ -65,7 +63,13 @@ pub fn text(report: &Report) -> String {
         } else {
             format!(": {}", report.trigger.detail)
         }
-    );
+    )
+}
+
+/// The full text report.
+pub fn text(report: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}", headline(report));
     for line in summary_lines(report) {
         let _ = writeln!(o, "  {line}");
     }
@@ -160,18 +164,8 @@ fn subject(report: &Report, worst: &[&ServiceReport]) -> String {
 fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String {
     use crate::health::alert::cut;
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "Diagnosis of cluster {} over {} minutes ({} to {}), trigger {}.",
-        report.cluster,
-        report.window.minutes,
-        fmt_time(report.window.start),
-        fmt_time(report.window.end),
-        cut(format!(
-            "{}: {}",
-            report.trigger.kind, report.trigger.detail
-        ))
-    );
+    // The trigger's detail can be long (an alert of many issues): the line is cut.
+    let _ = writeln!(o, "{}", cut(headline(report)));
     let _ = writeln!(
         o,
         "\n{} of {} services need attention:",
