@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod health;
+pub mod redact;
 pub mod timefmt;
 
 /// The version of ecs-monitor, as the crate was built.

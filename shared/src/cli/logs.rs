@@ -13,7 +13,6 @@ use crate::diagnose::run::{Request, diagnose};
 use crate::health::model::{State, Status};
 use std::io::{IsTerminal, Write};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// The `logs` subcommands (their names on the command line: pull, …, auto-diagnose).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -235,7 +234,7 @@ async fn pull<W: Write>(
     };
     let limiter = RateLimiter::new(REQUESTS_PER_SECOND, cfg.concurrency);
     let progress = std::io::stderr().is_terminal();
-    let end = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+    let end = crate::timefmt::to_millis(now);
     let start = end - i64::from(opts.minutes) * 60_000;
     for service in services {
         let group = cfg.log_group(&service);
@@ -253,10 +252,7 @@ async fn pull<W: Write>(
             if progress && n.is_multiple_of(1000) {
                 eprint!("\rpulling {service}: {n} events");
             }
-            let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.timestamp) * 1_000_000)
-                .ok()
-                .and_then(|t| t.format(&Rfc3339).ok())
-                .unwrap_or_default();
+            let at = crate::timefmt::millis_rfc3339(e.timestamp);
             let line = if opts.json {
                 serde_json::json!({"timestamp": at, "service": service, "stream": e.stream, "message": e.message}).to_string()
             } else {

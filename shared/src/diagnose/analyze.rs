@@ -7,9 +7,9 @@
 //! counts once with its head's category. A bare Python traceback header takes its fingerprint
 //! from the exception line that ends it.
 
-use super::redact::redact;
 use crate::classify::summary::MAX_FINGERPRINTS;
 use crate::classify::{Category, Classification, Classifier, Summary, fingerprint};
+use crate::redact::redact;
 use regex::Regex;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::LazyLock;

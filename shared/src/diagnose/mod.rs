@@ -4,7 +4,6 @@ pub mod analyze;
 pub mod claims;
 pub mod fetch;
 pub mod invoke;
-pub mod redact;
 pub mod render;
 pub mod report;
 pub mod restarts;

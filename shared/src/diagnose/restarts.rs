@@ -5,21 +5,10 @@
 use super::report::{Restarts, StoppedTask};
 use super::stops::{StopKind, classify, classify_exit};
 use crate::aws::tasks::{StoppedTaskInfo, task_id};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use crate::timefmt::{from_millis as at, millis_rfc3339 as stamp};
 
 /// Timeline entries kept at most (the latest).
 const MAX_TIMELINE: usize = 100;
-
-fn at(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-}
-
-fn stamp(ms: i64) -> String {
-    at(ms)
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| ms.to_string())
-}
 
 /// Service events that tell of trouble (placement, unhealthy targets, failing starts).
 pub fn is_troubling_event(message: &str) -> bool {
@@ -57,7 +46,7 @@ pub fn assemble(
             .stopped_reason
             .as_deref()
             .or_else(|| t.containers.iter().find_map(|c| c.reason.as_deref()))
-            .map(|r| super::redact::redact(r).into_owned());
+            .map(|r| crate::redact::redact(r).into_owned());
         let kind = classify(t);
         timeline.push((
             ms,

@@ -56,13 +56,10 @@ pub async fn resolve_services<E: EcsServices>(
     }
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::timefmt::to_millis as ms;
 
 fn at(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    crate::timefmt::from_millis(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 fn all_categories(counts: &BTreeMap<Category, u64>) -> BTreeMap<Category, u64> {

@@ -3,7 +3,7 @@
 
 use super::model::{CertInfo, HttpObservation, HttpResponse, TlsChain, TlsObservation};
 use crate::config::{Endpoint, Expectation};
-use crate::diagnose::redact::redact;
+use crate::redact::redact;
 use reqwest::Url;
 
 use futures_util::{StreamExt, stream};

@@ -1,0 +1,88 @@
+//! Diagnose's configuration (the Lambda and `ecs-monitor logs`).
+
+use super::common::key_prefix;
+use super::{ClassifierConfig, CommonConfig, ConfigError, Source, int_var, invalid};
+use std::path::PathBuf;
+
+pub const ECS_LOG_PATTERN: &str = "ECS_LOG_PATTERN";
+pub const REPORT_BUCKET: &str = "REPORT_BUCKET";
+pub const REPORT_PREFIX: &str = "REPORT_PREFIX";
+pub const DIAGNOSE_MINUTES: &str = "DIAGNOSE_MINUTES";
+pub const DIAGNOSE_EVENT_LIMIT: &str = "DIAGNOSE_EVENT_LIMIT";
+pub const DIAGNOSE_CONCURRENCY: &str = "DIAGNOSE_CONCURRENCY";
+pub const DIAGNOSE_COALESCE_MINUTES: &str = "DIAGNOSE_COALESCE_MINUTES";
+
+/// Configuration of diagnose (the Lambda and `ecs-monitor logs`).
+#[derive(Debug, Clone)]
+pub struct DiagnoseConfig {
+    pub cluster: String,
+    pub region: String,
+    pub services: Option<Vec<String>>,
+    /// Log group of a service: `{service}` is replaced by its name. Default `/ecs/{service}`.
+    pub log_pattern: String,
+    /// Where reports go: `REPORT_BUCKET`, else `STATE_BUCKET`.
+    pub report_bucket: Option<String>,
+    pub report_prefix: String,
+    pub alert_topic_arn: Option<String>,
+    /// Window length when the trigger does not say.
+    pub minutes: u32,
+    /// Events read per service and window at most.
+    pub event_limit: u64,
+    /// Diagnoses that may run at once (the Lambda's reserved concurrency): they share the
+    /// account's CloudWatch Logs request budget.
+    pub concurrency: u32,
+    /// Automatic triggers diagnose a service at most once per this many minutes; 0: each.
+    pub coalesce_minutes: u32,
+    /// The health state file, for `logs auto-diagnose`.
+    pub state_file: PathBuf,
+    pub classifier: ClassifierConfig,
+}
+
+impl DiagnoseConfig {
+    pub fn from_env(source: &impl Source) -> Result<Self, ConfigError> {
+        // Only the common variables and diagnose's own: a health-only variable, good or bad,
+        // does not concern it.
+        let common = CommonConfig::from_env(source)?;
+        let log_pattern = source
+            .get(ECS_LOG_PATTERN)?
+            .unwrap_or_else(|| "/ecs/{service}".into());
+        if !log_pattern.contains("{service}") {
+            return Err(invalid(
+                ECS_LOG_PATTERN,
+                &log_pattern,
+                "must contain {service}, as in /ecs/{service}",
+            ));
+        }
+        let report_prefix = key_prefix(source, REPORT_PREFIX, "reports/")?;
+        Ok(Self {
+            report_bucket: source.get(REPORT_BUCKET)?.or(common.state_bucket.clone()),
+            cluster: common.cluster,
+            region: common.region,
+            services: common.services,
+            log_pattern,
+            report_prefix,
+            alert_topic_arn: common.alert_topic_arn,
+            minutes: int_var(source, DIAGNOSE_MINUTES, 60, 1..=10_080)? as u32,
+            event_limit: int_var(source, DIAGNOSE_EVENT_LIMIT, 100_000, 1..=100_000_000)?,
+            concurrency: int_var(source, DIAGNOSE_CONCURRENCY, 1, 1..=1000)? as u32,
+            coalesce_minutes: int_var(source, DIAGNOSE_COALESCE_MINUTES, 10, 0..=1440)? as u32,
+            state_file: common.state_file,
+            classifier: ClassifierConfig::from_env(source)?,
+        })
+    }
+
+    pub fn log_group(&self, service: &str) -> String {
+        self.log_pattern.replace("{service}", service)
+    }
+
+    /// The report bucket, required where reports go to S3 (the Lambda).
+    pub fn require_report_bucket(&self) -> Result<&str, ConfigError> {
+        self.report_bucket.as_deref().ok_or_else(|| {
+            invalid(
+                REPORT_BUCKET,
+                "",
+                "is required (or STATE_BUCKET): the bucket that keeps the reports",
+            )
+        })
+    }
+}
