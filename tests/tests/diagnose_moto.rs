@@ -283,7 +283,7 @@ fn the_other_logs_commands() {
 /// template's s3:ListBucket), a second create or a stale version conflicts (412).
 #[tokio::test(flavor = "multi_thread")]
 async fn reports_land_in_s3_and_claims_are_conditional() {
-    use ecs_monitor::diagnose::claims::Records;
+    use ecs_monitor::ports::Records;
     use ecs_monitor_e2e::moto::DIAGNOSE;
     let moto = Moto::start();
     moto.ok("s3", "create_bucket", json!({"Bucket": "reports"}));
@@ -316,7 +316,7 @@ async fn reports_land_in_s3_and_claims_are_conditional() {
     let v1 = store.put_record(name, b"{}".to_vec(), None).await.unwrap();
     assert_eq!(
         store.put_record(name, b"{}".to_vec(), None).await,
-        Err(ecs_monitor::aws::StoreError::Conflict),
+        Err(ecs_monitor::ports::StoreError::Conflict),
         "the same event: claimed once"
     );
     let (_, read) = store.get_record(name).await.unwrap().unwrap();
@@ -327,7 +327,7 @@ async fn reports_land_in_s3_and_claims_are_conditional() {
         .unwrap();
     assert_eq!(
         store.put_record(name, b"{}".to_vec(), Some(&v1)).await,
-        Err(ecs_monitor::aws::StoreError::Conflict),
+        Err(ecs_monitor::ports::StoreError::Conflict),
         "a stale version"
     );
     assert_ne!(v1, v2);
@@ -357,7 +357,7 @@ async fn the_diagnose_summary_reaches_subscribers() {
         "[ecs-monitor] prod diagnose: api CRITICAL, worker CRITICAL"
     );
     let sns = Sns::new(&moto.sdk().await, &topic);
-    ecs_monitor::aws::Publisher::publish_json(&sns, &subject, message)
+    ecs_monitor::ports::Publisher::publish_json(&sns, &subject, message)
         .await
         .unwrap();
     let msgs = moto.drain_queue(&queue);

@@ -1,8 +1,9 @@
 //! Event in, summary out; the check itself is `ecs_monitor::health::run`.
 
-use ecs_monitor::aws::{self, StateStore, ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
+use ecs_monitor::aws::{self, ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
 use ecs_monitor::config::{HealthConfig, ProcessEnv};
 use ecs_monitor::health::{probe::Prober, run, trigger::trigger};
+use ecs_monitor::ports::StateStore;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -1,7 +1,8 @@
 //! The ECS adapter.
 
-use super::{AwsError, EcsServices, short_name};
+use super::short_name;
 use crate::health::model::{ServiceObservation, ServicesObservation};
+use crate::ports::{AwsError, EcsServices};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -1,7 +1,7 @@
 //! The Elastic Load Balancing v2 adapter.
 
-use super::{AwsError, TargetHealth};
 use crate::health::model::TargetObservation;
+use crate::ports::{AwsError, TargetHealth};
 
 pub struct Elb(pub aws_sdk_elasticloadbalancingv2::Client);
 

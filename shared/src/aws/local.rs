@@ -1,8 +1,8 @@
 //! The health state in a local file (the CLI's `ECS_HEALTH_STATE`), with the same
 //! conditional-write contract as S3: the version is a hash of the file's bytes.
 
-use super::{Loaded, StateStore, StoreError};
 use crate::health::model::State;
+use crate::ports::{Loaded, StateStore, StoreError};
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 

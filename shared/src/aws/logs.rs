@@ -4,75 +4,8 @@
 //! pass the caller's limiter, and the SDK's own retries would not.
 
 use super::describe;
+use crate::ports::{LogEvents, LogPage, LogsError, OwnedEvent, StreamInfo, StreamPage};
 use aws_sdk_cloudwatchlogs::types::OrderBy;
-use std::future::Future;
-
-/// A log event as CloudWatch returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedEvent {
-    pub timestamp: i64,
-    pub stream: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LogPage {
-    pub events: Vec<OwnedEvent>,
-    /// More events remain (pages may be short or empty while a token remains).
-    pub next_token: Option<String>,
-}
-
-/// One log stream as DescribeLogStreams lists it (times in ms).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StreamInfo {
-    pub name: String,
-    pub first_event: Option<i64>,
-    pub last_event: Option<i64>,
-    pub created: Option<i64>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StreamPage {
-    /// Newest last event first.
-    pub streams: Vec<StreamInfo>,
-    pub next_token: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LogsError {
-    /// ThrottlingException (5 FilterLogEvents per second per account and region).
-    #[error("throttled: {0}")]
-    Throttled(String),
-    /// A 5xx answer, a timeout or a broken connection: worth another try.
-    #[error("{0}")]
-    Transient(String),
-    #[error("log group {0} does not exist")]
-    MissingGroup(String),
-    #[error("access denied: {0}")]
-    Denied(String),
-    #[error("{0}")]
-    Other(String),
-}
-
-/// FilterLogEvents and DescribeLogStreams.
-pub trait LogEvents: Send + Sync {
-    /// One page of events of `group` in [start, end] (milliseconds), interleaved by time.
-    fn filter_page(
-        &self,
-        group: &str,
-        start_ms: i64,
-        end_ms: i64,
-        pattern: Option<&str>,
-        token: Option<String>,
-    ) -> impl Future<Output = Result<LogPage, LogsError>> + Send;
-
-    /// One page of `group`'s log streams, the newest last event first.
-    fn streams_page(
-        &self,
-        group: &str,
-        token: Option<String>,
-    ) -> impl Future<Output = Result<StreamPage, LogsError>> + Send;
-}
 
 pub struct CloudWatchLogs(pub aws_sdk_cloudwatchlogs::Client);
 

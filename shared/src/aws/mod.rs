@@ -10,18 +10,9 @@ pub mod s3;
 pub mod sns;
 pub mod tasks;
 
-use crate::health::model::{Alert, ServicesObservation, State, TargetObservation};
+pub use crate::ports::AwsError;
 // The SDK crates share these smithy types; any of them re-exports them.
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use std::future::Future;
-
-/// A failed AWS call, with the service's error code and message when it gave them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} failed: {message}")]
-pub struct AwsError {
-    pub operation: &'static str,
-    pub message: String,
-}
 
 impl AwsError {
     pub(crate) fn from_sdk<E, R>(operation: &'static str, e: &SdkError<E, R>) -> Self
@@ -47,80 +38,6 @@ where
         (Some(code), None) => code.to_string(),
         _ => DisplayErrorContext(e).to_string(),
     }
-}
-
-/// ECS services: list and describe.
-pub trait EcsServices: Send + Sync {
-    /// Every service of the cluster (all pages).
-    fn list_services(
-        &self,
-        cluster: &str,
-    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
-    /// Describes at most 10 services (the API's limit per call).
-    fn describe_services(
-        &self,
-        cluster: &str,
-        names: &[String],
-    ) -> impl Future<Output = Result<ServicesObservation, AwsError>> + Send;
-}
-
-/// ALB target health, one target group per call.
-pub trait TargetHealth: Send + Sync {
-    fn target_health(
-        &self,
-        target_group_arn: &str,
-    ) -> impl Future<Output = Result<Vec<TargetObservation>, AwsError>> + Send;
-}
-
-/// What the store holds: the last state (if readable) and its version for a conditional write.
-#[derive(Debug, Clone, Default)]
-pub struct Loaded {
-    pub state: Option<State>,
-    /// The version to replace (an S3 ETag, a file hash); `None` when nothing is stored yet.
-    pub version: Option<String>,
-    /// Why a stored state could not be used (it is then replaced).
-    pub warning: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// Another run wrote the state since it was loaded.
-    #[error("the state changed since it was read (another run wrote it)")]
-    Conflict,
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// Where the health state lives: S3 for the Lambda, a file for the CLI.
-pub trait StateStore: Send + Sync {
-    fn load(&self) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
-    /// Writes `state` if the stored version is still `expected` (`None`: nothing stored);
-    /// returns the new version.
-    fn save(
-        &self,
-        state: &State,
-        expected: Option<&str>,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
-    /// Where the state is, for messages (`s3://bucket/key`, a path).
-    fn location(&self) -> String;
-}
-
-/// Publishes alerts (SNS).
-pub trait Notifier: Send + Sync {
-    fn publish(
-        &self,
-        alert: &Alert,
-        cluster: &str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
-}
-
-/// Publishes a prepared `MessageStructure=json` message (the diagnose summary).
-pub trait Publisher: Send + Sync {
-    fn publish_json(
-        &self,
-        subject: &str,
-        message: String,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// Attempts of every AWS call: throttling (`ThrottlingException`, `Throttling`, `SlowDown`)

@@ -2,8 +2,9 @@
 //! conditional PUT (If-Match the ETag read, or If-None-Match `*` when there was none), and a
 //! dated copy under `history/`.
 
-use super::{Loaded, StateStore, StoreError, describe};
+use super::describe;
 use crate::health::model::{SCHEMA_VERSION, State};
+use crate::ports::{Loaded, Records, ReportWriter, StateStore, StoreError};
 use aws_sdk_s3::primitives::ByteStream;
 
 /// An S3 client; path-style addressing with a custom endpoint (moto, LocalStack, MinIO),
@@ -268,7 +269,13 @@ impl ReportStore {
     }
 }
 
-impl crate::diagnose::claims::Records for ReportStore {
+impl ReportWriter for ReportStore {
+    async fn put_report(&self, name: &str, body: Vec<u8>) -> Result<String, StoreError> {
+        self.put(name, body).await
+    }
+}
+
+impl Records for ReportStore {
     async fn get_record(&self, name: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let key = self.key(name);
         Ok(get_object(&self.client, &self.bucket, &key)

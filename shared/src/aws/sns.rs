@@ -6,8 +6,8 @@
 //! String, not JSON" (SNS developer guide, Amazon SNS message attributes), so subscribers
 //! decide from the machine message, and no subscription filter policy can rely on them.
 
-use super::{AwsError, Notifier, Publisher};
 use crate::health::model::Alert;
+use crate::ports::{AwsError, Notifier, Publisher};
 
 pub struct Sns {
     client: aws_sdk_sns::Client,

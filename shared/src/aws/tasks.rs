@@ -1,40 +1,8 @@
 //! ECS evidence of restarts: stopped tasks (ListTasks STOPPED + DescribeTasks; ECS keeps
 //! them about an hour) and the service's events.
 
-use super::{AwsError, short_name};
-use std::future::Future;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerExit {
-    pub name: String,
-    pub exit_code: Option<i32>,
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoppedTaskInfo {
-    pub task_arn: String,
-    /// Milliseconds since the epoch.
-    pub stopped_at: Option<i64>,
-    pub stop_code: Option<String>,
-    pub stopped_reason: Option<String>,
-    pub containers: Vec<ContainerExit>,
-}
-
-/// Stopped tasks and events of a service.
-pub trait TaskHistory: Send + Sync {
-    fn stopped_tasks(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> impl Future<Output = Result<Vec<StoppedTaskInfo>, AwsError>> + Send;
-    /// (time in ms, message), newest first.
-    fn service_events(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, AwsError>> + Send;
-}
+use super::short_name;
+use crate::ports::{AwsError, ContainerExit, StoppedTaskInfo, TaskHistory};
 
 pub struct EcsTasks(pub aws_sdk_ecs::Client);
 

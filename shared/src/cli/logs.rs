@@ -228,7 +228,7 @@ async fn pull<W: Write>(
 ) -> Result<(), CliError> {
     let services = match services.or_else(|| cfg.services.clone()) {
         Some(s) => s,
-        None => aws::EcsServices::list_services(ecs, &cfg.cluster)
+        None => crate::ports::EcsServices::list_services(ecs, &cfg.cluster)
             .await
             .map_err(|e| CliError::Failed(e.to_string()))?,
     };

@@ -11,27 +11,9 @@
 //!   report that covers it.
 //! - Manual invokes take no claims: they always diagnose.
 
-use crate::aws::StoreError;
+use crate::ports::{Records, StoreError};
 use serde::{Deserialize, Serialize};
-use std::future::Future;
 use time::OffsetDateTime;
-
-/// Small JSON records with conditional writes (S3 for the Lambda).
-pub trait Records: Send + Sync {
-    /// The record `name` and its version (ETag); `None` when there is none.
-    fn get_record(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, StoreError>> + Send;
-    /// Writes `name` if its version is still `expected` (`None`: there is none);
-    /// [`StoreError::Conflict`] when another writer came first. Returns the new version.
-    fn put_record(
-        &self,
-        name: &str,
-        body: Vec<u8>,
-        expected: Option<&str>,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -268,62 +250,9 @@ impl<R: Records> Claims<'_, R> {
 }
 
 #[cfg(test)]
-pub mod fake {
-    //! Records in memory, with S3's conditional-write contract.
-    use super::*;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    pub struct MemRecords {
-        pub data: Mutex<HashMap<String, (Vec<u8>, u64)>>,
-        /// Names whose next write fails (a failing S3).
-        pub fail_writes: Mutex<Vec<String>>,
-    }
-
-    impl MemRecords {
-        pub fn get(&self, name: &str) -> Option<Record> {
-            let data = self.data.lock().unwrap();
-            data.get(name)
-                .and_then(|(b, _)| serde_json::from_slice(b).ok())
-        }
-    }
-
-    impl Records for MemRecords {
-        async fn get_record(&self, name: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
-            let data = self.data.lock().unwrap();
-            Ok(data.get(name).map(|(b, v)| (b.clone(), v.to_string())))
-        }
-
-        async fn put_record(
-            &self,
-            name: &str,
-            body: Vec<u8>,
-            expected: Option<&str>,
-        ) -> Result<String, StoreError> {
-            {
-                let mut fail = self.fail_writes.lock().unwrap();
-                if let Some(i) = fail.iter().position(|n| n == name) {
-                    fail.remove(i);
-                    return Err(StoreError::Failed(format!("{name}: InternalError")));
-                }
-            }
-            let mut data = self.data.lock().unwrap();
-            let current = data.get(name).map(|(_, v)| v.to_string());
-            if current.as_deref() != expected {
-                return Err(StoreError::Conflict);
-            }
-            let next = data.get(name).map_or(1, |(_, v)| v + 1);
-            data.insert(name.to_string(), (body, next));
-            Ok(next.to_string())
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::fake::MemRecords;
     use super::*;
+    use crate::ports::fakes::MemRecords;
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2026-11-29 14:00:00 UTC);
@@ -521,7 +450,11 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("InternalError"), "{err}");
         for name in [event_name("sns/m1"), service_name("api")] {
-            assert_eq!(store.get(&name).unwrap().state, State::Released, "{name}");
+            assert_eq!(
+                store.get::<Record>(&name).unwrap().state,
+                State::Released,
+                "{name}"
+            );
         }
         assert!(matches!(
             claims(&store, "r1", T0).admit("sns/m1", &names(&["api", "web"]), T0).await.unwrap(),

@@ -8,7 +8,7 @@
 //! (`DIAGNOSE_CONCURRENCY`, the function's reserved concurrency); the SDK client makes one
 //! attempt per call (`aws::logs`), so there are no retries outside the limiter.
 
-use crate::aws::logs::{LogEvents, LogsError, OwnedEvent, StreamInfo};
+use crate::ports::{LogEvents, LogsError, OwnedEvent, StreamInfo};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -214,102 +214,52 @@ pub async fn streams_started<L: LogEvents>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::logs::{LogPage, StreamPage};
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use crate::ports::fakes::FakeLogs;
+    use std::sync::atomic::Ordering;
 
-    /// `pages` pages of `per_page` events (some pages empty), throttling every `throttle_every`-th call.
-    struct FakeLogs {
-        pages: u32,
-        per_page: u32,
-        throttle_every: u32,
-        calls: AtomicU32,
-    }
-
-    impl LogEvents for FakeLogs {
-        async fn filter_page(
-            &self,
-            group: &str,
-            _s: i64,
-            _e: i64,
-            _p: Option<&str>,
-            token: Option<String>,
-        ) -> Result<LogPage, LogsError> {
-            let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-            if group == "/ecs/missing" {
-                return Err(LogsError::MissingGroup(group.into()));
-            }
-            if self.throttle_every > 0 && call.is_multiple_of(self.throttle_every) {
-                return Err(LogsError::Throttled(
-                    "ThrottlingException: Rate exceeded".into(),
-                ));
-            }
-            let page: u32 = token.map_or(0, |t| t.parse().unwrap());
-            let n = if page % 3 == 1 { 0 } else { self.per_page };
-            Ok(LogPage {
-                events: (0..n)
-                    .map(|i| OwnedEvent {
-                        timestamp: i64::from(page * 1000 + i),
-                        stream: "s".into(),
-                        message: format!("line {page}/{i}"),
-                    })
-                    .collect(),
-                next_token: (page + 1 < self.pages).then(|| (page + 1).to_string()),
-            })
-        }
-        /// 30 pages of 50 streams, one started per minute back from 600 minutes after 0,
-        /// newest last event first; every call counted; `/ecs/flaky` fails transiently every
-        /// other call.
-        async fn streams_page(
-            &self,
-            group: &str,
-            token: Option<String>,
-        ) -> Result<StreamPage, LogsError> {
-            let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-            if group == "/ecs/flaky" && call % 2 == 1 {
-                return Err(LogsError::Transient("ServiceUnavailableException".into()));
-            }
-            let page: i64 = token.map_or(0, |t| t.parse().unwrap());
-            const MINUTE: i64 = 60_000;
-            Ok(StreamPage {
-                streams: (0..50)
-                    .map(|i| {
-                        let n = page * 50 + i;
-                        let first = (600 - n) * MINUTE;
-                        StreamInfo {
-                            name: format!("ecs/app/{n}"),
-                            first_event: Some(first),
-                            last_event: Some(first + 30_000),
-                            created: Some(first - 1000),
-                        }
-                    })
-                    .collect(),
-                next_token: (page + 1 < 30).then(|| (page + 1).to_string()),
-            })
-        }
-    }
+    const MINUTE: i64 = 60_000;
 
     fn q(group: &str, cap: u64) -> Query<'_> {
         Query {
             group,
             start_ms: 0,
-            end_ms: 1,
+            end_ms: 1 << 40,
             pattern: None,
             cap,
         }
     }
 
-    fn fake(pages: u32, per_page: u32, throttle_every: u32) -> FakeLogs {
-        FakeLogs {
-            pages,
-            per_page,
-            throttle_every,
-            calls: AtomicU32::new(0),
-        }
+    /// `n` events of /ecs/api, `page_size` a page, every `empty_every`-th page empty, every
+    /// `fail_every`-th call failing with `failure`.
+    fn fake(
+        n: i64,
+        page_size: usize,
+        empty_every: u32,
+        fail_every: u32,
+        failure: Option<LogsError>,
+    ) -> FakeLogs {
+        let logs = FakeLogs {
+            page_size,
+            empty_every,
+            fail_every,
+            failure,
+            ..FakeLogs::default()
+        };
+        let events: Vec<(i64, String)> = (0..n).map(|i| (i, format!("line {i}"))).collect();
+        let refs: Vec<(i64, &str)> = events.iter().map(|(t, m)| (*t, m.as_str())).collect();
+        logs.put("/ecs/api", &refs);
+        logs
+    }
+
+    fn throttled() -> Option<LogsError> {
+        Some(LogsError::Throttled(
+            "ThrottlingException: Rate exceeded".into(),
+        ))
     }
 
     #[tokio::test(start_paused = true)]
     async fn follows_every_page_including_empty_ones() {
-        let logs = fake(9, 100, 0);
+        let logs = fake(600, 100, 3, 0, None);
         let mut seen = 0u64;
         let f = fetch_window(
             &logs,
@@ -319,14 +269,14 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(f.pages, 9);
-        assert_eq!(seen, 600, "3 of 9 pages are empty");
+        assert_eq!(f.pages, 8, "6 full pages and 2 empty ones between them");
+        assert_eq!(seen, 600);
         assert!(!f.truncated);
     }
 
     #[tokio::test(start_paused = true)]
     async fn throttling_is_retried_to_the_end() {
-        let logs = fake(10, 10, 2); // every second call is throttled
+        let logs = fake(70, 10, 0, 2, throttled()); // every second call is throttled
         let mut seen = 0u64;
         let f = fetch_window(
             &logs,
@@ -336,14 +286,14 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(f.pages, 10);
-        assert_eq!(f.retries, 9, "between the 10 successful calls");
+        assert_eq!(f.pages, 7);
+        assert_eq!(f.retries, 6, "between the 7 successful calls");
         assert_eq!(seen, 70);
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_cap_truncates_and_says_so() {
-        let logs = fake(100, 100, 0);
+        let logs = fake(10_000, 100, 0, 0, None);
         let mut seen = 0u64;
         let f = fetch_window(&logs, &RateLimiter::new(5, 1), q("/ecs/api", 250), |_| {
             seen += 1
@@ -351,12 +301,12 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((seen, f.truncated), (250, true));
-        assert!(f.pages <= 4);
+        assert!(f.pages <= 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_missing_group_is_an_error_of_its_own() {
-        let logs = fake(1, 1, 0);
+        let logs = fake(1, 1, 0, 0, None);
         let err = fetch_window(
             &logs,
             &RateLimiter::new(5, 1),
@@ -403,7 +353,7 @@ mod tests {
     /// Every retry goes through the limiter too, and the attempts are bounded in all.
     #[tokio::test(start_paused = true)]
     async fn a_throttled_call_takes_max_tries_attempts_each_in_a_slot() {
-        let logs = fake(1, 1, 1); // every call throttled
+        let logs = fake(1, 1, 0, 1, throttled()); // every call throttled
         let start = Instant::now();
         let err = fetch_window(&logs, &RateLimiter::new(5, 1), q("/ecs/api", 10), |_| {})
             .await
@@ -412,7 +362,7 @@ mod tests {
             matches!(err, LogsError::Throttled(ref e) if e.ends_with("(8 tries)")),
             "{err}"
         );
-        assert_eq!(logs.calls.load(Ordering::SeqCst), MAX_TRIES);
+        assert_eq!(logs.filter_calls.load(Ordering::SeqCst), MAX_TRIES);
         // 7 backoffs: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 3.2 + 3.2 s.
         assert_eq!(Instant::now() - start, Duration::from_millis(12_600));
     }
@@ -428,12 +378,28 @@ mod tests {
         assert_eq!(Instant::now() - start, Duration::from_millis(2000));
     }
 
+    /// 1,500 streams, one started a minute back from minute 600, newest last event first.
+    fn streams(logs: &FakeLogs, group: &str) {
+        let all = (0..1500)
+            .map(|n| {
+                let first = (600 - n) * MINUTE;
+                StreamInfo {
+                    name: format!("ecs/app/{n}"),
+                    first_event: Some(first),
+                    last_event: Some(first + 30_000),
+                    created: Some(first - 1000),
+                }
+            })
+            .collect();
+        logs.streams.lock().unwrap().insert(group.into(), all);
+    }
+
     /// Streams come newest first: paging stops once a page ended before the window (less
     /// an hour for lastEventTimestamp's lag), not after every stream of the group.
     #[tokio::test(start_paused = true)]
     async fn stream_paging_stops_at_streams_older_than_the_window() {
-        const MINUTE: i64 = 60_000;
-        let logs = fake(0, 0, 0);
+        let logs = FakeLogs::default();
+        streams(&logs, "/ecs/api");
         // The window is minutes 540 to 600: streams 0..=60 started in it.
         let started = streams_started(
             &logs,
@@ -448,12 +414,17 @@ mod tests {
         assert_eq!(started[0], (540 * MINUTE, "ecs/app/60".to_string()));
         // Page 3 (streams 150-199) ends 400 minutes after 0: more than an hour before the
         // window. Pages 0 to 3 are read, not 30.
-        assert_eq!(logs.calls.load(Ordering::SeqCst), 4);
-        let flaky = fake(0, 0, 0);
+        assert_eq!(logs.stream_calls.load(Ordering::SeqCst), 4);
+        let flaky = FakeLogs {
+            fail_every: 2,
+            failure: Some(LogsError::Transient("ServiceUnavailableException".into())),
+            ..FakeLogs::default()
+        };
+        streams(&flaky, "/ecs/api");
         let started = streams_started(
             &flaky,
             &RateLimiter::new(5, 1),
-            "/ecs/flaky",
+            "/ecs/api",
             540 * MINUTE,
             600 * MINUTE,
         )

@@ -7,37 +7,20 @@
 //! the summary is published fails the invocation, with the claims released: the retry
 //! diagnoses the event again (writing a second report of it at worst) and nothing is lost.
 
-use super::claims::{Admission, Claims, Records};
+use super::claims::{Admission, Claims};
 use super::render;
 use super::run::{DiagnoseError, Request, diagnose, resolve_services};
 use super::trigger::{Invocation, TriggerError, parse};
-use crate::aws::logs::LogEvents;
-use crate::aws::tasks::TaskHistory;
-use crate::aws::{AwsError, EcsServices, Publisher, StoreError};
 use crate::classify::Classifier;
 use crate::config::DiagnoseConfig;
+use crate::ports::{
+    AwsError, EcsServices, LogEvents, Publisher, Records, ReportWriter, StoreError, TaskHistory,
+};
 use serde_json::{Value, json};
-use std::future::Future;
 use time::OffsetDateTime;
 
 /// Lambda answers at most 6 MB synchronously: past this, the summary and the S3 key.
 pub const MAX_RESPONSE: usize = 5 * 1024 * 1024;
-
-/// Where reports are written.
-pub trait ReportWriter: Send + Sync {
-    /// Writes the report `name`; returns its URL.
-    fn put_report(
-        &self,
-        name: &str,
-        body: Vec<u8>,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
-}
-
-impl ReportWriter for crate::aws::s3::ReportStore {
-    async fn put_report(&self, name: &str, body: Vec<u8>) -> Result<String, StoreError> {
-        self.put(name, body).await
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {

@@ -4,7 +4,8 @@
 
 use super::report::{Restarts, StoppedTask};
 use super::stops::{StopKind, classify, classify_exit};
-use crate::aws::tasks::{StoppedTaskInfo, task_id};
+use crate::aws::tasks::task_id;
+use crate::ports::StoppedTaskInfo;
 use crate::timefmt::{from_millis as at, millis_rfc3339 as stamp};
 
 /// Timeline entries kept at most (the latest).
@@ -105,7 +106,7 @@ pub fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::tasks::ContainerExit;
+    use crate::ports::ContainerExit;
 
     fn task(id: &str, ms: i64, code: &str, reason: &str, exit: Option<i32>) -> StoppedTaskInfo {
         StoppedTaskInfo {

@@ -6,11 +6,9 @@ use super::analyze::{Analyzer, Findings, LogEvent};
 use super::fetch::{Limiters, Query, fetch_window, streams_started};
 use super::report::*;
 use super::restarts;
-use crate::aws::EcsServices;
-use crate::aws::logs::LogEvents;
-use crate::aws::tasks::TaskHistory;
 use crate::classify::{Category, Classifier};
 use crate::config::DiagnoseConfig;
+use crate::ports::{EcsServices, LogEvents, TaskHistory};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
@@ -252,71 +250,19 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::AwsError;
-    use crate::aws::logs::{LogPage, LogsError, OwnedEvent, StreamPage};
-    use crate::aws::tasks::StoppedTaskInfo;
-    use crate::health::model::ServicesObservation;
+    use crate::ports::fakes::{FakeEcs, FakeLogs};
     use std::collections::HashMap;
 
-    struct OneError;
-    impl LogEvents for OneError {
-        async fn filter_page(
-            &self,
-            _g: &str,
-            s: i64,
-            _e: i64,
-            _p: Option<&str>,
-            _t: Option<String>,
-        ) -> Result<LogPage, LogsError> {
-            Ok(LogPage {
-                events: vec![OwnedEvent {
-                    timestamp: s + 1,
-                    stream: "a".into(),
-                    message: "ERROR boom".into(),
-                }],
-                next_token: None,
-            })
-        }
-        async fn streams_page(
-            &self,
-            _g: &str,
-            _t: Option<String>,
-        ) -> Result<StreamPage, LogsError> {
-            Err(LogsError::Denied(
-                "AccessDeniedException: logs:DescribeLogStreams".into(),
-            ))
-        }
-    }
-
-    struct NoEcs;
-    impl EcsServices for NoEcs {
-        async fn list_services(&self, _c: &str) -> Result<Vec<String>, AwsError> {
-            Ok(vec!["api".into()])
-        }
-        async fn describe_services(
-            &self,
-            _c: &str,
-            _n: &[String],
-        ) -> Result<ServicesObservation, AwsError> {
-            Ok(ServicesObservation::default())
-        }
-    }
-
-    struct DeniedTasks;
-    impl TaskHistory for DeniedTasks {
-        async fn stopped_tasks(
-            &self,
-            _c: &str,
-            _s: &str,
-        ) -> Result<Vec<StoppedTaskInfo>, AwsError> {
-            Err(AwsError {
-                operation: "ecs:ListTasks",
-                message: "AccessDeniedException: not authorized".into(),
-            })
-        }
-        async fn service_events(&self, _c: &str, _s: &str) -> Result<Vec<(i64, String)>, AwsError> {
-            Ok(vec![])
-        }
+    /// api: one error 10 minutes before `now`; its log streams and stopped tasks unreadable.
+    fn fakes(now: OffsetDateTime) -> (FakeLogs, FakeEcs) {
+        let logs = FakeLogs {
+            streams_denied: true,
+            ..FakeLogs::default()
+        };
+        logs.put("/ecs/api", &[(ms(now) - 600_000, "ERROR boom")]);
+        let ecs = FakeEcs::with(&[("api", 1, 1)]);
+        ecs.fail("ecs:ListTasks", "AccessDeniedException: not authorized");
+        (logs, ecs)
     }
 
     #[tokio::test(start_paused = true)]
@@ -333,17 +279,10 @@ mod tests {
             },
         };
         let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
-        let r = diagnose(
-            &cfg,
-            &OneError,
-            &NoEcs,
-            &DeniedTasks,
-            &Classifier::default(),
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let (logs, ecs) = fakes(now);
+        let r = diagnose(&cfg, &logs, &ecs, &ecs, &Classifier::default(), &req, now)
+            .await
+            .unwrap();
         let api = &r.services[0];
         assert_eq!(
             (api.service.as_str(), api.errors_total, api.status),
@@ -363,9 +302,9 @@ mod tests {
         );
         let r = diagnose(
             &cfg,
-            &OneError,
-            &NoEcs,
-            &DeniedTasks,
+            &logs,
+            &ecs,
+            &ecs,
             &Classifier::default(),
             &Request {
                 minutes: 180,

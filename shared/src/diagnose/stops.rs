@@ -13,7 +13,7 @@
 //!   resource initialization) and an essential container that exited on its own (any code, 0
 //!   included: a service's task is meant to keep running) are failures.
 
-use crate::aws::tasks::StoppedTaskInfo;
+use crate::ports::StoppedTaskInfo;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +108,7 @@ pub fn classify(t: &StoppedTaskInfo) -> StopKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::tasks::ContainerExit;
+    use crate::ports::ContainerExit;
 
     fn task(
         code: &str,

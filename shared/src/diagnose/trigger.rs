@@ -4,7 +4,7 @@
 
 use super::report::Trigger;
 use super::stops;
-use crate::aws::tasks::{ContainerExit, StoppedTaskInfo};
+use crate::ports::{ContainerExit, StoppedTaskInfo};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
 use serde::Deserialize;

@@ -11,8 +11,8 @@
 use super::evaluate::{Context, evaluate};
 use super::model::*;
 use super::probe::Prober;
-use crate::aws::{EcsServices, Notifier, StateStore, StoreError, TargetHealth};
 use crate::config::HealthConfig;
+use crate::ports::{EcsServices, Notifier, StateStore, StoreError, TargetHealth};
 use futures_util::future::join_all;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -247,139 +247,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::{AwsError, Loaded};
     use crate::config::HealthConfig;
+    use crate::ports::fakes::{FakeEcs, FakeSns, FakeTargets, MemStore};
     use std::collections::HashMap;
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2026-11-29 14:00:00 UTC);
-
-    /// ECS whose services have a settable running count; counts DescribeServices calls.
-    struct FakeEcs {
-        services: Mutex<HashMap<String, (i32, i32)>>,
-        describe_calls: AtomicUsize,
-        max_batch: AtomicUsize,
-    }
-
-    impl FakeEcs {
-        fn new(services: &[(&str, i32, i32)]) -> Self {
-            Self {
-                services: Mutex::new(
-                    services
-                        .iter()
-                        .map(|(n, d, r)| (n.to_string(), (*d, *r)))
-                        .collect(),
-                ),
-                describe_calls: AtomicUsize::new(0),
-                max_batch: AtomicUsize::new(0),
-            }
-        }
-        fn set_running(&self, name: &str, running: i32) {
-            self.services.lock().unwrap().get_mut(name).unwrap().1 = running;
-        }
-    }
-
-    impl EcsServices for FakeEcs {
-        async fn list_services(&self, _cluster: &str) -> Result<Vec<String>, AwsError> {
-            let mut names: Vec<String> = self.services.lock().unwrap().keys().cloned().collect();
-            names.sort();
-            Ok(names)
-        }
-        async fn describe_services(
-            &self,
-            _cluster: &str,
-            names: &[String],
-        ) -> Result<ServicesObservation, AwsError> {
-            self.describe_calls.fetch_add(1, Ordering::SeqCst);
-            self.max_batch.fetch_max(names.len(), Ordering::SeqCst);
-            let services = self.services.lock().unwrap();
-            let mut obs = ServicesObservation::default();
-            for n in names {
-                match services.get(n) {
-                    Some((desired, running)) => obs.found.push(ServiceObservation {
-                        name: n.clone(),
-                        status: "ACTIVE".into(),
-                        desired: *desired,
-                        running: *running,
-                        pending: desired - running,
-                        rollout_state: None,
-                        rollout_reason: None,
-                        failed_tasks: 0,
-                        events: vec![],
-                        target_group_arns: vec![],
-                    }),
-                    None => obs.missing.push(n.clone()),
-                }
-            }
-            Ok(obs)
-        }
-    }
-
-    struct NoTargets;
-    impl TargetHealth for NoTargets {
-        async fn target_health(&self, _arn: &str) -> Result<Vec<TargetObservation>, AwsError> {
-            Ok(vec![])
-        }
-    }
-
-    /// A store with S3's conditional-write contract. With `gate`, loads wait until that many
-    /// runs have loaded, so concurrent runs all read the same version.
-    #[derive(Default)]
-    struct MemStore {
-        data: Mutex<Option<(State, u64)>>,
-        gate: Option<tokio::sync::Barrier>,
-    }
-
-    impl StateStore for MemStore {
-        async fn load(&self) -> Result<Loaded, StoreError> {
-            let loaded = match &*self.data.lock().unwrap() {
-                Some((s, v)) => Loaded {
-                    state: Some(s.clone()),
-                    version: Some(v.to_string()),
-                    warning: None,
-                },
-                None => Loaded::default(),
-            };
-            if let Some(g) = &self.gate {
-                g.wait().await;
-            }
-            Ok(loaded)
-        }
-        async fn save(&self, state: &State, expected: Option<&str>) -> Result<String, StoreError> {
-            let mut data = self.data.lock().unwrap();
-            let current = data.as_ref().map(|(_, v)| v.to_string());
-            if current.as_deref() != expected {
-                return Err(StoreError::Conflict);
-            }
-            let next = data.as_ref().map_or(1, |(_, v)| v + 1);
-            *data = Some((state.clone(), next));
-            Ok(next.to_string())
-        }
-        fn location(&self) -> String {
-            "memory".into()
-        }
-    }
-
-    #[derive(Default)]
-    struct FakeSns {
-        sent: Mutex<Vec<String>>,
-        fail: Mutex<bool>,
-    }
-
-    impl Notifier for FakeSns {
-        async fn publish(&self, alert: &Alert, _cluster: &str) -> Result<(), AwsError> {
-            if *self.fail.lock().unwrap() {
-                return Err(AwsError {
-                    operation: "sns:Publish",
-                    message: "InternalError: try again".into(),
-                });
-            }
-            self.sent.lock().unwrap().push(alert.event.clone());
-            Ok(())
-        }
-    }
 
     fn config(services: Option<Vec<String>>) -> HealthConfig {
         let env = HashMap::from([("ECS_CLUSTER", "prod")]);
@@ -403,7 +278,7 @@ mod tests {
         run_check(
             cfg,
             ecs,
-            &NoTargets,
+            &FakeTargets::default(),
             store,
             Some(sns),
             &prober(),
@@ -417,60 +292,52 @@ mod tests {
     #[tokio::test]
     async fn one_alert_per_transition_and_none_when_nothing_changes() {
         let cfg = config(None);
-        let ecs = FakeEcs::new(&[("api", 2, 2)]);
+        let ecs = FakeEcs::with(&[("api", 2, 2)]);
         let store = MemStore::default();
         let sns = FakeSns::default();
         run(&cfg, &ecs, &store, &sns, 0, "r0").await;
         run(&cfg, &ecs, &store, &sns, 5, "r1").await;
-        assert!(
-            sns.sent.lock().unwrap().is_empty(),
-            "healthy and unchanged: silence"
-        );
+        assert!(sns.events().is_empty(), "healthy and unchanged: silence");
         ecs.set_running("api", 1);
         for (i, m) in [10, 15, 20, 25].into_iter().enumerate() {
             run(&cfg, &ecs, &store, &sns, m, &format!("d{i}")).await;
         }
-        assert_eq!(*sns.sent.lock().unwrap(), ["health.degraded"]);
+        assert_eq!(sns.events(), ["health.degraded"]);
         ecs.set_running("api", 2);
         let out = run(&cfg, &ecs, &store, &sns, 30, "h").await;
         assert_eq!(out.published, ["health.recovered"]);
         run(&cfg, &ecs, &store, &sns, 35, "h2").await;
-        assert_eq!(
-            *sns.sent.lock().unwrap(),
-            ["health.degraded", "health.recovered"]
-        );
-        let state = store.data.lock().unwrap().clone().unwrap().0;
+        assert_eq!(sns.events(), ["health.degraded", "health.recovered"]);
+        let state = store.state().unwrap();
         assert!(state.alerting.pending.is_empty());
     }
 
     #[tokio::test]
     async fn concurrent_runs_send_one_alert_and_lose_no_update() {
         let cfg = config(None);
-        let ecs = FakeEcs::new(&[("api", 2, 0)]);
+        let ecs = FakeEcs::with(&[("api", 2, 0)]);
         let store = MemStore::default();
         let sns = FakeSns::default();
         run(&cfg, &ecs, &store, &sns, 0, "first").await; // one bad run: below the threshold
         let racing = MemStore {
             data: Mutex::new(store.data.lock().unwrap().clone()),
             gate: Some(tokio::sync::Barrier::new(2)),
+            ..MemStore::default()
         };
         let p = prober();
         let now = T0 + time::Duration::minutes(5);
+        let elb = FakeTargets::default();
         let (a, b) = tokio::join!(
-            run_check(&cfg, &ecs, &NoTargets, &racing, Some(&sns), &p, now, "a"),
-            run_check(&cfg, &ecs, &NoTargets, &racing, Some(&sns), &p, now, "b"),
+            run_check(&cfg, &ecs, &elb, &racing, Some(&sns), &p, now, "a"),
+            run_check(&cfg, &ecs, &elb, &racing, Some(&sns), &p, now, "b"),
         );
         let (a, b) = (a.unwrap(), b.unwrap());
-        assert_eq!(
-            *sns.sent.lock().unwrap(),
-            ["health.unhealthy"],
-            "exactly one alert"
-        );
+        assert_eq!(sns.events(), ["health.unhealthy"], "exactly one alert");
         assert!(
             a.superseded != b.superseded,
             "one run wins, the other stands down"
         );
-        let stored = racing.data.lock().unwrap().clone().unwrap().0;
+        let stored = racing.state().unwrap();
         assert_eq!(
             stored.alerting.consecutive_failures, 2,
             "the winner's update is kept"
@@ -481,32 +348,32 @@ mod tests {
     #[tokio::test]
     async fn a_failed_publish_is_retried_by_the_next_run() {
         let cfg = config(None);
-        let ecs = FakeEcs::new(&[("api", 2, 0)]);
+        let ecs = FakeEcs::with(&[("api", 2, 0)]);
         let store = MemStore::default();
         let sns = FakeSns::default();
-        *sns.fail.lock().unwrap() = true;
+        sns.fail.store(true, Ordering::SeqCst);
         run(&cfg, &ecs, &store, &sns, 0, "r0").await;
         let out = run(&cfg, &ecs, &store, &sns, 5, "r1").await;
         assert_eq!(
             out.publish_error.as_deref(),
             Some("sns:Publish failed: InternalError: try again")
         );
-        let state = store.data.lock().unwrap().clone().unwrap().0;
+        let state = store.state().unwrap();
         assert_eq!(state.alerting.pending.len(), 1);
         assert_eq!(
             state.alerting.pending[0].claimed_by, None,
             "released for the next run"
         );
         assert!(state.alerting.last_publish_error.is_some());
-        *sns.fail.lock().unwrap() = false;
+        sns.fail.store(false, Ordering::SeqCst);
         let out = run(&cfg, &ecs, &store, &sns, 10, "r2").await;
         assert_eq!(out.published, ["health.unhealthy"]);
-        let state = store.data.lock().unwrap().clone().unwrap().0;
+        let state = store.state().unwrap();
         assert!(state.alerting.pending.is_empty());
         assert_eq!(state.alerting.last_publish_error, None);
         run(&cfg, &ecs, &store, &sns, 15, "r3").await;
         assert_eq!(
-            *sns.sent.lock().unwrap(),
+            sns.events(),
             ["health.unhealthy"],
             "sent once, late, not lost"
         );
@@ -515,10 +382,10 @@ mod tests {
     #[tokio::test]
     async fn an_alert_claimed_by_a_live_run_is_left_to_it() {
         let cfg = config(None);
-        let ecs = FakeEcs::new(&[("api", 2, 0)]);
+        let ecs = FakeEcs::with(&[("api", 2, 0)]);
         let store = MemStore::default();
         let sns = FakeSns::default();
-        *sns.fail.lock().unwrap() = true;
+        sns.fail.store(true, Ordering::SeqCst);
         run(&cfg, &ecs, &store, &sns, 0, "r0").await;
         run(&cfg, &ecs, &store, &sns, 5, "r1").await;
         // Another run claimed the pending alert a moment ago and is publishing it.
@@ -528,7 +395,7 @@ mod tests {
             s.alerting.pending[0].claimed_by = Some("other".into());
             s.alerting.pending[0].claimed_at = Some(T0 + time::Duration::minutes(10));
         }
-        *sns.fail.lock().unwrap() = false;
+        sns.fail.store(false, Ordering::SeqCst);
         let out = run(&cfg, &ecs, &store, &sns, 10, "r2").await;
         assert!(out.published.is_empty(), "not ours to send");
         let out = run(&cfg, &ecs, &store, &sns, 15, "r3").await;
@@ -543,7 +410,7 @@ mod tests {
     async fn services_are_described_ten_at_a_time() {
         let names: Vec<String> = (0..25).map(|i| format!("svc{i:02}")).collect();
         let specs: Vec<(&str, i32, i32)> = names.iter().map(|n| (n.as_str(), 1, 1)).collect();
-        let ecs = FakeEcs::new(&specs);
+        let ecs = FakeEcs::with(&specs);
         let mut wanted = names.clone();
         wanted.push("ghost".into());
         let cfg = config(Some(wanted));

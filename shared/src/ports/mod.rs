@@ -1,0 +1,224 @@
+//! The ports: one narrow trait per thing a run touches, and the plain data they carry. The
+//! SDK adapters in `aws/` implement them for AWS (and moto, LocalStack); the fakes in
+//! `fakes` implement them in memory for every unit and handler test. Nothing here sees an SDK
+//! or Lambda type.
+
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+
+use crate::health::model::{Alert, ServicesObservation, State, TargetObservation};
+use std::future::Future;
+
+/// A failed AWS call, with the service's error code and message when it gave them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+/// ECS services: list and describe.
+pub trait EcsServices: Send + Sync {
+    /// Every service of the cluster (all pages).
+    fn list_services(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// Describes at most 10 services (the API's limit per call).
+    fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> impl Future<Output = Result<ServicesObservation, AwsError>> + Send;
+}
+
+/// ALB target health, one target group per call.
+pub trait TargetHealth: Send + Sync {
+    fn target_health(
+        &self,
+        target_group_arn: &str,
+    ) -> impl Future<Output = Result<Vec<TargetObservation>, AwsError>> + Send;
+}
+
+/// What the store holds: the last state (if readable) and its version for a conditional write.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub state: Option<State>,
+    /// The version to replace (an S3 ETag, a file hash); `None` when nothing is stored yet.
+    pub version: Option<String>,
+    /// Why a stored state could not be used (it is then replaced).
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Another run wrote the state since it was loaded.
+    #[error("the state changed since it was read (another run wrote it)")]
+    Conflict,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Where the health state lives: S3 for the Lambda, a file for the CLI.
+pub trait StateStore: Send + Sync {
+    fn load(&self) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+    /// Writes `state` if the stored version is still `expected` (`None`: nothing stored);
+    /// returns the new version.
+    fn save(
+        &self,
+        state: &State,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Where the state is, for messages (`s3://bucket/key`, a path).
+    fn location(&self) -> String;
+}
+
+/// Publishes alerts (SNS).
+pub trait Notifier: Send + Sync {
+    fn publish(
+        &self,
+        alert: &Alert,
+        cluster: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// Publishes a prepared `MessageStructure=json` message (the diagnose summary).
+pub trait Publisher: Send + Sync {
+    fn publish_json(
+        &self,
+        subject: &str,
+        message: String,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+// CloudWatch Logs.
+
+/// A log event as CloudWatch returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedEvent {
+    pub timestamp: i64,
+    pub stream: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogPage {
+    pub events: Vec<OwnedEvent>,
+    /// More events remain (pages may be short or empty while a token remains).
+    pub next_token: Option<String>,
+}
+
+/// One log stream as DescribeLogStreams lists it (times in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamInfo {
+    pub name: String,
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+    pub created: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StreamPage {
+    /// Newest last event first.
+    pub streams: Vec<StreamInfo>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogsError {
+    /// ThrottlingException (5 FilterLogEvents per second per account and region).
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// A 5xx answer, a timeout or a broken connection: worth another try.
+    #[error("{0}")]
+    Transient(String),
+    #[error("log group {0} does not exist")]
+    MissingGroup(String),
+    #[error("access denied: {0}")]
+    Denied(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// FilterLogEvents and DescribeLogStreams.
+pub trait LogEvents: Send + Sync {
+    /// One page of events of `group` in [start, end] (milliseconds), interleaved by time.
+    fn filter_page(
+        &self,
+        group: &str,
+        start_ms: i64,
+        end_ms: i64,
+        pattern: Option<&str>,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<LogPage, LogsError>> + Send;
+
+    /// One page of `group`'s log streams, the newest last event first.
+    fn streams_page(
+        &self,
+        group: &str,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<StreamPage, LogsError>> + Send;
+}
+
+// ECS task history.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerExit {
+    pub name: String,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoppedTaskInfo {
+    pub task_arn: String,
+    /// Milliseconds since the epoch.
+    pub stopped_at: Option<i64>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub containers: Vec<ContainerExit>,
+}
+
+/// Stopped tasks and events of a service.
+pub trait TaskHistory: Send + Sync {
+    fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<StoppedTaskInfo>, AwsError>> + Send;
+    /// (time in ms, message), newest first.
+    fn service_events(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, AwsError>> + Send;
+}
+
+// Diagnose's claims and reports.
+
+/// Small JSON records with conditional writes (S3 for the Lambda).
+pub trait Records: Send + Sync {
+    /// The record `name` and its version (ETag); `None` when there is none.
+    fn get_record(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, StoreError>> + Send;
+    /// Writes `name` if its version is still `expected` (`None`: there is none);
+    /// [`StoreError::Conflict`] when another writer came first. Returns the new version.
+    fn put_record(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+}
+
+/// Where reports are written.
+pub trait ReportWriter: Send + Sync {
+    /// Writes the report `name`; returns its URL.
+    fn put_report(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+}
