@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod health;
+pub mod notify;
 pub mod ports;
 pub mod redact;
 pub mod timefmt;

@@ -351,7 +351,8 @@ async fn the_diagnose_summary_reaches_subscribers() {
         &[("ECS_SERVICES", "api,worker")],
     );
     let report: Report = serde_json::from_str(&out).expect("a report");
-    let (subject, message) = render::sns_message(&report, "s3://reports/reports/prod/x.json");
+    let n = render::notification(&report, "s3://reports/reports/prod/x.json");
+    let (subject, message) = (n.subject.clone(), n.document());
     assert_eq!(
         subject,
         "[ecs-monitor] prod diagnose: api CRITICAL, worker CRITICAL"

@@ -23,38 +23,9 @@ impl Sns {
     }
 }
 
-/// What programs subscribed to the topic receive (the `lambda` and `sqs` protocols): the
-/// alert with the failing services, its text and its chat notification.
-pub fn machine_message(alert: &Alert, cluster: &str) -> serde_json::Value {
-    serde_json::json!({
-        "source": "ecs-monitor",
-        "schema_version": 1,
-        "id": alert.id,
-        "event": alert.event,
-        "cluster": cluster,
-        "status": alert.status.as_str(),
-        "incident_id": alert.incident_id,
-        "services": alert.services,
-        "issues": alert.issues,
-        "subject": alert.subject,
-        "text": alert.text,
-        "chat": alert.chat,
-    })
-}
-
-/// The `MessageStructure=json` body of an alert: plain text for email (and the default),
-/// the Amazon Q Developer custom notification for `https` (Slack), the machine message for
-/// `lambda` and `sqs`.
+/// The `MessageStructure=json` document of an alert (`notify::Notification::document`).
 pub fn message_json(alert: &Alert, cluster: &str) -> String {
-    let machine = machine_message(alert, cluster).to_string();
-    serde_json::json!({
-        "default": alert.text,
-        "email": alert.text,
-        "https": alert.chat.to_string(),
-        "lambda": machine,
-        "sqs": machine,
-    })
-    .to_string()
+    alert.notification(cluster).document()
 }
 
 impl Publisher for Sns {

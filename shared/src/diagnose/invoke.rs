@@ -198,8 +198,8 @@ where
         if report.worst().is_problem()
             && let Some(p) = self.publisher
         {
-            let (subject, message) = render::sns_message(&report, &url);
-            p.publish_json(&subject, message)
+            let n = render::notification(&report, &url);
+            p.publish_json(&n.subject, n.document())
                 .await
                 .map_err(|error| InvokeError::Publish {
                     report: url.clone(),

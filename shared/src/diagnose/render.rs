@@ -2,6 +2,7 @@
 //! published to SNS.
 
 use super::report::{Report, ServiceReport, ServiceStatus};
+use crate::notify::{Card, Event, Message, Notification, ServiceRef};
 use crate::timefmt::rfc3339 as fmt_time;
 use std::fmt::Write;
 
@@ -212,13 +213,12 @@ fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String 
     o
 }
 
-/// Subject and `MessageStructure=json` body of the diagnose summary (the health alerts'
-/// formats: text for email, the Amazon Q custom notification for Slack, a machine message
-/// for programs, `event` = `diagnose.report`), always within [`SNS_MAX_BYTES`].
-pub fn sns_message(report: &Report, report_url: &str) -> (String, String) {
+/// The diagnose summary as one notification (the health alerts' formats: text for email,
+/// the Amazon Q custom notification for Slack, a machine message for programs with `event` =
+/// `diagnose.report`), whose SNS document is always within [`SNS_MAX_BYTES`].
+pub fn notification(report: &Report, report_url: &str) -> Notification {
     let worst = problems(report);
     let subject = subject(report, &worst);
-    let text = summary_text(report, &worst, report_url);
     let mut description = String::new();
     for s in worst.iter().take(DETAILED_SERVICES) {
         let _ = writeln!(
@@ -241,57 +241,55 @@ pub fn sns_message(report: &Report, report_url: &str) -> (String, String) {
             worst.len() - DETAILED_SERVICES
         );
     }
-    let chat = serde_json::json!({
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": format!(":mag: {}", subject.trim_start_matches("[ecs-monitor] ")),
-            "description": description,
-            "nextSteps": [format!("Full report: {report_url}")],
-        },
-        "metadata": {"threadId": format!("{}-diagnose", report.cluster), "summary": subject},
-    });
-    let machine = |services: &[&ServiceReport]| {
-        serde_json::json!({
-            "source": "ecs-monitor",
-            "schema_version": 1,
-            "event": "diagnose.report",
-            "cluster": report.cluster,
-            "status": report.worst().as_str(),
-            "report": report_url,
-            "services": services.iter().map(|s| serde_json::json!({"service": s.service, "status": s.status.as_str(), "errors_total": s.errors_total, "restarts": s.restarts.count})).collect::<Vec<_>>(),
-            "services_total": worst.len(),
-        })
-        .to_string()
+    let card = |description: String| {
+        Card::new(
+            format!(":mag: {}", subject.trim_start_matches("[ecs-monitor] ")),
+            description,
+            vec![format!("Full report: {report_url}")],
+            format!("{}-diagnose", report.cluster),
+            subject.clone(),
+            Default::default(),
+        )
+    };
+    let message = |services: &[&ServiceReport]| Message {
+        report: Some(report_url.to_string()),
+        services: services
+            .iter()
+            .map(|s| ServiceRef::Findings {
+                service: s.service.clone(),
+                status: s.status.as_str().to_string(),
+                errors_total: s.errors_total,
+                restarts: s.restarts.count,
+            })
+            .collect(),
+        services_total: Some(worst.len()),
+        ..Message::new(
+            Event::DiagnoseReport,
+            &report.cluster,
+            report.worst().as_str(),
+        )
     };
     let named: Vec<&ServiceReport> = worst.iter().take(SUMMARY_SERVICES).copied().collect();
-    let doc = |text: &str, https: String, machine: String| {
-        serde_json::json!({
-            "default": text,
-            "email": text,
-            "https": https,
-            "lambda": machine,
-            "sqs": machine,
-        })
-        .to_string()
+    let full = Notification {
+        subject: subject.clone(),
+        text: summary_text(report, &worst, report_url),
+        card: card(description),
+        message: message(&named),
     };
-    let message = doc(&text, chat.to_string(), machine(&named));
-    if message.len() <= SNS_MAX_BYTES {
-        return (subject, message);
+    if full.document().len() <= SNS_MAX_BYTES {
+        return full;
     }
     // Bounded by construction; should a future field break that, a short message still goes.
     let short = format!(
         "{subject}\n{} services need attention. Full report: {report_url}\n",
         worst.len()
     );
-    let card = serde_json::json!({
-        "version": "1.0",
-        "source": "custom",
-        "content": {"textType": "client-markdown", "title": format!(":mag: {}", subject.trim_start_matches("[ecs-monitor] ")), "description": short},
-        "metadata": {"threadId": format!("{}-diagnose", report.cluster), "summary": subject},
-    });
-    (subject, doc(&short, card.to_string(), machine(&[])))
+    Notification {
+        subject: subject.clone(),
+        text: short.clone(),
+        card: card(short),
+        message: message(&[]),
+    }
 }
 
 #[cfg(test)]
@@ -353,7 +351,8 @@ mod tests {
             services: (0..50).map(service).collect(),
             totals: Counts::default(),
         };
-        let (subject, message) = sns_message(&report, "s3://b/reports/prod/r.json");
+        let n = notification(&report, "s3://b/reports/prod/r.json");
+        let (subject, message) = (n.subject.clone(), n.document());
         println!(
             "50 services × 10 errors of 20 KB: a summary of {} bytes",
             message.len()

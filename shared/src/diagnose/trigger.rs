@@ -4,6 +4,7 @@
 
 use super::report::Trigger;
 use super::stops;
+use crate::notify::Message;
 use crate::ports::{ContainerExit, StoppedTaskInfo};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
@@ -94,13 +95,6 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
     })
 }
 
-/// Events of the health check's machine message that start a diagnosis: a new incident or a
-/// change of its status (an escalation alerts with the new status's event). Recoveries,
-/// reminders and diagnose's own summaries (`diagnose.report`) never do, so a diagnosis cannot
-/// trigger another whatever the topic's subscriptions: SNS delivers no message attributes for
-/// a `MessageStructure=json` publish, so no filter policy can be relied on to decide this.
-pub const DIAGNOSED_EVENTS: &[&str] = &["health.degraded", "health.unhealthy"];
-
 fn sns(v: &Value) -> Result<Invocation, TriggerError> {
     let event: SnsEvent = serde_json::from_value(v.clone())
         .map_err(|e| TriggerError(format!("not a valid SNS event: {e}")))?;
@@ -113,25 +107,20 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
     let mut ignored = Vec::new();
     let mut ids = Vec::new();
     for r in &event.records {
-        match serde_json::from_str::<Value>(&r.sns.message) {
-            Ok(m) if m["source"] == "ecs-monitor" => {
-                let name = m["event"].as_str().unwrap_or("an event without a name");
-                if !DIAGNOSED_EVENTS.contains(&name) {
-                    ignored.push(format!("{name} needs no diagnosis"));
-                    continue;
-                }
+        // SNS delivers no message attributes for a MessageStructure=json publish (SNS
+        // developer guide): what to do is decided from the machine message itself.
+        match Message::parse(&r.sns.message) {
+            Some(m) if !m.event.starts_diagnosis() => {
+                ignored.push(format!("{} needs no diagnosis", m.event.as_str()));
+                continue;
+            }
+            Some(m) => {
                 detail.push(format!(
-                    "{name} {}",
-                    m["incident_id"].as_str().unwrap_or_default()
+                    "{} {}",
+                    m.event.as_str(),
+                    m.incident_id.as_deref().unwrap_or_default()
                 ));
-                let named: Vec<String> = m["services"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let named = m.service_names();
                 if named.is_empty() {
                     all = true;
                 }
@@ -142,7 +131,7 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
                 }
             }
             // Not our machine message (someone else's text on the topic): every service.
-            _ => {
+            None => {
                 all = true;
                 detail.push(
                     r.sns

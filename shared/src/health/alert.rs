@@ -11,9 +11,9 @@
 
 use super::model::{Alert, Alerting, Overall, State, Status};
 use crate::config::Thresholds;
+use crate::notify::{Card, Event, Message, Notification, ServiceRef};
 use crate::timefmt::rfc3339;
-use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// Alerts kept for retry at most; the oldest go first (they are superseded by newer ones).
@@ -77,17 +77,17 @@ pub fn decide(
             a.incident_id = Some(incident_id(&current.cluster, now));
         }
         Some(if status == Overall::Unhealthy {
-            "health.unhealthy"
+            Event::HealthUnhealthy
         } else {
-            "health.degraded"
+            Event::HealthDegraded
         })
     } else if status == Overall::Healthy
         && prev.announced != Overall::Healthy
         && a.consecutive_successes >= t.success_threshold
     {
-        Some("health.recovered")
+        Some(Event::HealthRecovered)
     } else if status != Overall::Healthy && status == prev.announced && reminder_due {
-        Some("health.reminder")
+        Some(Event::HealthReminder)
     } else {
         None
     };
@@ -102,12 +102,12 @@ pub fn decide(
         .clone()
         .unwrap_or_else(|| incident_id(&current.cluster, now));
     let alert = render(event, current, previous, &a, &incident, now);
-    a.announced = if event == "health.recovered" {
+    a.announced = if event == Event::HealthRecovered {
         Overall::Healthy
     } else {
         status
     };
-    if event == "health.recovered" {
+    if event == Event::HealthRecovered {
         a.incident_id = None;
     }
     // The reminder clock runs from the decision, so a failing SNS does not cause a reminder storm.
@@ -145,7 +145,7 @@ pub fn subject_line(s: &str) -> String {
 }
 
 fn headline(
-    event: &str,
+    event: Event,
     current: &State,
     since: Option<OffsetDateTime>,
     now: OffsetDateTime,
@@ -162,8 +162,10 @@ fn headline(
     };
     let status = current.overall.as_str().to_uppercase();
     match event {
-        "health.recovered" => format!("[ecs-monitor] {cluster} RECOVERED: all checks healthy"),
-        "health.reminder" => {
+        Event::HealthRecovered => {
+            format!("[ecs-monitor] {cluster} RECOVERED: all checks healthy")
+        }
+        Event::HealthReminder => {
             let for_ = since
                 .map(|s| format!(" for {}", human_duration(now - s)))
                 .unwrap_or_default();
@@ -195,7 +197,7 @@ fn capped<'a>(lines: impl ExactSizeIterator<Item = String> + 'a) -> Vec<String> 
 }
 
 fn render(
-    event: &str,
+    event: Event,
     current: &State,
     previous: Option<&State>,
     alerting: &Alerting,
@@ -240,7 +242,7 @@ fn render(
         .status_since
         .map(rfc3339)
         .unwrap_or_else(|| rfc3339(now));
-    if event == "health.recovered" {
+    if event == Event::HealthRecovered {
         text.push_str(&format!(
             "Cluster {} ({}) has RECOVERED: every check is healthy (was {}).\n",
             current.cluster,
@@ -344,8 +346,8 @@ fn render(
     text.push_str("\n-- ecs-monitor health-check. The diagnose function explains failures from the services' logs.\n");
 
     let emoji = match event {
-        "health.recovered" => ":white_check_mark:",
-        "health.reminder" => ":bell:",
+        Event::HealthRecovered => ":white_check_mark:",
+        Event::HealthReminder => ":bell:",
         _ if current.overall == Overall::Unhealthy => ":rotating_light:",
         _ => ":warning:",
     };
@@ -366,7 +368,7 @@ fn render(
         description.push_str("Every check is healthy.\n");
     }
     let title = format!("{emoji} {}", subject.trim_start_matches("[ecs-monitor] "));
-    let next_steps: Vec<String> = if event == "health.recovered" {
+    let next_steps: Vec<String> = if event == Event::HealthRecovered {
         vec!["No action needed; the incident thread is closed.".into()]
     } else {
         vec![
@@ -377,25 +379,18 @@ fn render(
             "Run `ecs-monitor health` for the live view.".into(),
         ]
     };
-    let chat = json!({
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": title,
-            "description": description,
-            "nextSteps": next_steps,
-        },
-        "metadata": {
-            "threadId": incident,
-            "summary": subject,
-            "additionalContext": {
-                "cluster": current.cluster,
-                "status": current.overall.as_str(),
-                "event": event,
-            },
-        },
-    });
+    let chat = Card::new(
+        title,
+        description,
+        next_steps,
+        incident.to_string(),
+        subject.clone(),
+        BTreeMap::from([
+            ("cluster".to_string(), current.cluster.clone()),
+            ("status".to_string(), current.overall.as_str().to_string()),
+            ("event".to_string(), event.as_str().to_string()),
+        ]),
+    );
     let services = current
         .services
         .iter()
@@ -404,12 +399,12 @@ fn render(
         .take(MAX_ALERT_SERVICES)
         .collect();
     Alert {
-        id: format!("{incident}/{event}/{}", now.unix_timestamp()),
+        id: format!("{incident}/{}/{}", event.as_str(), now.unix_timestamp()),
         services,
         // Bounded like the text: an SNS message takes at most 256 KB.
         issues: capped(current.issues.clone().into_iter()),
-        event: event.to_string(),
-        status: if event == "health.recovered" {
+        event,
+        status: if event == Event::HealthRecovered {
             Overall::Healthy
         } else {
             current.overall
@@ -421,5 +416,32 @@ fn render(
         chat,
         claimed_by: None,
         claimed_at: None,
+    }
+}
+
+impl Alert {
+    /// What one publish of this alert carries.
+    pub fn notification(&self, cluster: &str) -> Notification {
+        let message = Message {
+            id: Some(self.id.clone()),
+            incident_id: Some(self.incident_id.clone()),
+            services: self
+                .services
+                .iter()
+                .cloned()
+                .map(ServiceRef::Name)
+                .collect(),
+            issues: Some(self.issues.clone()),
+            subject: Some(self.subject.clone()),
+            text: Some(self.text.clone()),
+            chat: Some(self.chat.clone()),
+            ..Message::new(self.event, cluster, self.status.as_str())
+        };
+        Notification {
+            subject: self.subject.clone(),
+            text: self.text.clone(),
+            card: self.chat.clone(),
+            message,
+        }
     }
 }

@@ -142,7 +142,7 @@ pub struct Alert {
     #[serde(default)]
     pub issues: Vec<String>,
     /// `health.degraded`, `health.unhealthy`, `health.recovered` or `health.reminder`.
-    pub event: String,
+    pub event: crate::notify::Event,
     pub status: Overall,
     pub incident_id: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -151,7 +151,7 @@ pub struct Alert {
     /// Plain text for email and the SNS default.
     pub text: String,
     /// The Amazon Q Developer in chat applications (AWS Chatbot) custom notification.
-    pub chat: serde_json::Value,
+    pub chat: crate::notify::Card,
     /// The run that is publishing it, and since when: another run leaves it alone until the
     /// claim is older than the lease.
     #[serde(default)]

@@ -202,7 +202,7 @@ where
             match bounded(n.publish(&alert, &cfg.cluster)).await {
                 Ok(()) => {
                     published_ids.push(alert.id.clone());
-                    published.push(alert.event.clone());
+                    published.push(alert.event.as_str().to_string());
                 }
                 Err(e) => {
                     publish_error = Some(e);

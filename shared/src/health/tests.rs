@@ -479,7 +479,7 @@ fn decided_alerts_wait_in_pending_until_published() {
     let runs = series(&[U, U, U], Thresholds::default());
     let pending = &runs[2].0.alerting.pending;
     assert_eq!(pending.len(), 1, "the alert of run 2 is still unpublished");
-    assert_eq!(pending[0].event, "health.unhealthy");
+    assert_eq!(pending[0].event.as_str(), "health.unhealthy");
 }
 
 #[test]
@@ -501,7 +501,7 @@ fn the_alert_message_formats() {
     );
     let (_, alert) = run(&o, Some(&prev), NOW, t);
     let alert = alert.expect("an alert");
-    assert_eq!(alert.event, "health.unhealthy");
+    assert_eq!(alert.event.as_str(), "health.unhealthy");
     assert_eq!(
         alert.subject,
         "[ecs-monitor] prod UNHEALTHY: api: 1/3 tasks running (+1 more)"
@@ -529,7 +529,8 @@ fn the_alert_message_formats() {
         "{}",
         alert.text
     );
-    let chat = &alert.chat;
+    // As SNS carries it to Amazon Q: its JSON.
+    let chat = serde_json::to_value(&alert.chat).unwrap();
     assert_eq!(chat["version"], "1.0");
     assert_eq!(chat["source"], "custom");
     assert_eq!(chat["content"]["textType"], "client-markdown");
