@@ -7,10 +7,19 @@ VENV := .venv
 
 VENV_SAM := .venv-sam
 
-.PHONY: test fmt-check clippy cargo-test e2e bench demo build deploy fmt venv venv-sam lint-template
+.PHONY: test test-unit test-aws fmt-check clippy cargo-test e2e bench demo build deploy fmt venv venv-sam lint-template
 
 ## test: everything CI checks (formatting, lints, the template, the end-to-end run, all tests).
 test: venv fmt-check clippy lint-template e2e cargo-test
+
+## test-unit: the library's and both functions' tests (handlers with the ports' fakes): only cargo.
+test-unit:
+	$(CARGO) test --locked -p ecs-monitor -p health-check -p diagnose
+
+## test-aws: the tier against the local AWS (moto behind the strict layer, the fault proxy,
+## local HTTP/TLS servers, the template as deployed) and the end-to-end demo.
+test-aws: venv e2e
+	$(CARGO) test --locked -p ecs-monitor-e2e
 
 ## venv: the Python tools of the tests (moto) in the project's own .venv, from a pinned list.
 venv: $(VENV)/.installed

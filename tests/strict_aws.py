@@ -1,4 +1,4 @@
-"""A strict layer in front of moto: AWS's own rules where moto is kinder (local-aws.md).
+"""A strict layer in front of moto: AWS's own rules where moto is kinder.
 
 A WSGI middleware around moto's server. For each request it works out the IAM action, the
 resource ARN and the condition keys AWS would evaluate, and:

@@ -5,7 +5,7 @@ Usage:
   baseline.py CORPUS.log            throughput (MB/s) of the loop over a log file
   baseline.py --accuracy CASES.tsv  how often the original's rules agree with labelled cases
 
-The rules follow the original script (see ../shared/notes/field.md): first match wins in
+The rules follow the original script: first match wins in
 the order structured_error, panic, fatal, error, python_traceback, exception, http_5xx (Gin's
 pipe format only), timeout, connection_error, oom (unanchored OOM), auth_error; health
 checks recognised only as Gin's `(HEAD|GET) "/health`.

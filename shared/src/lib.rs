@@ -3,6 +3,7 @@
 //! The library behind the `health-check` and `diagnose` Lambdas and the `ecs-monitor` CLI.
 //! Domain logic here is pure: it takes time as a parameter and never sees Lambda or SDK types.
 
+pub mod app;
 pub mod aws;
 pub mod classify;
 pub mod cli;

@@ -157,7 +157,12 @@ pub struct Message {
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The alert's card; a card this version cannot read is left out, not fatal.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_card"
+    )]
     pub chat: Option<Card>,
     /// The diagnose report's URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +170,11 @@ pub struct Message {
     /// Failing services in all, when `services` is cut.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services_total: Option<usize>,
+}
+
+fn lenient_card<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Card>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 impl Message {
@@ -290,5 +300,11 @@ mod tests {
         );
         let m = Message::parse(r#"{"source": "ecs-monitor", "schema_version": 1, "event": "health.degraded", "cluster": "prod", "status": "degraded", "services": ["api", {"service": "web", "status": "critical", "errors_total": 3, "restarts": 1}]}"#).unwrap();
         assert_eq!(m.service_names(), ["api", "web"]);
+        let odd = Message::parse(r#"{"source": "ecs-monitor", "event": "health.unhealthy", "services": ["api"], "chat": {}}"#).unwrap();
+        assert_eq!(
+            (odd.event, odd.chat),
+            (Event::HealthUnhealthy, None),
+            "an odd card is no reason to misread the rest"
+        );
     }
 }

@@ -1,17 +1,16 @@
 //! The health check against moto in server mode: the CLI as users run it, and the Lambda's
 //! S3 state and SNS alerts read back from a subscribed SQS queue.
 
+use ecs_monitor::app::{AppError, HealthCheck};
 use ecs_monitor::aws::{ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
 use ecs_monitor::config::HealthConfig;
-use ecs_monitor::health::probe::Prober;
-use ecs_monitor::health::run::{Outcome, RunError, run_check};
+use ecs_monitor::health::run::Outcome;
 use ecs_monitor_e2e::cli::run as cli;
 use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
 use ecs_monitor_e2e::moto::{HEALTH_CHECK, Moto, sdk_as};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
 use time::OffsetDateTime;
 
 const BUCKET: &str = "ecs-monitor-state";
@@ -251,36 +250,22 @@ fn more_than_ten_services_are_all_checked() {
     std::fs::remove_dir_all(state.parent().unwrap()).ok();
 }
 
-struct Lambda {
-    cfg: HealthConfig,
-    ecs: Ecs,
-    elb: Elb,
-    store: S3Store,
-    sns: Sns,
-    prober: Prober,
-}
+type Lambda = HealthCheck<Ecs, Elb, S3Store, Sns>;
 
 async fn lambda(s: &Seeded, topic_arn: &str) -> Lambda {
     lambda_at(topic_arn, &s.moto.endpoint).await
 }
 
-/// The Lambda's clients, talking to the AWS at `endpoint` with the function's credentials.
+/// The Lambda's application, talking to the AWS at `endpoint` with the function's credentials.
 async fn lambda_at(topic_arn: &str, endpoint: &str) -> Lambda {
     let env = HashMap::from([
         ("ECS_CLUSTER", "prod"),
         ("STATE_BUCKET", BUCKET),
         ("ALERT_TOPIC_ARN", topic_arn),
+        ("PROBE_TIMEOUT_MS", "2000"),
     ]);
     let cfg = HealthConfig::from_env(&env).unwrap();
-    let sdk = sdk_as(endpoint, HEALTH_CHECK).await;
-    Lambda {
-        ecs: Ecs::new(&sdk),
-        elb: Elb::new(&sdk),
-        store: S3Store::new(&sdk, BUCKET, &cfg.state_prefix, &cfg.cluster),
-        sns: Sns::new(&sdk, topic_arn),
-        prober: Prober::new(None, Duration::from_secs(2)).unwrap(),
-        cfg,
-    }
+    HealthCheck::lambda(cfg, &sdk_as(endpoint, HEALTH_CHECK).await).unwrap()
 }
 
 const T0: OffsetDateTime = time::macros::datetime!(2026-11-29 14:00:00 UTC);
@@ -289,18 +274,12 @@ async fn tick(l: &Lambda, minute: i64, run_id: &str) -> Outcome {
     try_tick(l, minute, run_id).await.expect("run")
 }
 
-async fn try_tick(l: &Lambda, minute: i64, run_id: &str) -> Result<Outcome, RunError> {
-    run_check(
-        &l.cfg,
-        &l.ecs,
-        &l.elb,
-        &l.store,
-        Some(&l.sns),
-        &l.prober,
-        T0 + time::Duration::minutes(minute),
-        run_id,
+async fn try_tick(l: &Lambda, minute: i64, run_id: &str) -> Result<Outcome, AppError> {
+    Ok(
+        l.run("schedule", T0 + time::Duration::minutes(minute), run_id)
+            .await?
+            .outcome,
     )
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -533,18 +512,17 @@ async fn a_failed_state_write_fails_the_run_and_loses_or_doubles_no_alert() {
 async fn missing_resources_are_named() {
     let s = seed();
     let sdk = s.moto.sdk().await;
-    let (ecs, elb) = (Ecs::new(&sdk), Elb::new(&sdk));
-    let prober = Prober::new(None, Duration::from_secs(2)).unwrap();
-    let store = ecs_monitor::aws::local::FileStore {
-        path: tmp_state("missing"),
-    };
+    let state = tmp_state("missing");
     let check = |vars: Vec<(&'static str, &'static str)>| {
-        let cfg = HealthConfig::from_env(&vars.into_iter().collect::<HashMap<_, _>>()).unwrap();
-        let (ecs, elb, store, prober) = (&ecs, &elb, &store, &prober);
+        let mut env: HashMap<&str, &str> = vars.into_iter().collect();
+        env.insert("ECS_HEALTH_STATE", state.to_str().unwrap());
+        env.insert("PROBE_TIMEOUT_MS", "2000");
+        let app = HealthCheck::cli(HealthConfig::from_env(&env).unwrap(), &sdk).unwrap();
         async move {
-            run_check(&cfg, ecs, elb, store, None::<&Sns>, prober, T0, "m")
+            app.run("manual", T0, "m")
                 .await
                 .expect("a run")
+                .outcome
                 .state
         }
     };
@@ -583,11 +561,10 @@ async fn missing_resources_are_named() {
         state.issues
     );
 
-    let missing = S3Store::new(&sdk, "no-such-bucket", "ecs-health/", "prod");
-    let cfg = HealthConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
-    let err = run_check(&cfg, &ecs, &elb, &missing, None::<&Sns>, &prober, T0, "m")
-        .await
-        .expect_err("no bucket");
+    let env = HashMap::from([("ECS_CLUSTER", "prod"), ("STATE_BUCKET", "no-such-bucket")]);
+    let missing = HealthCheck::lambda(HealthConfig::from_env(&env).unwrap(), &sdk).unwrap();
+    let err = missing.run("manual", T0, "m").await.expect_err("no bucket");
+    assert_eq!(err.error_type(), "StateStoreError");
     assert!(err.to_string().contains("NoSuchBucket"), "{err}");
 }
 

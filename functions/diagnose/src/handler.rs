@@ -1,189 +1,127 @@
-//! Event in, answer out; what an invocation does is `ecs_monitor::diagnose::invoke`.
+//! Event → trigger → `Diagnosis::run` → answer; a failure is a `Diagnostic` whose
+//! `errorType` says which kind (`TriggerError`, `ReportStoreError`, `PublishError`, …).
 
-use ecs_monitor::aws::{
-    self, ecs::Ecs, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
-};
-use ecs_monitor::classify::Classifier;
-use ecs_monitor::config::{DiagnoseConfig, ProcessEnv};
-use ecs_monitor::diagnose::invoke::{Context, Diagnose};
-use lambda_runtime::{Error, LambdaEvent};
+use ecs_monitor::app::{AppError, Context, Diagnosis};
+use ecs_monitor::diagnose::trigger::parse;
+use ecs_monitor::ports::{EcsServices, LogEvents, Publisher, Records, ReportWriter, TaskHistory};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-/// Configuration and clients, built once per execution environment.
-pub struct App {
-    cfg: DiagnoseConfig,
-    logs: CloudWatchLogs,
-    ecs: Ecs,
-    tasks: EcsTasks,
-    reports: ReportStore,
-    sns: Option<Sns>,
-    classifier: Classifier,
-}
-
-impl App {
-    pub async fn from_env() -> Result<Self, Error> {
-        let cfg = DiagnoseConfig::from_env(&ProcessEnv)?;
-        let sdk = aws::sdk_config(&cfg.region).await;
-        Self::new(cfg, &sdk)
-    }
-
-    pub fn new(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Result<Self, Error> {
-        let bucket = cfg.require_report_bucket()?.to_string();
-        Ok(Self {
-            logs: CloudWatchLogs::new(sdk),
-            ecs: Ecs::new(sdk),
-            tasks: EcsTasks::new(sdk),
-            reports: ReportStore::new(sdk, &bucket, &cfg.report_prefix, &cfg.cluster),
-            sns: cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t)),
-            classifier: Classifier::new(cfg.classifier.health_paths.clone()),
-            cfg,
-        })
-    }
-
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let now = OffsetDateTime::now_utc();
-        // The runtime's deadline (ms since the epoch); claims held past it lapse.
-        let deadline = i64::try_from(event.context.deadline)
-            .ok()
-            .filter(|ms| *ms > 0)
-            .and_then(|ms| {
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-            })
-            .unwrap_or(now + time::Duration::minutes(15));
-        let app = Diagnose {
-            cfg: &self.cfg,
-            logs: &self.logs,
-            ecs: &self.ecs,
-            history: &self.tasks,
-            classifier: &self.classifier,
-            store: &self.reports,
-            publisher: self.sns.as_ref(),
-        };
-        let ctx = Context {
-            request_id: &event.context.request_id,
-            deadline,
-        };
-        Ok(app.handle(&event.payload, &ctx, now).await?)
+fn diagnostic(e: AppError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().into(),
+        error_message: e.to_string(),
     }
 }
+
+pub async fn handle<L, E, H, S, P>(
+    app: &Diagnosis<L, E, H, S, P>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic>
+where
+    L: LogEvents,
+    E: EcsServices,
+    H: TaskHistory,
+    S: Records + ReportWriter,
+    P: Publisher,
+{
+    let invocation = parse(&event.payload).map_err(|e| diagnostic(e.into()))?;
+    let now = OffsetDateTime::now_utc();
+    // The runtime's deadline (ms since the epoch): claims held past it lapse.
+    let deadline = i64::try_from(event.context.deadline)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .and_then(ecs_monitor::timefmt::from_millis)
+        .unwrap_or(now + time::Duration::minutes(15));
+    let ctx = Context {
+        request_id: &event.context.request_id,
+        deadline,
+    };
+    app.run(invocation, &ctx, now).await.map_err(diagnostic)
+}
+
 #[cfg(test)]
 mod tests {
-    //! The handler against moto behind the strict layer: the function's own credentials,
-    //! held to its policy in template.yaml, with every sample event of events/.
+    //! The handler with the ports' fakes: every sample trigger, duplicates and coalescing,
+    //! and each failure path with its error type.
     use super::*;
-    use ecs_monitor::diagnose::fetch::MAX_TRIES;
-    use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
-    use ecs_monitor_e2e::moto::{DIAGNOSE, Moto, sdk_as};
-    use lambda_runtime::Context;
+    use ecs_monitor::classify::Classifier;
+    use ecs_monitor::config::DiagnoseConfig;
+    use ecs_monitor::ports::StoppedTaskInfo;
+    use ecs_monitor::ports::fakes::{FakeEcs, FakeLogs, FakeSns, MemRecords, sample_event};
+    use lambda_runtime::Context as LambdaContext;
     use serde_json::json;
     use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
 
-    fn sample(name: &str) -> Value {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../events")
-            .join(name);
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    type App = Diagnosis<FakeLogs, FakeEcs, FakeEcs, MemRecords, FakeSns>;
 
-    /// Cluster prod with service api, its log group with an OOM and a refused connection,
-    /// the report bucket, and an alert topic with a queue; the strict layer holds
-    /// DiagnoseFunction to its policy for this stack. Returns (moto, topic, queue).
-    fn seed(bucket: &str) -> (Moto, String, String) {
-        let moto = Moto::start();
-        moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
-        moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
-        moto.ok("ecs", "create_service", json!({"cluster": "prod", "serviceName": "api", "taskDefinition": "app", "desiredCount": 1, "launchType": "EC2"}));
-        moto.ok(
-            "logs",
-            "create_log_group",
-            json!({"logGroupName": "/ecs/api"}),
-        );
-        moto.ok(
-            "logs",
-            "create_log_stream",
-            json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/1"}),
-        );
-        let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-        moto.ok("logs", "put_log_events", json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/1", "logEvents": [
-            {"timestamp": now - 600_000, "message": "java.lang.OutOfMemoryError: Java heap space"},
-            {"timestamp": now - 500_000, "message": "ERROR dial tcp 10.0.0.1:5432: connect: connection refused"}]}));
-        moto.ok("s3", "create_bucket", json!({"Bucket": "reports"}));
-        let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let queue = moto.subscribe_queue(&topic, "alerts");
-        moto.strict(
-            json!({"ClusterName": "prod", "ReportPrefix": "reports/"}),
-            json!({"StateBucket": bucket, "AlertTopic": topic}),
-        );
-        (moto, topic, queue)
-    }
-
-    fn config(topic: &str, extra: &[(&'static str, &'static str)]) -> DiagnoseConfig {
-        let mut env = HashMap::from([
+    /// api: an OOM and a refused connection in its logs, a task OOM-killed; coalescing
+    /// `coalesce` minutes.
+    fn fake_app(coalesce: &'static str) -> App {
+        let env = HashMap::from([
             ("ECS_CLUSTER", "prod"),
             ("ECS_SERVICES", "api"),
             ("REPORT_BUCKET", "reports"),
-            ("ALERT_TOPIC_ARN", topic),
+            ("DIAGNOSE_COALESCE_MINUTES", coalesce),
         ]);
-        env.extend(extra.iter().copied());
-        DiagnoseConfig::from_env(&env).unwrap()
-    }
-
-    /// A Lambda context: an invocation id and a deadline five minutes away.
-    fn context(id: &str) -> Context {
-        let mut c = Context::default();
-        c.request_id = id.to_string();
-        c.deadline = (OffsetDateTime::now_utc().unix_timestamp() as u64 + 300) * 1000;
-        c
-    }
-
-    async fn app_at(endpoint: &str, cfg: DiagnoseConfig) -> App {
-        App::new(cfg, &sdk_as(endpoint, DIAGNOSE).await).unwrap()
-    }
-
-    /// The machine messages the queue received (the `sqs` key of each publish).
-    fn published(moto: &Moto, queue: &str) -> Vec<Value> {
-        moto.drain_queue(queue)
-            .iter()
-            .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
-            .collect()
-    }
-
-    fn report_keys(moto: &Moto) -> Vec<String> {
-        let listed = moto.ok(
-            "s3",
-            "list_objects_v2",
-            json!({"Bucket": "reports", "Prefix": "reports/prod/"}),
+        let cfg = DiagnoseConfig::from_env(&env).unwrap();
+        let now = ecs_monitor::timefmt::to_millis(OffsetDateTime::now_utc());
+        let logs = FakeLogs::default();
+        logs.put(
+            "/ecs/api",
+            &[
+                (now - 600_000, "java.lang.OutOfMemoryError: Java heap space"),
+                (
+                    now - 500_000,
+                    "ERROR dial tcp 10.0.0.1:5432: connect: connection refused",
+                ),
+            ],
         );
-        listed["Contents"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|o| o["Key"].as_str().unwrap().to_string())
-            .filter(|k| !k.contains("/claims/"))
-            .collect()
+        let history = FakeEcs::default();
+        history.add_stopped(
+            "api",
+            StoppedTaskInfo {
+                task_arn: "arn:aws:ecs:us-east-1:123456789012:task/prod/oom1".into(),
+                stopped_at: Some(now - 300_000),
+                stop_code: Some("EssentialContainerExited".into()),
+                stopped_reason: Some(
+                    "OutOfMemoryError: Container killed due to memory usage".into(),
+                ),
+                containers: vec![],
+            },
+        );
+        Diagnosis {
+            classifier: Classifier::new(cfg.classifier.health_paths.clone()),
+            cfg,
+            logs,
+            history,
+            ecs: FakeEcs::with(&[("api", 2, 1)]),
+            store: Some(MemRecords::default()),
+            publisher: Some(FakeSns::default()),
+        }
     }
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn every_trigger_diagnoses_and_reports() {
-        let (moto, topic, queue) = seed("reports");
-        // No coalescing: every sample event diagnoses.
-        let app = app_at(
-            &moto.endpoint,
-            config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]),
-        )
-        .await;
-        let mut n = 0;
-        let mut invoke = |payload: Value| {
-            n += 1;
-            app.handle(LambdaEvent::new(payload, context(&format!("req{n:04}"))))
-        };
+    async fn invoke(app: &App, payload: Value, id: &str) -> Result<Value, Diagnostic> {
+        let mut ctx = LambdaContext::default();
+        ctx.request_id = id.into();
+        ctx.deadline = (OffsetDateTime::now_utc().unix_timestamp() as u64 + 300) * 1000;
+        handle(app, LambdaEvent::new(payload, ctx)).await
+    }
 
-        let mut reports = 0;
+    fn reports(app: &App) -> usize {
+        app.store.as_ref().unwrap().reports.lock().unwrap().len()
+    }
+
+    fn sns(app: &App) -> &FakeSns {
+        app.publisher.as_ref().unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_trigger_diagnoses_reports_and_summarises() {
+        let app = fake_app("0");
+        let mut n = 0;
         for name in [
             "diagnose-all.json",
             "diagnose-api.json",
@@ -194,16 +132,11 @@ mod tests {
             "ecs-task-stopped-elb-health-checks.json",
             "ecs-deployment-failed.json",
             "ecs-service-action-warn.json",
-            "failed-event-record.json",
         ] {
-            let out = invoke(sample(name))
+            n += 1;
+            let out = invoke(&app, sample_event(name), &format!("req{n}"))
                 .await
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            if name == "failed-event-record.json" {
-                // The event it carries was diagnosed above: a replay of it is a duplicate.
-                assert_eq!(out["state"], "done", "{name}: {out}");
-                continue;
-            }
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_eq!(out["services"][0]["service"], "api", "{name}: {out}");
             assert_eq!(out["services"][0]["status"], "critical", "{name}");
             assert_eq!(out["published"], true, "{name}");
@@ -211,296 +144,114 @@ mod tests {
                 out["report_url"]
                     .as_str()
                     .unwrap()
-                    .starts_with("s3://reports/reports/prod/"),
+                    .starts_with("s3://memory/"),
                 "{name}"
             );
-            reports += 1;
         }
-        let again = invoke(sample("ecs-task-stopped-oom.json")).await.unwrap();
-        assert!(
-            again["duplicate"].as_str().unwrap().starts_with("task/"),
-            "a redelivered event is diagnosed once: {again}"
-        );
-        assert!(
-            again["report"]
-                .as_str()
-                .unwrap()
-                .starts_with("s3://reports/")
-        );
-        let normal = invoke(json!({"version": "0", "id": "x", "detail-type": "ECS Task State Change", "source": "aws.ecs", "account": "123456789012",
-            "time": "2026-11-29T14:35:27Z", "region": "us-east-1", "resources": [], "detail": {"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/prod/n1",
-            "group": "service:api", "lastStatus": "STOPPED", "stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1)", "containers": [{"exitCode": 143}]}}))
-            .await
-            .unwrap();
-        assert!(normal["ignored"].is_string(), "{normal}");
-        let err = invoke(json!({"unexpected": true}))
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unsupported event"), "{err}");
-
-        let keys = report_keys(&moto);
-        assert_eq!(keys.len(), reports, "every report kept: {keys:?}");
-        assert!(keys.iter().any(|k| k.contains("-ecs_event-")), "{keys:?}");
-        let msgs = published(&moto, &queue);
-        assert_eq!(
-            msgs.len(),
-            reports,
-            "one summary per diagnosis of a critical service"
-        );
-        assert!(msgs.iter().all(|m| m["event"] == "diagnose.report"));
-        assert_eq!(
-            moto.denials(),
-            Vec::<Value>::new(),
-            "the template's policy suffices"
-        );
+        assert_eq!(reports(&app), n);
+        assert_eq!(sns(&app).events(), vec!["diagnose.report"; n]);
+        // The OOM event again, and the failed-event record carrying it: duplicates.
+        for name in ["ecs-task-stopped-oom.json", "failed-event-record.json"] {
+            let out = invoke(&app, sample_event(name), "again").await.unwrap();
+            assert_eq!(out["state"], "done", "{name}: {out}");
+            assert!(out["report"].as_str().unwrap().starts_with("s3://memory/"));
+        }
+        assert_eq!(reports(&app), n, "no more reports");
     }
 
-    /// One incident: the health alert, a task stopped for each task, a service action. One
-    /// diagnosis per service per window; the others answer which report covers them; a
-    /// redelivered alert (same SNS MessageId) is a duplicate.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_storm_is_one_diagnosis_per_service() {
-        let (moto, topic, queue) = seed("reports");
-        let app = app_at(&moto.endpoint, config(&topic, &[])).await;
-        let first = app
-            .handle(LambdaEvent::new(
-                sample("sns-health-alert.json"),
-                context("alert"),
-            ))
-            .await
-            .unwrap();
-        let url = first["report_url"].as_str().unwrap().to_string();
-        for (i, name) in [
-            "ecs-task-stopped-oom.json",
-            "ecs-task-stopped-exit-1.json",
-            "ecs-task-stopped-elb-health-checks.json",
-            "ecs-service-action-warn.json",
-        ]
-        .iter()
-        .enumerate()
-        {
-            let out = app
-                .handle(LambdaEvent::new(sample(name), context(&format!("t{i}"))))
-                .await
-                .unwrap();
-            assert_eq!(out["covered_by"][0]["service"], "api", "{name}: {out}");
-            assert_eq!(
-                out["covered_by"][0]["report"],
-                url.as_str(),
-                "{name}: {out}"
-            );
+    #[tokio::test]
+    async fn what_needs_no_diagnosis_is_ignored() {
+        let app = fake_app("10");
+        let mut recovered = sample_event("sns-health-alert.json");
+        let msg = recovered["Records"][0]["Sns"]["Message"]
+            .as_str()
+            .unwrap()
+            .replace("health.degraded", "health.recovered");
+        recovered["Records"][0]["Sns"]["Message"] = json!(msg);
+        let mut normal = sample_event("ecs-task-stopped-exit-1.json");
+        normal["detail"]["stopCode"] = json!("ServiceSchedulerInitiated");
+        normal["detail"]["stoppedReason"] =
+            json!("Scaling activity initiated by (deployment ecs-svc/1)");
+        normal["detail"]["containers"][0]["exitCode"] = json!(143);
+        let mut other = sample_event("ecs-task-stopped-exit-1.json");
+        other["detail"]["group"] = json!("service:batch");
+        for payload in [recovered, normal, other] {
+            let out = invoke(&app, payload, "i").await.unwrap();
+            assert!(out["ignored"].is_string(), "{out}");
         }
-        let redelivered = app
-            .handle(LambdaEvent::new(
-                sample("sns-health-alert.json"),
-                context("again"),
-            ))
-            .await
-            .unwrap();
-        assert_eq!(
-            redelivered["duplicate"],
-            "sns/95df01b4-ee98-5cb9-9903-4c221d41eb5e"
-        );
-        assert_eq!(redelivered["report"], url.as_str());
-        // A manual invoke is never coalesced.
-        let manual = app
-            .handle(LambdaEvent::new(
-                sample("diagnose-api.json"),
-                context("manual"),
-            ))
-            .await
-            .unwrap();
-        assert!(manual["report_url"].is_string(), "{manual}");
-        assert_eq!(
-            report_keys(&moto).len(),
-            2,
-            "the alert's and the manual one"
-        );
-        assert_eq!(published(&moto, &queue).len(), 2);
-        assert_eq!(moto.denials(), Vec::<Value>::new());
+        assert_eq!((reports(&app), sns(&app).events().len()), (0, 0));
     }
 
-    /// The dedupe marker used to be written before the work: Lambda's retries of a failed
-    /// diagnosis then answered "duplicate" and the event was lost. Now a failure releases the
-    /// claims and the retry diagnoses.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_failed_diagnosis_is_retried_not_lost() {
-        let (moto, topic, queue) = seed("reports");
-        let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
-        let cfg = config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]);
-        let app = app_at(&proxy.endpoint, cfg).await;
-        proxy.set_policy(Box::new(|c| {
-            (c.op == "s3:PUT" && !c.path.contains("/claims/")).then_some(Fault::ServerError)
-        }));
-        let event = sample("ecs-task-stopped-oom.json");
-        let err = app
-            .handle(LambdaEvent::new(event.clone(), context("try1")))
+    #[tokio::test]
+    async fn an_incident_is_one_diagnosis_per_service() {
+        let app = fake_app("10");
+        let first = invoke(&app, sample_event("sns-health-alert.json"), "alert")
             .await
-            .expect_err("the report cannot be stored")
-            .to_string();
-        assert!(
-            err.contains("cannot store the report") && err.contains("InternalError"),
-            "{err}"
-        );
-        proxy.set_policy(Box::new(|_| None));
-        let retry = app
-            .handle(LambdaEvent::new(event.clone(), context("try1")))
+            .unwrap();
+        for name in ["ecs-task-stopped-oom.json", "ecs-service-action-warn.json"] {
+            let out = invoke(&app, sample_event(name), name).await.unwrap();
+            assert_eq!(out["covered_by"][0]["report"], first["report_url"], "{out}");
+        }
+        assert_eq!(reports(&app), 1);
+    }
+
+    #[tokio::test]
+    async fn failures_release_the_event_and_have_a_stable_error_type() {
+        let app = fake_app("10");
+        let e = invoke(&app, json!({"servics": ["api"]}), "t")
             .await
-            .expect("Lambda's retry diagnoses");
-        assert!(retry["report_url"].is_string(), "{retry}");
-        assert_eq!(published(&moto, &queue).len(), 1);
-        // SNS refuses the summary: the invocation fails, so Lambda retries it.
-        proxy.set_policy(Box::new(|c| {
-            (c.op == "Publish").then_some(Fault::ServerError)
-        }));
-        let err = app
-            .handle(LambdaEvent::new(
-                sample("ecs-deployment-failed.json"),
-                context("d1"),
-            ))
+            .unwrap_err();
+        assert_eq!(e.error_type, "TriggerError");
+        // The report cannot be stored: the retry (same event) diagnoses.
+        let store = app.store.as_ref().unwrap();
+        store.fail_reports.store(true, Ordering::SeqCst);
+        let e = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "r1")
             .await
-            .expect_err("not published")
-            .to_string();
-        assert!(err.contains("summary could not be published"), "{err}");
-        proxy.set_policy(Box::new(|_| None));
-        let retry = app
-            .handle(LambdaEvent::new(
-                sample("ecs-deployment-failed.json"),
-                context("d1"),
-            ))
+            .unwrap_err();
+        assert_eq!(e.error_type, "ReportStoreError", "{}", e.error_message);
+        store.fail_reports.store(false, Ordering::SeqCst);
+        let retry = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "r1")
             .await
             .unwrap();
         assert_eq!(retry["published"], true, "{retry}");
-    }
-
-    /// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_409_on_a_claim_is_retried() {
-        let (moto, topic, _) = seed("reports");
-        let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
-        let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
-        let mut conflicts = 0;
-        proxy.set_policy(Box::new(move |c| {
-            if c.op == "s3:PUT" && c.path.contains("/claims/") && conflicts < 2 {
-                conflicts += 1;
-                return Some(Fault::Conflict);
-            }
-            None
-        }));
-        let out = app
-            .handle(LambdaEvent::new(
-                sample("ecs-task-stopped-oom.json"),
-                context("c1"),
-            ))
+        // SNS refuses the summary: the invocation fails, its retry publishes.
+        let app = fake_app("10");
+        sns(&app).fail.store(true, Ordering::SeqCst);
+        let e = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
             .await
-            .unwrap();
-        assert!(out["report_url"].is_string(), "{out}");
-        assert_eq!(proxy.faults("s3:PUT", Fault::Conflict), 2);
-    }
-
-    /// Every AWS call of a diagnosis is first throttled, then answered with a 5xx: the SDK
-    /// (and, for CloudWatch Logs, our limiter) retries with backoff and the report and its
-    /// summary arrive as without faults.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn throttling_and_5xx_on_every_aws_call_are_retried() {
-        let (moto, topic, queue) = seed("reports");
-        moto.ok(
-            "harness",
-            "add_stopped_task",
-            json!({"cluster": "prod", "service": "api", "task_id": "oom1",
-            "reason": "OutOfMemoryError: Container killed due to memory usage", "exit_code": 137,
-            "stopped_at": OffsetDateTime::now_utc().unix_timestamp() - 300}),
-        );
-        let proxy = FaultProxy::start(&moto.endpoint, throttle_then_5xx()).await;
-        let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
-        let out = app
-            .handle(LambdaEvent::new(
-                sample("ecs-task-stopped-oom.json"),
-                context("f1"),
-            ))
-            .await
-            .expect("diagnosed despite the faults");
-        assert_eq!(out["services"][0]["status"], "critical", "{out}");
-        assert_eq!(published(&moto, &queue).len(), 1, "the summary, once");
-        proxy.assert_every_call_faulted(&[
-            "DescribeServices",
-            "ListTasks",
-            "DescribeTasks",
-            "DescribeLogStreams",
-            "FilterLogEvents",
-            "s3:GET",
-            "s3:PUT",
-            "Publish",
-        ]);
-    }
-
-    /// The 5/s FilterLogEvents budget is the account's: a throttled request is tried
-    /// MAX_TRIES times in all, each through the limiter (the SDK's own retries used to
-    /// multiply that by three, outside it).
-    #[tokio::test(flavor = "multi_thread")]
-    async fn throttled_log_reads_stay_within_the_budget() {
-        let (moto, topic, _) = seed("reports");
-        let proxy = FaultProxy::start(
-            &moto.endpoint,
-            Box::new(|c| (c.op == "FilterLogEvents").then_some(Fault::Throttle)),
-        )
-        .await;
-        let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
-        let out = app
-            .handle(LambdaEvent::new(sample("diagnose-api.json"), context("m1")))
-            .await
-            .unwrap();
-        let error = out["services"][0]["error"].as_str().unwrap();
+            .unwrap_err();
+        assert_eq!(e.error_type, "PublishError");
         assert!(
-            error.contains("throttled") && error.contains("(8 tries)"),
-            "{error}"
+            e.error_message.contains("s3://memory/"),
+            "names the stored report: {}",
+            e.error_message
         );
-        let calls = proxy.calls()["FilterLogEvents"].0;
+        sns(&app).fail.store(false, Ordering::SeqCst);
         assert_eq!(
-            calls,
-            2 * MAX_TRIES as usize,
-            "the window and the previous one, {MAX_TRIES} attempts each"
+            invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+                .await
+                .unwrap()["published"],
+            true
         );
-    }
-
-    /// CloudWatch Logs evaluates log-group permissions on `log-group:NAME:*`: a template
-    /// deployed with an exact LogGroupArnPattern (`/ecs/api`) must still read /ecs/api.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn an_exact_log_group_arn_pattern_is_granted() {
-        let (moto, topic, _) = seed("reports");
-        moto.strict(
-            json!({"ClusterName": "prod", "LogGroupArnPattern": "/ecs/api"}),
-            json!({"StateBucket": "reports", "AlertTopic": topic}),
-        );
-        let app = app_at(&moto.endpoint, config(&topic, &[])).await;
-        let out = app
-            .handle(LambdaEvent::new(sample("diagnose-api.json"), context("g1")))
+        // The claim cannot be written.
+        let app = fake_app("10");
+        app.store
+            .as_ref()
+            .unwrap()
+            .fail_writes
+            .lock()
+            .unwrap()
+            .push("claims/events/action/9bcdac79-b31f-4d3d-9410-fbd727c29fab.json".into());
+        let e = invoke(&app, sample_event("ecs-service-action-warn.json"), "c1")
             .await
-            .unwrap();
-        assert_eq!(out["services"][0]["error"], Value::Null, "{out}");
-        assert_eq!(out["services"][0]["status"], "critical");
-        assert_eq!(out["services"][0]["restarts"]["unavailable"], json!([]));
-        assert_eq!(moto.denials(), Vec::<Value>::new());
-    }
-
-    /// A report bucket that does not exist fails the invocation with an error naming it.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_missing_report_bucket_is_a_clear_error() {
-        let (moto, topic, _) = seed("no-such-bucket");
-        let cfg = DiagnoseConfig {
-            report_bucket: Some("no-such-bucket".into()),
-            ..config(&topic, &[])
-        };
-        let app = app_at(&moto.endpoint, cfg).await;
-        let err = app
-            .handle(LambdaEvent::new(sample("diagnose-api.json"), context("b1")))
-            .await
-            .expect_err("nowhere to write")
-            .to_string();
-        assert!(
-            err.contains("no-such-bucket") && err.contains("NoSuchBucket"),
-            "{err}"
-        );
+            .unwrap_err();
+        assert_eq!(e.error_type, "ClaimsError", "{}", e.error_message);
+        // ECS cannot list the services an alert without names asks for.
+        let mut app = fake_app("10");
+        app.cfg.services = None;
+        app.ecs
+            .fail("ecs:ListServices", "AccessDeniedException: not authorized");
+        let e = invoke(&app, json!({}), "l1").await.unwrap_err();
+        assert_eq!(e.error_type, "EcsError");
     }
 }

@@ -3,11 +3,12 @@
 //! a report to S3.
 mod handler;
 
+use ecs_monitor::app::Diagnosis;
 use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let app = handler::App::from_env().await?;
-    run(service_fn(|event| app.handle(event))).await
+    let app = Diagnosis::from_env().await?;
+    run(service_fn(|event| handler::handle(&app, event))).await
 }

@@ -1,74 +1,138 @@
-//! Event in, summary out; the check itself is `ecs_monitor::health::run`.
+//! Event → trigger → `HealthCheck::run` → answer; a failure is a `Diagnostic` whose
+//! `errorType` says which kind (`TriggerError`, `StateStoreError`, …).
 
-use ecs_monitor::aws::{self, ecs::Ecs, elb::Elb, s3::S3Store, sns::Sns};
-use ecs_monitor::config::{HealthConfig, ProcessEnv};
-use ecs_monitor::health::{probe::Prober, run, trigger::trigger};
-use ecs_monitor::ports::StateStore;
-use lambda_runtime::{Error, LambdaEvent};
-use serde_json::{Value, json};
+use ecs_monitor::app::{AppError, HealthCheck};
+use ecs_monitor::health::trigger::trigger;
+use ecs_monitor::ports::{EcsServices, Notifier, StateStore, TargetHealth};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-/// Configuration and clients, built once per execution environment.
-pub struct App {
-    cfg: HealthConfig,
-    ecs: Ecs,
-    elb: Elb,
-    store: S3Store,
-    sns: Option<Sns>,
-    prober: Prober,
+fn diagnostic(e: AppError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.error_type().into(),
+        error_message: e.to_string(),
+    }
 }
 
-impl App {
-    pub async fn from_env() -> Result<Self, Error> {
-        let cfg = HealthConfig::from_env(&ProcessEnv)?;
-        let bucket = cfg.require_state_bucket()?.to_string();
-        let prober = Prober::new(cfg.ca_bundle.as_deref(), cfg.probe_timeout)?;
-        let sdk = aws::sdk_config(&cfg.region).await;
-        Ok(Self {
-            ecs: Ecs::new(&sdk),
-            elb: Elb::new(&sdk),
-            store: S3Store::new(&sdk, &bucket, &cfg.state_prefix, &cfg.cluster),
-            sns: cfg.alert_topic_arn.as_deref().map(|t| Sns::new(&sdk, t)),
-            prober,
-            cfg,
-        })
+pub async fn handle<E, T, S, N>(
+    app: &HealthCheck<E, T, S, N>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic>
+where
+    E: EcsServices,
+    T: TargetHealth,
+    S: StateStore,
+    N: Notifier,
+{
+    let trigger = trigger(&event.payload).map_err(|e| diagnostic(AppError::Trigger(e)))?;
+    let now = OffsetDateTime::now_utc();
+    let run = app
+        .run(trigger, now, &event.context.request_id)
+        .await
+        .map_err(diagnostic)?;
+    Ok(run.answer())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The handler with the ports' fakes: every trigger, the answer, the failures.
+    use super::*;
+    use ecs_monitor::config::HealthConfig;
+    use ecs_monitor::health::probe::Prober;
+    use ecs_monitor::ports::fakes::{FakeEcs, FakeSns, FakeTargets, MemStore, sample_event};
+    use lambda_runtime::Context;
+    use serde_json::json;
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    type App = HealthCheck<FakeEcs, FakeTargets, MemStore, FakeSns>;
+
+    fn app(threshold: &'static str) -> App {
+        let env = HashMap::from([("ECS_CLUSTER", "prod"), ("FAILURE_THRESHOLD", threshold)]);
+        HealthCheck {
+            cfg: HealthConfig::from_env(&env).unwrap(),
+            ecs: FakeEcs::with(&[("api", 2, 1), ("web", 1, 1)]),
+            elb: FakeTargets::default(),
+            store: MemStore::default(),
+            notifier: Some(FakeSns::default()),
+            prober: Prober::new(None, Duration::from_secs(1)).unwrap(),
+        }
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let trigger = trigger(&event.payload)?;
-        let now = OffsetDateTime::now_utc();
-        let outcome = run::run_check(
-            &self.cfg,
-            &self.ecs,
-            &self.elb,
-            &self.store,
-            self.sns.as_ref(),
-            &self.prober,
-            now,
-            &event.context.request_id,
-        )
-        .await?;
-        let s = &outcome.state;
-        lambda_runtime::tracing::info!(
-            cluster = %s.cluster, overall = s.overall.as_str(), issues = s.issues.len(),
-            published = ?outcome.published, superseded = outcome.superseded, "health check done"
+    async fn invoke(app: &App, payload: Value, id: &str) -> Result<Value, Diagnostic> {
+        let mut ctx = Context::default();
+        ctx.request_id = id.into();
+        handle(app, LambdaEvent::new(payload, ctx)).await
+    }
+
+    #[tokio::test]
+    async fn the_schedule_and_a_manual_invoke_check_and_alert() {
+        let app = app("1");
+        let out = invoke(&app, sample_event("schedule.json"), "r1")
+            .await
+            .unwrap();
+        assert_eq!(out["trigger"], "schedule");
+        assert_eq!(out["cluster"], "prod");
+        assert_eq!(out["overall"], "degraded");
+        assert_eq!(out["issues"], json!(["api: 1/2 tasks running"]));
+        assert_eq!(out["state"], "memory");
+        assert_eq!(out["alerts_published"], json!(["health.degraded"]));
+        assert_eq!(out["superseded"], false);
+        assert_eq!(app.notifier.as_ref().unwrap().events(), ["health.degraded"]);
+        let out = invoke(&app, json!({}), "r2").await.unwrap();
+        assert_eq!(out["trigger"], "manual");
+        assert_eq!(out["alerts_published"], json!([]), "nothing changed");
+        assert_eq!(app.store.state().unwrap().alerting.consecutive_failures, 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_alert_is_an_answer_not_a_failure() {
+        let app = app("1");
+        app.notifier
+            .as_ref()
+            .unwrap()
+            .fail
+            .store(true, Ordering::SeqCst);
+        let out = invoke(&app, json!({}), "r1").await.unwrap();
+        assert_eq!(
+            out["publish_error"],
+            "sns:Publish failed: InternalError: try again"
         );
-        if let Some(w) = &outcome.warning {
-            lambda_runtime::tracing::warn!("{w}");
+        assert_eq!(
+            app.store.state().unwrap().alerting.pending.len(),
+            1,
+            "kept for the next run"
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_have_a_stable_error_type() {
+        let app = app("1");
+        for (payload, problem) in [
+            (json!([1]), "unsupported event"),
+            (
+                sample_event("ecs-task-stopped-oom.json"),
+                "unsupported EventBridge event",
+            ),
+        ] {
+            let e = invoke(&app, payload, "t").await.unwrap_err();
+            assert_eq!(e.error_type, "TriggerError");
+            assert!(e.error_message.contains(problem), "{}", e.error_message);
         }
-        if let Some(e) = &outcome.publish_error {
-            lambda_runtime::tracing::error!("alert not published, kept for the next run: {e}");
-        }
-        Ok(json!({
-            "cluster": s.cluster,
-            "checked_at": s.checked_at.format(&time::format_description::well_known::Rfc3339)?,
-            "trigger": trigger,
-            "overall": s.overall.as_str(),
-            "issues": s.issues,
-            "state": self.store.location(),
-            "alerts_published": outcome.published,
-            "publish_error": outcome.publish_error,
-            "superseded": outcome.superseded,
-        }))
+        app.store.fail_saves.store(1, Ordering::SeqCst);
+        let e = invoke(&app, json!({}), "s").await.unwrap_err();
+        assert_eq!(e.error_type, "StateStoreError");
+        assert!(
+            e.error_message
+                .starts_with("cannot write the health state to memory"),
+            "{}",
+            e.error_message
+        );
+        assert!(
+            app.notifier.as_ref().unwrap().events().is_empty(),
+            "nothing sent"
+        );
     }
 }

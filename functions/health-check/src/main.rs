@@ -2,11 +2,12 @@
 //! checks the cluster, writes the state to S3 and alerts through SNS on change.
 mod handler;
 
+use ecs_monitor::app::HealthCheck;
 use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let app = handler::App::from_env().await?;
-    run(service_fn(|event| app.handle(event))).await
+    let app = HealthCheck::from_env().await?;
+    run(service_fn(|event| handler::handle(&app, event))).await
 }

@@ -1,11 +1,11 @@
 //! `ecs-monitor health [--json] [--quiet]`: the health check from a laptop.
 
 use super::CliError;
-use crate::aws::{self, ecs::Ecs, elb::Elb, local::FileStore, sns::Sns};
+use crate::app::HealthCheck;
+use crate::aws;
 use crate::config::{HealthConfig, Source};
 use crate::health::model::Overall;
-use crate::health::probe::Prober;
-use crate::health::{report, run};
+use crate::health::report;
 use std::io::Write;
 use time::OffsetDateTime;
 
@@ -21,27 +21,11 @@ pub async fn run<W: Write>(
     out: &mut W,
 ) -> Result<Overall, CliError> {
     let cfg = HealthConfig::from_env(source)?;
-    let prober = Prober::new(cfg.ca_bundle.as_deref(), cfg.probe_timeout)?;
     let sdk = aws::sdk_config(&cfg.region).await;
-    let ecs = Ecs::new(&sdk);
-    let elb = Elb::new(&sdk);
-    let store = FileStore {
-        path: cfg.state_file.clone(),
-    };
-    let sns = cfg.alert_topic_arn.as_deref().map(|t| Sns::new(&sdk, t));
+    let app = HealthCheck::cli(cfg, &sdk)?;
     let now = OffsetDateTime::now_utc();
     let run_id = format!("cli-{}-{}", std::process::id(), now.unix_timestamp_nanos());
-    let outcome = run::run_check(
-        &cfg,
-        &ecs,
-        &elb,
-        &store,
-        sns.as_ref(),
-        &prober,
-        now,
-        &run_id,
-    )
-    .await?;
+    let outcome = app.run("manual", now, &run_id).await?.outcome;
     if let Some(w) = &outcome.warning {
         eprintln!("ecs-monitor: warning: {w}");
     }

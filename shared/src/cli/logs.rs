@@ -2,15 +2,14 @@
 //! the commands of the original `cloudwatch-logs.sh`, on the diagnose engine.
 
 use super::CliError;
-use crate::aws::logs::CloudWatchLogs;
-use crate::aws::{self, ecs::Ecs, tasks::EcsTasks};
-use crate::classify::Classifier;
+use crate::app::Diagnosis;
+use crate::aws::{self, ecs::Ecs, logs::CloudWatchLogs};
 use crate::config::{DiagnoseConfig, Source};
 use crate::diagnose::fetch::{Query, REQUESTS_PER_SECOND, RateLimiter, fetch_window};
 use crate::diagnose::render;
 use crate::diagnose::report::{Report, ServiceStatus, Trigger};
-use crate::diagnose::run::{Request, diagnose};
-use crate::health::model::{State, Status};
+use crate::diagnose::run::Request;
+use crate::health::model::State;
 use std::io::{IsTerminal, Write};
 use time::OffsetDateTime;
 
@@ -68,12 +67,7 @@ fn failing_services(cfg: &DiagnoseConfig) -> Result<Vec<String>, CliError> {
         name: cfg.state_file.display().to_string(),
         source: std::io::Error::other(format!("not a health state: {e}")),
     })?;
-    Ok(state
-        .services
-        .iter()
-        .filter(|s| !matches!(s.status, Status::Healthy | Status::ScaledDown))
-        .map(|s| s.name.clone())
-        .collect())
+    Ok(state.failing_services().map(str::to_string).collect())
 }
 
 /// Runs a `logs` command; returns whether issues were found.
@@ -84,8 +78,8 @@ pub async fn run<W: Write>(
 ) -> Result<bool, CliError> {
     let cfg = DiagnoseConfig::from_env(source)?;
     let sdk = aws::sdk_config(&cfg.region).await;
-    let logs = CloudWatchLogs::new(&sdk);
-    let ecs = Ecs::new(&sdk);
+    let app = Diagnosis::cli(cfg, &sdk);
+    let cfg = &app.cfg;
     let now = OffsetDateTime::now_utc();
     let mut services = if opts.target == "all" {
         None
@@ -93,7 +87,7 @@ pub async fn run<W: Write>(
         Some(vec![opts.target.clone()])
     };
     if opts.command == Command::AutoDiagnose {
-        let failing = failing_services(&cfg)?;
+        let failing = failing_services(cfg)?;
         if failing.is_empty() {
             write_out(
                 out,
@@ -104,11 +98,10 @@ pub async fn run<W: Write>(
         services = Some(failing);
     }
     if opts.command == Command::Pull {
-        return pull(&cfg, &logs, &ecs, services, opts, now, out)
+        return pull(cfg, &app.logs, &app.ecs, services, opts, now, out)
             .await
             .map(|_| false);
     }
-    let classifier = Classifier::new(cfg.classifier.health_paths.clone());
     let req = Request {
         services,
         minutes: opts.minutes,
@@ -121,17 +114,7 @@ pub async fn run<W: Write>(
     if std::io::stderr().is_terminal() {
         eprint!("reading {} minutes of logs…\r", opts.minutes);
     }
-    let report = diagnose(
-        &cfg,
-        &logs,
-        &ecs,
-        &EcsTasks::new(&sdk),
-        &classifier,
-        &req,
-        now,
-    )
-    .await
-    .map_err(|e| CliError::Failed(e.to_string()))?;
+    let report = app.report(&req, now).await?;
     if std::io::stderr().is_terminal() {
         eprint!("{:40}\r", "");
     }

@@ -26,9 +26,7 @@ pub enum CliError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    Probe(#[from] crate::health::probe::ProbeSetupError),
-    #[error(transparent)]
-    Health(#[from] crate::health::run::RunError),
+    App(#[from] crate::app::AppError),
     #[error("{0}")]
     Failed(String),
 }

@@ -3,7 +3,6 @@
 pub mod analyze;
 pub mod claims;
 pub mod fetch;
-pub mod invoke;
 pub mod render;
 pub mod report;
 pub mod restarts;

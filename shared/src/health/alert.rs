@@ -9,7 +9,7 @@
 //!   removed once SNS accepted it: a failed publish is retried on the next run, and a
 //!   transition is decided once, since `announced` moves with the decision.
 
-use super::model::{Alert, Alerting, Overall, State, Status};
+use super::model::{Alert, Alerting, Overall, State};
 use crate::config::Thresholds;
 use crate::notify::{Card, Event, Message, Notification, ServiceRef};
 use crate::timefmt::rfc3339;
@@ -392,10 +392,8 @@ fn render(
         ]),
     );
     let services = current
-        .services
-        .iter()
-        .filter(|s| !matches!(s.status, Status::Healthy | Status::ScaledDown))
-        .map(|s| s.name.clone())
+        .failing_services()
+        .map(str::to_string)
         .take(MAX_ALERT_SERVICES)
         .collect();
     Alert {

@@ -203,6 +203,17 @@ pub struct State {
     pub alerting: Alerting,
 }
 
+impl State {
+    /// The services that are not healthy (scaled to zero is healthy): what an alert names and
+    /// what `logs auto-diagnose` diagnoses.
+    pub fn failing_services(&self) -> impl Iterator<Item = &str> {
+        self.services
+            .iter()
+            .filter(|s| s.status.overall() != Overall::Healthy)
+            .map(|s| s.name.as_str())
+    }
+}
+
 // ---- observations: what the checks saw, before evaluation ----
 
 #[derive(Debug, Clone, PartialEq)]

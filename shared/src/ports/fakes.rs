@@ -421,3 +421,12 @@ impl ReportWriter for MemRecords {
         Ok(format!("s3://memory/{name}"))
     }
 }
+
+/// A sample event of the repository's `events/` folder, as the Lambdas receive it.
+pub fn sample_event(name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

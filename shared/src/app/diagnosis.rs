@@ -7,44 +7,35 @@
 //! the summary is published fails the invocation, with the claims released: the retry
 //! diagnoses the event again (writing a second report of it at worst) and nothing is lost.
 
-use super::claims::{Admission, Claims};
-use super::render;
-use super::run::{DiagnoseError, Request, diagnose, resolve_services};
-use super::trigger::{Invocation, TriggerError, parse};
-use crate::classify::Classifier;
-use crate::config::DiagnoseConfig;
-use crate::ports::{
-    AwsError, EcsServices, LogEvents, Publisher, Records, ReportWriter, StoreError, TaskHistory,
+use super::AppError;
+use crate::aws::{
+    self, ecs::Ecs, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
 };
+use crate::classify::Classifier;
+use crate::config::{DiagnoseConfig, ProcessEnv};
+use crate::diagnose::claims::{Admission, Claims};
+use crate::diagnose::render;
+use crate::diagnose::report::Report;
+use crate::diagnose::run::{Request, diagnose, resolve_services};
+use crate::diagnose::trigger::Invocation;
+use crate::ports::{EcsServices, LogEvents, Publisher, Records, ReportWriter, TaskHistory};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 /// Lambda answers at most 6 MB synchronously: past this, the summary and the S3 key.
 pub const MAX_RESPONSE: usize = 5 * 1024 * 1024;
 
-#[derive(Debug, thiserror::Error)]
-pub enum InvokeError {
-    #[error("{0}")]
-    Trigger(#[from] TriggerError),
-    #[error("{0}")]
-    Diagnose(#[from] DiagnoseError),
-    #[error("cannot claim the event: {0}")]
-    Claims(StoreError),
-    #[error("cannot store the report: {0}")]
-    Report(StoreError),
-    #[error("the report is at {report}, but its summary could not be published: {error}")]
-    Publish { report: String, error: AwsError },
-}
-
-/// Everything one invocation uses, built once per execution environment.
-pub struct Diagnose<'a, L, E, H, S, P> {
-    pub cfg: &'a DiagnoseConfig,
-    pub logs: &'a L,
-    pub ecs: &'a E,
-    pub history: &'a H,
-    pub classifier: &'a Classifier,
-    pub store: &'a S,
-    pub publisher: Option<&'a P>,
+/// Diagnose, with the ports it runs on.
+pub struct Diagnosis<L, E, H, S, P> {
+    pub cfg: DiagnoseConfig,
+    pub logs: L,
+    pub ecs: E,
+    pub history: H,
+    pub classifier: Classifier,
+    /// Reports and claims; none for the CLI, which prints its reports.
+    pub store: Option<S>,
+    /// Where summaries go; none: no summaries.
+    pub publisher: Option<P>,
 }
 
 /// The invocation: its id and its deadline (claims it holds lapse then).
@@ -54,7 +45,44 @@ pub struct Context<'a> {
     pub deadline: OffsetDateTime,
 }
 
-impl<L, E, H, S, P> Diagnose<'_, L, E, H, S, P>
+impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns> {
+    /// The Lambda's: configuration from the process environment.
+    pub async fn from_env() -> Result<Self, AppError> {
+        let cfg = DiagnoseConfig::from_env(&ProcessEnv)?;
+        let sdk = aws::sdk_config(&cfg.region).await;
+        Self::lambda(cfg, &sdk)
+    }
+
+    /// Reports and claims in `s3://REPORT_BUCKET/REPORT_PREFIX<cluster>/` (required),
+    /// summaries to `ALERT_TOPIC_ARN`.
+    pub fn lambda(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Result<Self, AppError> {
+        let store = ReportStore::new(
+            sdk,
+            cfg.require_report_bucket()?,
+            &cfg.report_prefix,
+            &cfg.cluster,
+        );
+        let mut d = Self::cli(cfg, sdk);
+        d.store = Some(store);
+        d.publisher = d.cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t));
+        Ok(d)
+    }
+
+    /// The CLI's: it reads and prints; nothing is stored or published.
+    pub fn cli(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            logs: CloudWatchLogs::new(sdk),
+            ecs: Ecs::new(sdk),
+            history: EcsTasks::new(sdk),
+            classifier: Classifier::new(cfg.classifier.health_paths.clone()),
+            store: None,
+            publisher: None,
+            cfg,
+        }
+    }
+}
+
+impl<L, E, H, S, P> Diagnosis<L, E, H, S, P>
 where
     L: LogEvents,
     E: EcsServices,
@@ -62,13 +90,37 @@ where
     S: Records + ReportWriter,
     P: Publisher,
 {
-    pub async fn handle(
+    /// The report of `req` over the window ending at `now` (nothing stored).
+    pub async fn report(&self, req: &Request, now: OffsetDateTime) -> Result<Report, AppError> {
+        Ok(diagnose(
+            &self.cfg,
+            &self.logs,
+            &self.ecs,
+            &self.history,
+            &self.classifier,
+            req,
+            now,
+        )
+        .await?)
+    }
+
+    /// One invocation for `invocation`: claims (automatic triggers), diagnosis, report,
+    /// summary; the answer.
+    pub async fn run(
         &self,
-        payload: &Value,
+        invocation: Invocation,
         ctx: &Context<'_>,
         now: OffsetDateTime,
-    ) -> Result<Value, InvokeError> {
-        let (services, minutes, trigger, key) = match parse(payload)? {
+    ) -> Result<Value, AppError> {
+        let Some(store) = &self.store else {
+            return Err(crate::config::invalid(
+                crate::config::REPORT_BUCKET,
+                "",
+                "is required (or STATE_BUCKET): the bucket that keeps the reports",
+            )
+            .into());
+        };
+        let (services, minutes, trigger, key) = match invocation {
             Invocation::Ignore(reason) => return Ok(json!({"ignored": reason})),
             Invocation::Diagnose {
                 services,
@@ -77,7 +129,7 @@ where
                 dedupe_key,
             } => (services, minutes, trigger, dedupe_key),
         };
-        let mut services = resolve_services(self.cfg, self.ecs, services).await?;
+        let mut services = resolve_services(&self.cfg, &self.ecs, services).await?;
         if key.is_some() {
             // An ECS event names any service of the cluster: diagnose only the watched ones.
             if let Some(watched) = &self.cfg.services {
@@ -88,7 +140,7 @@ where
             }
         }
         let claims = Claims {
-            store: self.store,
+            store,
             by: ctx.request_id,
             until: ctx.deadline,
             window: time::Duration::minutes(i64::from(self.cfg.coalesce_minutes)),
@@ -98,7 +150,7 @@ where
             Some(key) => match claims
                 .admit(key, &services, now)
                 .await
-                .map_err(InvokeError::Claims)?
+                .map_err(AppError::Claims)?
             {
                 Admission::Duplicate { record } => {
                     return Ok(
@@ -106,7 +158,7 @@ where
                     );
                 }
                 Admission::Coalesced { covered } => {
-                    return Ok(json!({"coalesced": key, "covered_by": json!(covered)}));
+                    return Ok(json!({"coalesced": key, "covered_by": covered}));
                 }
                 Admission::Go {
                     services,
@@ -121,7 +173,7 @@ where
             limit: self.cfg.event_limit,
             trigger,
         };
-        match self.diagnose_and_report(&req, ctx, now).await {
+        match self.report_and_publish(store, &req, ctx, now).await {
             Ok((report, url, published)) => {
                 if let Some(held) = held
                     && let Err(e) = claims.settle(held, Some(&url), now).await
@@ -158,22 +210,14 @@ where
     }
 
     /// The report, stored, and its summary published when a service is not healthy.
-    async fn diagnose_and_report(
+    async fn report_and_publish(
         &self,
+        store: &S,
         req: &Request,
         ctx: &Context<'_>,
         now: OffsetDateTime,
-    ) -> Result<(super::report::Report, String, bool), InvokeError> {
-        let report = diagnose(
-            self.cfg,
-            self.logs,
-            self.ecs,
-            self.history,
-            self.classifier,
-            req,
-            now,
-        )
-        .await?;
+    ) -> Result<(Report, String, bool), AppError> {
+        let report = self.report(req, now).await?;
         let body = serde_json::to_vec_pretty(&report).unwrap_or_default();
         // Several events can arrive in one second: the invocation's id keeps their reports apart.
         let unique: String = match ctx.request_id {
@@ -189,19 +233,18 @@ where
             crate::timefmt::compact(now),
             report.trigger.kind
         );
-        let url = self
-            .store
+        let url = store
             .put_report(&name, body)
             .await
-            .map_err(InvokeError::Report)?;
+            .map_err(AppError::ReportStore)?;
         let mut published = false;
         if report.worst().is_problem()
-            && let Some(p) = self.publisher
+            && let Some(p) = &self.publisher
         {
             let n = render::notification(&report, &url);
             p.publish_json(&n.subject, n.document())
                 .await
-                .map_err(|error| InvokeError::Publish {
+                .map_err(|error| AppError::Publish {
                     report: url.clone(),
                     error,
                 })?;

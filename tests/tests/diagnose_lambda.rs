@@ -1,0 +1,411 @@
+//! The diagnose Lambda's application (`app::Diagnosis`) against moto behind the strict layer:
+//! the function's own credentials, held to its policy in template.yaml, with every sample
+//! event of events/, faults injected by the proxy, and the real S3, SNS, ECS and CloudWatch
+//! Logs adapters. (The handler itself is unit-tested with the ports' fakes.)
+
+//! The handler against moto behind the strict layer: the function's own credentials,
+//! held to its policy in template.yaml, with every sample event of events/.
+use ecs_monitor::app::{AppError, Context, Diagnosis};
+use ecs_monitor::aws::{
+    ecs::Ecs, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
+};
+use ecs_monitor::config::DiagnoseConfig;
+use ecs_monitor::diagnose::fetch::MAX_TRIES;
+use ecs_monitor::diagnose::trigger::parse;
+use ecs_monitor::ports::fakes::sample_event;
+use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
+use ecs_monitor_e2e::moto::{DIAGNOSE, Moto, sdk_as};
+use serde_json::Value;
+use serde_json::json;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// Cluster prod with service api, its log group with an OOM and a refused connection,
+/// the report bucket, and an alert topic with a queue; the strict layer holds
+/// DiagnoseFunction to its policy for this stack. Returns (moto, topic, queue).
+fn seed(bucket: &str) -> (Moto, String, String) {
+    let moto = Moto::start();
+    moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
+    moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
+    moto.ok("ecs", "create_service", json!({"cluster": "prod", "serviceName": "api", "taskDefinition": "app", "desiredCount": 1, "launchType": "EC2"}));
+    moto.ok(
+        "logs",
+        "create_log_group",
+        json!({"logGroupName": "/ecs/api"}),
+    );
+    moto.ok(
+        "logs",
+        "create_log_stream",
+        json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/1"}),
+    );
+    let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    moto.ok("logs", "put_log_events", json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/1", "logEvents": [
+        {"timestamp": now - 600_000, "message": "java.lang.OutOfMemoryError: Java heap space"},
+        {"timestamp": now - 500_000, "message": "ERROR dial tcp 10.0.0.1:5432: connect: connection refused"}]}));
+    moto.ok("s3", "create_bucket", json!({"Bucket": "reports"}));
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.subscribe_queue(&topic, "alerts");
+    moto.strict(
+        json!({"ClusterName": "prod", "ReportPrefix": "reports/"}),
+        json!({"StateBucket": bucket, "AlertTopic": topic}),
+    );
+    (moto, topic, queue)
+}
+
+fn config(topic: &str, extra: &[(&'static str, &'static str)]) -> DiagnoseConfig {
+    let mut env = HashMap::from([
+        ("ECS_CLUSTER", "prod"),
+        ("ECS_SERVICES", "api"),
+        ("REPORT_BUCKET", "reports"),
+        ("ALERT_TOPIC_ARN", topic),
+    ]);
+    env.extend(extra.iter().copied());
+    DiagnoseConfig::from_env(&env).unwrap()
+}
+
+type App = Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns>;
+
+async fn app_at(endpoint: &str, cfg: DiagnoseConfig) -> App {
+    Diagnosis::lambda(cfg, &sdk_as(endpoint, DIAGNOSE).await).unwrap()
+}
+
+/// One invocation as the handler makes it: the event parsed, a deadline five minutes away.
+async fn invoke(app: &App, payload: Value, id: &str) -> Result<Value, AppError> {
+    let now = OffsetDateTime::now_utc();
+    let ctx = Context {
+        request_id: id,
+        deadline: now + time::Duration::minutes(5),
+    };
+    app.run(parse(&payload)?, &ctx, now).await
+}
+
+/// The machine messages the queue received (the `sqs` key of each publish).
+fn published(moto: &Moto, queue: &str) -> Vec<Value> {
+    moto.drain_queue(queue)
+        .iter()
+        .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+fn report_keys(moto: &Moto) -> Vec<String> {
+    let listed = moto.ok(
+        "s3",
+        "list_objects_v2",
+        json!({"Bucket": "reports", "Prefix": "reports/prod/"}),
+    );
+    listed["Contents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap().to_string())
+        .filter(|k| !k.contains("/claims/"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_trigger_diagnoses_and_reports() {
+    let (moto, topic, queue) = seed("reports");
+    // No coalescing: every sample event diagnoses.
+    let app = app_at(
+        &moto.endpoint,
+        config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]),
+    )
+    .await;
+    let mut n = 0;
+    let mut next_id = || {
+        n += 1;
+        format!("req{n:04}")
+    };
+
+    let mut reports = 0;
+    for name in [
+        "diagnose-all.json",
+        "diagnose-api.json",
+        "diagnose-api-30-minutes.json",
+        "sns-health-alert.json",
+        "ecs-task-stopped-oom.json",
+        "ecs-task-stopped-exit-1.json",
+        "ecs-task-stopped-elb-health-checks.json",
+        "ecs-deployment-failed.json",
+        "ecs-service-action-warn.json",
+        "failed-event-record.json",
+    ] {
+        let out = invoke(&app, sample_event(name), &next_id())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if name == "failed-event-record.json" {
+            // The event it carries was diagnosed above: a replay of it is a duplicate.
+            assert_eq!(out["state"], "done", "{name}: {out}");
+            continue;
+        }
+        assert_eq!(out["services"][0]["service"], "api", "{name}: {out}");
+        assert_eq!(out["services"][0]["status"], "critical", "{name}");
+        assert_eq!(out["published"], true, "{name}");
+        assert!(
+            out["report_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("s3://reports/reports/prod/"),
+            "{name}"
+        );
+        reports += 1;
+    }
+    let again = invoke(&app, sample_event("ecs-task-stopped-oom.json"), &next_id())
+        .await
+        .unwrap();
+    assert!(
+        again["duplicate"].as_str().unwrap().starts_with("task/"),
+        "a redelivered event is diagnosed once: {again}"
+    );
+    assert!(
+        again["report"]
+            .as_str()
+            .unwrap()
+            .starts_with("s3://reports/")
+    );
+    let normal = invoke(&app, json!({"version": "0", "id": "x", "detail-type": "ECS Task State Change", "source": "aws.ecs", "account": "123456789012",
+        "time": "2026-11-29T14:35:27Z", "region": "us-east-1", "resources": [], "detail": {"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/prod/n1",
+        "group": "service:api", "lastStatus": "STOPPED", "stopCode": "ServiceSchedulerInitiated", "stoppedReason": "Scaling activity initiated by (deployment ecs-svc/1)", "containers": [{"exitCode": 143}]}}), &next_id())
+        .await
+        .unwrap();
+    assert!(normal["ignored"].is_string(), "{normal}");
+    let err = invoke(&app, json!({"unexpected": true}), &next_id())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unsupported event"), "{err}");
+
+    let keys = report_keys(&moto);
+    assert_eq!(keys.len(), reports, "every report kept: {keys:?}");
+    assert!(keys.iter().any(|k| k.contains("-ecs_event-")), "{keys:?}");
+    let msgs = published(&moto, &queue);
+    assert_eq!(
+        msgs.len(),
+        reports,
+        "one summary per diagnosis of a critical service"
+    );
+    assert!(msgs.iter().all(|m| m["event"] == "diagnose.report"));
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template's policy suffices"
+    );
+}
+
+/// One incident: the health alert, a task stopped for each task, a service action. One
+/// diagnosis per service per window; the others answer which report covers them; a
+/// redelivered alert (same SNS MessageId) is a duplicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storm_is_one_diagnosis_per_service() {
+    let (moto, topic, queue) = seed("reports");
+    let app = app_at(&moto.endpoint, config(&topic, &[])).await;
+    let first = invoke(&app, sample_event("sns-health-alert.json"), "alert")
+        .await
+        .unwrap();
+    let url = first["report_url"].as_str().unwrap().to_string();
+    for (i, name) in [
+        "ecs-task-stopped-oom.json",
+        "ecs-task-stopped-exit-1.json",
+        "ecs-task-stopped-elb-health-checks.json",
+        "ecs-service-action-warn.json",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = invoke(&app, sample_event(name), &format!("t{i}"))
+            .await
+            .unwrap();
+        assert_eq!(out["covered_by"][0]["service"], "api", "{name}: {out}");
+        assert_eq!(
+            out["covered_by"][0]["report"],
+            url.as_str(),
+            "{name}: {out}"
+        );
+    }
+    let redelivered = invoke(&app, sample_event("sns-health-alert.json"), "again")
+        .await
+        .unwrap();
+    assert_eq!(
+        redelivered["duplicate"],
+        "sns/95df01b4-ee98-5cb9-9903-4c221d41eb5e"
+    );
+    assert_eq!(redelivered["report"], url.as_str());
+    // A manual invoke is never coalesced.
+    let manual = invoke(&app, sample_event("diagnose-api.json"), "manual")
+        .await
+        .unwrap();
+    assert!(manual["report_url"].is_string(), "{manual}");
+    assert_eq!(
+        report_keys(&moto).len(),
+        2,
+        "the alert's and the manual one"
+    );
+    assert_eq!(published(&moto, &queue).len(), 2);
+    assert_eq!(moto.denials(), Vec::<Value>::new());
+}
+
+/// The dedupe marker used to be written before the work: Lambda's retries of a failed
+/// diagnosis then answered "duplicate" and the event was lost. Now a failure releases the
+/// claims and the retry diagnoses.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_diagnosis_is_retried_not_lost() {
+    let (moto, topic, queue) = seed("reports");
+    let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
+    let cfg = config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]);
+    let app = app_at(&proxy.endpoint, cfg).await;
+    proxy.set_policy(Box::new(|c| {
+        (c.op == "s3:PUT" && !c.path.contains("/claims/")).then_some(Fault::ServerError)
+    }));
+    let event = sample_event("ecs-task-stopped-oom.json");
+    let err = invoke(&app, event.clone(), "try1")
+        .await
+        .expect_err("the report cannot be stored")
+        .to_string();
+    assert!(
+        err.contains("cannot store the report") && err.contains("InternalError"),
+        "{err}"
+    );
+    proxy.set_policy(Box::new(|_| None));
+    let retry = invoke(&app, event.clone(), "try1")
+        .await
+        .expect("Lambda's retry diagnoses");
+    assert!(retry["report_url"].is_string(), "{retry}");
+    assert_eq!(published(&moto, &queue).len(), 1);
+    // SNS refuses the summary: the invocation fails, so Lambda retries it.
+    proxy.set_policy(Box::new(|c| {
+        (c.op == "Publish").then_some(Fault::ServerError)
+    }));
+    let err = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+        .await
+        .expect_err("not published")
+        .to_string();
+    assert!(err.contains("summary could not be published"), "{err}");
+    proxy.set_policy(Box::new(|_| None));
+    let retry = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+        .await
+        .unwrap();
+    assert_eq!(retry["published"], true, "{retry}");
+}
+
+/// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_409_on_a_claim_is_retried() {
+    let (moto, topic, _) = seed("reports");
+    let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
+    let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
+    let mut conflicts = 0;
+    proxy.set_policy(Box::new(move |c| {
+        if c.op == "s3:PUT" && c.path.contains("/claims/") && conflicts < 2 {
+            conflicts += 1;
+            return Some(Fault::Conflict);
+        }
+        None
+    }));
+    let out = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "c1")
+        .await
+        .unwrap();
+    assert!(out["report_url"].is_string(), "{out}");
+    assert_eq!(proxy.faults("s3:PUT", Fault::Conflict), 2);
+}
+
+/// Every AWS call of a diagnosis is first throttled, then answered with a 5xx: the SDK
+/// (and, for CloudWatch Logs, our limiter) retries with backoff and the report and its
+/// summary arrive as without faults.
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_5xx_on_every_aws_call_are_retried() {
+    let (moto, topic, queue) = seed("reports");
+    moto.ok(
+        "harness",
+        "add_stopped_task",
+        json!({"cluster": "prod", "service": "api", "task_id": "oom1",
+        "reason": "OutOfMemoryError: Container killed due to memory usage", "exit_code": 137,
+        "stopped_at": OffsetDateTime::now_utc().unix_timestamp() - 300}),
+    );
+    let proxy = FaultProxy::start(&moto.endpoint, throttle_then_5xx()).await;
+    let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
+    let out = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "f1")
+        .await
+        .expect("diagnosed despite the faults");
+    assert_eq!(out["services"][0]["status"], "critical", "{out}");
+    assert_eq!(published(&moto, &queue).len(), 1, "the summary, once");
+    proxy.assert_every_call_faulted(&[
+        "DescribeServices",
+        "ListTasks",
+        "DescribeTasks",
+        "DescribeLogStreams",
+        "FilterLogEvents",
+        "s3:GET",
+        "s3:PUT",
+        "Publish",
+    ]);
+}
+
+/// The 5/s FilterLogEvents budget is the account's: a throttled request is tried
+/// MAX_TRIES times in all, each through the limiter (the SDK's own retries used to
+/// multiply that by three, outside it).
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_log_reads_stay_within_the_budget() {
+    let (moto, topic, _) = seed("reports");
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Box::new(|c| (c.op == "FilterLogEvents").then_some(Fault::Throttle)),
+    )
+    .await;
+    let app = app_at(&proxy.endpoint, config(&topic, &[])).await;
+    let out = invoke(&app, sample_event("diagnose-api.json"), "m1")
+        .await
+        .unwrap();
+    let error = out["services"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("throttled") && error.contains("(8 tries)"),
+        "{error}"
+    );
+    let calls = proxy.calls()["FilterLogEvents"].0;
+    assert_eq!(
+        calls,
+        2 * MAX_TRIES as usize,
+        "the window and the previous one, {MAX_TRIES} attempts each"
+    );
+}
+
+/// CloudWatch Logs evaluates log-group permissions on `log-group:NAME:*`: a template
+/// deployed with an exact LogGroupArnPattern (`/ecs/api`) must still read /ecs/api.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exact_log_group_arn_pattern_is_granted() {
+    let (moto, topic, _) = seed("reports");
+    moto.strict(
+        json!({"ClusterName": "prod", "LogGroupArnPattern": "/ecs/api"}),
+        json!({"StateBucket": "reports", "AlertTopic": topic}),
+    );
+    let app = app_at(&moto.endpoint, config(&topic, &[])).await;
+    let out = invoke(&app, sample_event("diagnose-api.json"), "g1")
+        .await
+        .unwrap();
+    assert_eq!(out["services"][0]["error"], Value::Null, "{out}");
+    assert_eq!(out["services"][0]["status"], "critical");
+    assert_eq!(out["services"][0]["restarts"]["unavailable"], json!([]));
+    assert_eq!(moto.denials(), Vec::<Value>::new());
+}
+
+/// A report bucket that does not exist fails the invocation with an error naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_report_bucket_is_a_clear_error() {
+    let (moto, topic, _) = seed("no-such-bucket");
+    let cfg = DiagnoseConfig {
+        report_bucket: Some("no-such-bucket".into()),
+        ..config(&topic, &[])
+    };
+    let app = app_at(&moto.endpoint, cfg).await;
+    let err = invoke(&app, sample_event("diagnose-api.json"), "b1")
+        .await
+        .expect_err("nowhere to write")
+        .to_string();
+    assert!(
+        err.contains("no-such-bucket") && err.contains("NoSuchBucket"),
+        "{err}"
+    );
+}
