@@ -2,10 +2,10 @@
 //! summary, published as SNS delivers them to Lambda (the `lambda` key of the document, no
 //! message attributes), read back by the diagnose trigger.
 
-use ecs_monitor::diagnose::report::{Counts, Report, SCHEMA_VERSION, Trigger, Window};
 use ecs_monitor::diagnose::{render, trigger};
 use ecs_monitor::health::model::{Alert, Overall};
 use ecs_monitor::notify::{Card, Event, Message};
+use ecs_monitor::ports::fakes;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -79,22 +79,7 @@ fn a_health_alert_is_read_back_by_the_diagnose_trigger() {
 #[test]
 fn a_diagnose_summary_never_triggers_a_diagnosis() {
     let t = datetime!(2026-11-29 14:35:00 UTC);
-    let report = Report {
-        schema_version: SCHEMA_VERSION,
-        cluster: "prod".into(),
-        generated_at: t,
-        window: Window {
-            start: t,
-            end: t,
-            minutes: 60,
-        },
-        trigger: Trigger {
-            kind: "sns".into(),
-            detail: String::new(),
-        },
-        services: vec![],
-        totals: Counts::default(),
-    };
+    let report = fakes::report(t, "", vec![]);
     let n = render::notification(&report, "s3://b/r.json");
     assert_eq!(n.message.event, Event::DiagnoseReport);
     let back = Message::parse(&serde_json::to_string(&n.message).unwrap()).unwrap();

@@ -12,7 +12,7 @@ use ecs_monitor::aws::{
 use ecs_monitor::config::DiagnoseConfig;
 use ecs_monitor::diagnose::fetch::MAX_TRIES;
 use ecs_monitor::diagnose::trigger::parse;
-use ecs_monitor::ports::fakes::sample_event;
+use ecs_monitor::ports::fakes::{DIAGNOSE_SAMPLES, sample_event};
 use ecs_monitor_e2e::faults::{Fault, FaultProxy, throttle_then_5xx};
 use ecs_monitor_e2e::moto::{DIAGNOSE, Moto, sdk_as};
 use serde_json::Value;
@@ -122,22 +122,11 @@ async fn every_trigger_diagnoses_and_reports() {
     };
 
     let mut reports = 0;
-    for name in [
-        "diagnose-all.json",
-        "diagnose-api.json",
-        "diagnose-api-30-minutes.json",
-        "sns-health-alert.json",
-        "ecs-task-stopped-oom.json",
-        "ecs-task-stopped-exit-1.json",
-        "ecs-task-stopped-elb-health-checks.json",
-        "ecs-deployment-failed.json",
-        "ecs-service-action-warn.json",
-        "failed-event-record.json",
-    ] {
+    for name in DIAGNOSE_SAMPLES.iter().chain(&["failed-event-record.json"]) {
         let out = invoke(&app, sample_event(name), &next_id())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        if name == "failed-event-record.json" {
+        if *name == "failed-event-record.json" {
             // The event it carries was diagnosed above: a replay of it is a duplicate.
             assert_eq!(out["state"], "done", "{name}: {out}");
             continue;

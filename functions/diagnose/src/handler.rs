@@ -49,7 +49,9 @@ mod tests {
     use ecs_monitor::classify::Classifier;
     use ecs_monitor::config::DiagnoseConfig;
     use ecs_monitor::ports::StoppedTaskInfo;
-    use ecs_monitor::ports::fakes::{FakeEcs, FakeLogs, FakeSns, MemRecords, sample_event};
+    use ecs_monitor::ports::fakes::{
+        DIAGNOSE_SAMPLES, FakeEcs, FakeLogs, FakeSns, MemRecords, sample_event,
+    };
     use lambda_runtime::Context as LambdaContext;
     use serde_json::json;
     use std::collections::HashMap;
@@ -122,17 +124,7 @@ mod tests {
     async fn every_trigger_diagnoses_reports_and_summarises() {
         let app = fake_app("0");
         let mut n = 0;
-        for name in [
-            "diagnose-all.json",
-            "diagnose-api.json",
-            "diagnose-api-30-minutes.json",
-            "sns-health-alert.json",
-            "ecs-task-stopped-oom.json",
-            "ecs-task-stopped-exit-1.json",
-            "ecs-task-stopped-elb-health-checks.json",
-            "ecs-deployment-failed.json",
-            "ecs-service-action-warn.json",
-        ] {
+        for name in DIAGNOSE_SAMPLES {
             n += 1;
             let out = invoke(&app, sample_event(name), &format!("req{n}"))
                 .await

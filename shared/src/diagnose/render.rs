@@ -335,22 +335,11 @@ mod tests {
     #[test]
     fn the_summary_of_a_huge_incident_fits_one_sns_message() {
         let t = datetime!(2026-11-29 14:00:00 UTC);
-        let report = Report {
-            schema_version: SCHEMA_VERSION,
-            cluster: "prod".into(),
-            generated_at: t,
-            window: Window {
-                start: t,
-                end: t,
-                minutes: 60,
-            },
-            trigger: Trigger {
-                kind: "sns".into(),
-                detail: "health.unhealthy prod-20261129T140000Z".repeat(1000),
-            },
-            services: (0..50).map(service).collect(),
-            totals: Counts::default(),
-        };
+        let report = crate::ports::fakes::report(
+            t,
+            &"health.unhealthy prod-20261129T140000Z".repeat(1000),
+            (0..50).map(service).collect(),
+        );
         let n = notification(&report, "s3://b/reports/prod/r.json");
         let (subject, message) = (n.subject.clone(), n.document());
         println!(

@@ -430,3 +430,42 @@ pub fn sample_event(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The sample events of every diagnose trigger (all of `events/` but the schedule and the
+/// failed-event record), each naming service api.
+pub const DIAGNOSE_SAMPLES: &[&str] = &[
+    "diagnose-all.json",
+    "diagnose-api.json",
+    "diagnose-api-30-minutes.json",
+    "sns-health-alert.json",
+    "ecs-task-stopped-oom.json",
+    "ecs-task-stopped-exit-1.json",
+    "ecs-task-stopped-elb-health-checks.json",
+    "ecs-deployment-failed.json",
+    "ecs-service-action-warn.json",
+];
+
+/// A report of cluster prod at `at` over 60 minutes, triggered by SNS with `detail`.
+pub fn report(
+    at: time::OffsetDateTime,
+    detail: &str,
+    services: Vec<crate::diagnose::report::ServiceReport>,
+) -> crate::diagnose::report::Report {
+    use crate::diagnose::report::{Counts, Report, SCHEMA_VERSION, Trigger, Window};
+    Report {
+        schema_version: SCHEMA_VERSION,
+        cluster: "prod".into(),
+        generated_at: at,
+        window: Window {
+            start: at,
+            end: at,
+            minutes: 60,
+        },
+        trigger: Trigger {
+            kind: "sns".into(),
+            detail: detail.into(),
+        },
+        services,
+        totals: Counts::default(),
+    }
+}
