@@ -2,9 +2,16 @@
 //! ALB, Envoy, uvicorn/gunicorn, Gin's pipe format, morgan, Rails, ASP.NET Core, chi, and
 //! JSON or logfmt `status`/`statusCode` fields.
 
-use memchr::memmem;
-use regex::Regex;
+use memchr::memmem::Finder;
 use std::sync::LazyLock;
+
+/// The substrings the parser looks for, each searcher built once (building one per call
+/// cost more than the search).
+static HTTP_VERSION: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"HTTP/"));
+static SPACE_SLASH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" /"));
+static STARTED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"Started "));
+static COMPLETED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"Completed "));
+static GIN_BAR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" | "));
 
 /// What an access-log line says about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,96 +64,165 @@ fn parse_status(token: &str) -> Option<u16> {
     (100..=599).contains(&n).then_some(n)
 }
 
-/// ALB access logs start with the request type and an ISO timestamp; `elb_status_code` is
-/// the ninth field and the request is quoted further on.
-static ALB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-        ^ (?:http|https|h2|grpcs|ws|wss) \s \d{4}-\d\d-\d\dT\S+    # type, time
-        (?: \s \S+ ){6}                                          # elb, client, target, 3 timings
-        \s (?P<status>\d{3}) \s (?:\d{3}|-)                       # elb_status_code, target_status_code
-        \s \d+ \s \d+                                            # bytes
-        \s "(?P<method>[A-Z]+) \s (?P<target>\S+) \s [^"]*"      # "GET https://host:443/path HTTP/1.1"
-        "#,
-    )
-    .expect("valid ALB regex")
-});
+/// An ALB access-log line: `type time elb client:port target:port t1 t2 t3 elb_status
+/// target_status received sent "METHOD target HTTP/x.y" …` (ALB user guide, access log
+/// entries), fields separated by single spaces. `elb_status_code` is the status.
+fn alb(line: &str) -> Option<Access<'_>> {
+    let mut rest = line;
+    let mut tok = [""; 12];
+    for t in tok.iter_mut() {
+        let (a, b) = rest.split_once(' ')?;
+        *t = a;
+        rest = b;
+    }
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let status = parse_status(tok[8])?;
+    if !(parse_status(tok[9]).is_some() || tok[9] == "-") || !digits(tok[10]) || !digits(tok[11]) {
+        return None;
+    }
+    let (method, after) = rest.strip_prefix('"')?.split_once(' ')?;
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let target = after.split([' ', '"']).next().filter(|t| !t.is_empty())?;
+    Some(Access {
+        status: Some(status),
+        method: Some(method),
+        path: Some(path_of(target)),
+        text_line: true,
+    })
+}
+
+/// The word ending just before `at` (after a space, quote, bracket or the line's start).
+fn word_before(line: &str, at: usize) -> &str {
+    let start = line[..at]
+        .rfind([' ', '"', '[', '(', '\t'])
+        .map_or(0, |i| i + 1);
+    &line[start..at]
+}
 
 /// Request lines without an HTTP version: morgan dev/tiny and many Go loggers
-/// (`GET /api/users 200 1.2 ms`), Rails (`Started GET "/health" for 10.0.0.1`,
+/// (`GET /api/users 200 1.2 ms`, `GET /x - 200`), Rails (`Started GET "/health" for 10.0.0.1`,
 /// `Completed 500 Internal Server Error in 12ms`).
-static BARE_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-          \b (?P<method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s+ (?P<path>/\S*) \s+ (?:-\s+)? (?P<status>\d{3}) (?:\s|$)
-        | \bStarted \s (?P<rails_method>GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \s "(?P<rails_path>[^"]*)" \s for \b
-        | \bCompleted \s (?P<rails_status>\d{3}) \s [A-Z]
-        "#,
-    )
-    .expect("valid bare request regex")
-});
+fn bare_request(line: &str) -> Option<Access<'_>> {
+    let b = line.as_bytes();
+    for at in SPACE_SLASH.find_iter(b) {
+        let method = word_before(line, at);
+        if !is_method(method) {
+            continue;
+        }
+        let path_end = line[at + 1..].find(' ').map_or(line.len(), |i| at + 1 + i);
+        let mut rest = line[path_end..].trim_start_matches(' ');
+        if let Some(r) = rest.strip_prefix("- ") {
+            rest = r.trim_start_matches(' ');
+        }
+        let status = rest
+            .get(..3)
+            .filter(|_| {
+                rest.as_bytes()
+                    .get(3)
+                    .is_none_or(|c| c.is_ascii_whitespace())
+            })
+            .and_then(parse_status);
+        if let Some(status) = status {
+            return Some(Access {
+                status: Some(status),
+                method: Some(method),
+                path: Some(path_of(&line[at + 1..path_end])),
+                text_line: true,
+            });
+        }
+    }
+    if let Some(at) = STARTED.find(b)
+        && (at == 0 || !b[at - 1].is_ascii_alphanumeric())
+        && let Some((method, rest)) = line[at + 8..].split_once(' ')
+        && is_method(method)
+        && let Some(quoted) = rest.strip_prefix('"')
+        && let Some((path, tail)) = quoted.split_once('"')
+        && tail.starts_with(" for")
+    {
+        return Some(Access {
+            status: None,
+            method: Some(method),
+            path: Some(path_of(path)),
+            text_line: false,
+        });
+    }
+    if let Some(at) = COMPLETED.find(b)
+        && (at == 0 || !b[at - 1].is_ascii_alphanumeric())
+        && let Some(code) = line.get(at + 10..at + 13)
+        && line.as_bytes().get(at + 13) == Some(&b' ')
+        && line
+            .as_bytes()
+            .get(at + 14)
+            .is_some_and(u8::is_ascii_uppercase)
+        && let Some(status) = parse_status(code)
+    {
+        return Some(Access {
+            status: Some(status),
+            method: None,
+            path: None,
+            text_line: true,
+        });
+    }
+    None
+}
 
-/// Status, method and path fields of JSON or logfmt access records: pino-http
-/// (`res.statusCode`), Envoy JSON (`response_code`), Caddy, ECS (`http.response.status_code`),
-/// nginx `log_format` JSON (`request`), OpenTelemetry (`http.target`).
-static FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-        (?: "(?P<jkey>[A-Za-z_.@]{1,32})" \s* : \s* "? | (?:^|\s) (?P<lkey>[A-Za-z_.]{1,32}) = "? )
-        (?P<value>[^",}\s]+)
-        "#,
-    )
-    .expect("valid field regex")
-});
+// Status, method and path fields of JSON or logfmt access records: pino-http
+// (`res.statusCode`), Envoy JSON (`response_code`), Caddy, ECS (`http.response.status_code`),
+// nginx `log_format` JSON (`request`), OpenTelemetry (`http.target`): any depth, any order.
 
 fn is_status_key(k: &str) -> bool {
-    matches!(
-        k.to_ascii_lowercase().as_str(),
-        "status"
-            | "statuscode"
-            | "status_code"
-            | "http_status"
-            | "httpstatus"
-            | "http.status_code"
-            | "http.response.status_code"
-            | "response_status"
-            | "responsestatus"
-            | "response_code"
-            | "elb_status_code"
-            | "sc-status"
-    )
+    [
+        "status",
+        "statuscode",
+        "status_code",
+        "http_status",
+        "httpstatus",
+        "http.status_code",
+        "http.response.status_code",
+        "response_status",
+        "responsestatus",
+        "response_code",
+        "elb_status_code",
+        "sc-status",
+    ]
+    .iter()
+    .any(|w| w.eq_ignore_ascii_case(k))
 }
 
 fn is_method_key(k: &str) -> bool {
-    matches!(
-        k.to_ascii_lowercase().as_str(),
-        "method"
-            | "http_method"
-            | "httpmethod"
-            | "request_method"
-            | "requestmethod"
-            | "verb"
-            | "http.method"
-            | "http.request.method"
-    )
+    [
+        "method",
+        "http_method",
+        "httpmethod",
+        "request_method",
+        "requestmethod",
+        "verb",
+        "http.method",
+        "http.request.method",
+    ]
+    .iter()
+    .any(|w| w.eq_ignore_ascii_case(k))
 }
 
 fn is_path_key(k: &str) -> bool {
-    matches!(
-        k.to_ascii_lowercase().as_str(),
-        "path"
-            | "uri"
-            | "url"
-            | "request_uri"
-            | "requesturi"
-            | "requesturl"
-            | "request_url"
-            | "request_path"
-            | "url.path"
-            | "url.original"
-            | "http.target"
-            | "http.url"
-    )
+    [
+        "path",
+        "uri",
+        "url",
+        "request_uri",
+        "requesturi",
+        "requesturl",
+        "request_url",
+        "request_path",
+        "url.path",
+        "url.original",
+        "http.target",
+        "http.url",
+    ]
+    .iter()
+    .any(|w| w.eq_ignore_ascii_case(k))
 }
 
 /// `METHOD target HTTP/x.y` ending at `h` (where "HTTP/" starts): combined, Envoy, uvicorn,
@@ -210,18 +286,13 @@ fn is_alb(line: &str) -> bool {
 /// neither a request nor a status.
 pub fn parse(line: &str) -> Option<Access<'_>> {
     if is_alb(line)
-        && let Some(c) = ALB.captures(line)
+        && let Some(access) = alb(line)
     {
-        return Some(Access {
-            status: parse_status(&c["status"]),
-            method: c.name("method").map(|m| m.as_str()),
-            path: c.name("target").map(|m| path_of(m.as_str())),
-            text_line: true,
-        });
+        return Some(access);
     }
     let json = line.trim_end().ends_with('}');
     let structured = json || memchr::memchr(b'=', line.as_bytes()).is_some();
-    for h in memmem::find_iter(line.as_bytes(), b"HTTP/").take(3) {
+    for h in HTTP_VERSION.find_iter(line.as_bytes()).take(3) {
         let Some((method, target, end)) = request_line(line, h) else {
             continue;
         };
@@ -237,38 +308,21 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
         }
         // A JSON or logfmt record whose `request` field holds the request line.
         if structured {
-            fields(line, &mut access);
+            fields(line, json, &mut access);
         }
         return Some(access);
     }
-    if memmem::find(line.as_bytes(), b" | ").is_some()
+    if GIN_BAR.find(line.as_bytes()).is_some()
         && let Some(access) = gin(line)
     {
         return Some(access);
     }
-    if let Some(c) = BARE_REQUEST.captures(line) {
-        let status = c
-            .name("status")
-            .or_else(|| c.name("rails_status"))
-            .and_then(|m| parse_status(m.as_str()));
-        let method = c
-            .name("method")
-            .or_else(|| c.name("rails_method"))
-            .map(|m| m.as_str());
-        let path = c
-            .name("path")
-            .or_else(|| c.name("rails_path"))
-            .map(|m| path_of(m.as_str()));
-        return Some(Access {
-            status,
-            method,
-            path,
-            text_line: status.is_some(),
-        });
+    if let Some(access) = bare_request(line) {
+        return Some(access);
     }
     if structured {
         let mut access = Access::default();
-        fields(line, &mut access);
+        fields(line, json, &mut access);
         if access.status.is_some() || (access.method.is_some() && access.path.is_some()) {
             return Some(access);
         }
@@ -276,19 +330,25 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
     None
 }
 
-fn fields<'a>(line: &'a str, access: &mut Access<'a>) {
-    for c in FIELD.captures_iter(line) {
-        let key = c
-            .name("jkey")
-            .or_else(|| c.name("lkey"))
-            .map_or("", |m| m.as_str());
-        let value = c.name("value").map_or("", |m| m.as_str());
+fn fields<'a>(line: &'a str, json: bool, access: &mut Access<'a>) {
+    let mut take = |key: &str, value: &'a str| {
         if access.status.is_none() && is_status_key(key) {
             access.status = parse_status(value);
         } else if access.method.is_none() && is_method_key(key) && is_method(value) {
             access.method = Some(value);
         } else if access.path.is_none() && is_path_key(key) && !value.is_empty() {
             access.path = Some(path_of(value));
+        }
+    };
+    if json {
+        for (key, value) in super::json::pairs(line) {
+            if let Some(v) = value.text() {
+                take(key, v);
+            }
+        }
+    } else {
+        for (key, value) in super::json::logfmt(line) {
+            take(key, value);
         }
     }
 }

@@ -36,6 +36,7 @@
 
 pub mod access;
 pub mod fingerprint;
+pub mod json;
 pub mod level;
 pub(crate) mod rules;
 pub mod summary;
@@ -45,11 +46,9 @@ pub use fingerprint::fingerprint;
 pub use level::Level;
 pub use summary::Summary;
 
-use regex::Regex;
 use rules::fam;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::LazyLock;
 
 /// An error category. The declaration order is the priority order: `Oom` is the most specific.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -135,30 +134,37 @@ pub struct Classifier {
     health: HealthPaths,
 }
 
-/// String fields of a JSON record that carry its message or its error.
-static JSON_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?x)
-        "(?P<key>msg|message|@m|@mt|error|err|exception|exc_info|stack|stack_trace|stacktrace|error\.message)"
-        \s* : \s*
-        "(?P<value>(?:[^"\\]|\\.)*)"
-        "#,
-    )
-    .expect("valid JSON text regex")
-});
+/// String fields of a JSON record that carry its message (the first four) or its error.
+const JSON_TEXT_KEYS: &[&str] = &[
+    "msg",
+    "message",
+    "@m",
+    "@mt",
+    "error",
+    "err",
+    "exception",
+    "exc_info",
+    "stack",
+    "stack_trace",
+    "stacktrace",
+    "error.message",
+];
 
 /// The message and error fields of a JSON record, and whether an error field is non-empty.
 pub(crate) fn json_text(body: &str) -> (Vec<&str>, bool) {
     let mut texts = Vec::new();
     let mut has_error_field = false;
-    for c in JSON_TEXT.captures_iter(body) {
-        let value = c.name("value").map_or("", |m| m.as_str());
+    for (key, value) in json::pairs(body) {
+        let json::Value::Str(value) = value else {
+            continue;
+        };
+        let Some(k) = JSON_TEXT_KEYS.iter().position(|k| *k == key) else {
+            continue;
+        };
         if value.is_empty() {
             continue;
         }
-        if !matches!(&c["key"], "msg" | "message" | "@m" | "@mt") {
-            has_error_field = true;
-        }
+        has_error_field |= k >= 4;
         texts.push(value);
     }
     (texts, has_error_field)
@@ -245,9 +251,13 @@ fn categorize(
     // Whether the event is an error by its level or, without a level, by its words. Weak
     // patterns count only then. Computed at most once, and only if a weak pattern needs it.
     let mut context: Option<bool> = None;
+    // Every error word and error field name is a keyword of the scan: without one, no text
+    // needs reading.
+    let may_say_error = families & (fam::GENERIC | fam::EXCEPTION | fam::EXC_NAME) != 0;
     let mut error_context = || {
         *context.get_or_insert_with(|| match (level.level, level.json_start) {
             (Some(l), _) => l >= Level::Error,
+            (None, _) if !may_say_error => false,
             (None, Some(start)) => {
                 let (texts, error_field) = json_text(&event[start..]);
                 error_field || texts.iter().any(|t| rules::has_error_word(t))

@@ -178,6 +178,10 @@ const KEYWORDS: &[(&str, u32)] = {
         ("couldn't", GENERIC),
         ("cannot", GENERIC),
         ("unhealthy", GENERIC),
+        ("can't", GENERIC),
+        // JSON error fields without an error word in their name.
+        ("\"exc_info\"", GENERIC),
+        ("\"stack", GENERIC),
         ("unable to place", GENERIC),
         // access lines
         ("http/", ACCESS),
