@@ -37,6 +37,7 @@
 pub mod access;
 pub mod fingerprint;
 pub mod json;
+mod keywords;
 pub mod level;
 pub(crate) mod rules;
 pub mod summary;

@@ -8,7 +8,7 @@
 //! the keywords and cost that one scan.
 
 use super::Category;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use super::keywords::Keywords;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -37,7 +37,7 @@ pub(crate) mod fam {
 }
 
 /// Keywords (matched ASCII-case-insensitively) and the families they wake up.
-const KEYWORDS: &[(&str, u32)] = {
+pub(crate) const KEYWORDS: &[(&str, u32)] = {
     use fam::*;
     &[
         // oom
@@ -238,8 +238,8 @@ const KEYWORDS: &[(&str, u32)] = {
     ]
 };
 
-static PREFILTER: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
-    // One pattern per keyword: a keyword listed twice gets the union of its flags.
+static PREFILTER: LazyLock<Keywords> = LazyLock::new(|| {
+    // One entry per keyword: a keyword listed twice gets the union of its flags.
     let mut merged: Vec<(String, u32)> = Vec::new();
     for (k, f) in KEYWORDS {
         let k = k.to_ascii_lowercase();
@@ -248,13 +248,8 @@ static PREFILTER: LazyLock<(AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
             None => merged.push((k, *f)),
         }
     }
-    let ac = AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(merged.iter().map(|(k, _)| k))
-        .expect("valid keyword automaton");
-    (ac, merged.into_iter().map(|(_, f)| f).collect())
+    let refs: Vec<(&str, u32)> = merged.iter().map(|(k, f)| (k.as_str(), *f)).collect();
+    Keywords::new(&refs, fam::LEVEL_WORD | fam::LEVEL_KEY)
 });
 
 /// Level words are looked for only near the start of a line, where loggers put them; further
@@ -285,28 +280,25 @@ impl Scan {
     }
 }
 
-/// Scans `event` once (overlapping keyword matches, ASCII case-insensitive).
+/// Scans `event` once (every keyword occurrence, overlapping ones too, ASCII
+/// case-insensitive).
 pub(crate) fn scan(event: &str) -> Scan {
-    let (ac, flags) = &*PREFILTER;
     let first_line = memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len());
     let mut s = Scan::default();
-    for m in ac.find_overlapping_iter(event) {
-        let f = flags[m.pattern().as_usize()];
-        s.bits |= f;
-        let start = m.start();
-        if f & fam::LEVEL_WORD != 0
+    s.bits = PREFILTER.scan(event.as_bytes(), |start, p| {
+        if p.flags & fam::LEVEL_WORD != 0
             && start < LEVEL_PREFIX.min(first_line)
             && s.n_level_words < MAX_POSITIONS
         {
             s.level_words[s.n_level_words] = start as u32;
             s.n_level_words += 1;
         }
-        if f & fam::LEVEL_KEY != 0 && start < first_line && s.n_level_keys < MAX_POSITIONS {
+        if p.flags & fam::LEVEL_KEY != 0 && start < first_line && s.n_level_keys < MAX_POSITIONS {
             s.level_keys[s.n_level_keys] = start as u32;
             s.n_level_keys += 1;
         }
-    }
-    // Matches come ordered by their end; level detection wants the leftmost first.
+    });
+    // Occurrences come ordered by their end; level detection wants the leftmost first.
     s.level_words[..s.n_level_words].sort_unstable();
     s.level_keys[..s.n_level_keys].sort_unstable();
     s
