@@ -123,7 +123,7 @@ impl Keywords {
         }
         let n = trie.len();
         assert!(
-            n <= 256 && n * classes < 65536,
+            n * classes < 65536,
             "{n} states: the keyword prefixes need wider state ids"
         );
         // Failure links in breadth-first order complete the DFA and give each state the
@@ -149,18 +149,18 @@ impl Keywords {
         // Renumber: states without candidates first, so "has candidates" is one comparison.
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|s| (!out[*s].is_empty(), *s != 0, *s));
-        let mut new_id = vec![0u8; n];
+        let mut new_id = vec![0usize; n];
         for (i, s) in order.iter().enumerate() {
-            new_id[*s] = i as u8;
+            new_id[*s] = i;
         }
-        let first_output = order.iter().position(|s| !out[*s].is_empty()).unwrap_or(n) as u8;
+        let first_output = order.iter().position(|s| !out[*s].is_empty()).unwrap_or(n);
         let mut next = vec![0u16; n * classes];
         for (i, s) in order.iter().enumerate() {
             for c in 0..classes {
-                next[i * classes + c] = (new_id[dfa[*s][c]] as usize * classes) as u16;
+                next[i * classes + c] = (new_id[dfa[*s][c]] * classes) as u16;
             }
         }
-        let candidates = order[first_output as usize..]
+        let candidates = order[first_output..]
             .iter()
             .map(|s| out[*s].clone().into_boxed_slice())
             .collect();
@@ -168,7 +168,7 @@ impl Keywords {
             class,
             classes,
             next,
-            first_output: (first_output as usize * classes) as u16,
+            first_output: (first_output * classes) as u16,
             candidates,
         }
     }

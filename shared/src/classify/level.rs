@@ -129,6 +129,11 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
         }
         return from_name(&name);
     }
+    // OpenSSH's verbose levels: "debug1: ", "debug2: ", "debug3: ".
+    if name == "debug" && matches!(after, Some(b'1'..=b'3')) && line.get(p + len + 1) == Some(&b':')
+    {
+        return Some(Level::Debug);
+    }
     None
 }
 
@@ -225,9 +230,24 @@ pub(crate) fn detect_with(line: &str, scan: &super::rules::Scan) -> LevelInfo {
             .map(|p| *p as usize)
             .filter(|p| *p >= start && bytes[*p] == b'"')
             .find_map(|p| key_level_at(bytes, p));
+        if level.is_some() {
+            return LevelInfo {
+                level,
+                structured: true,
+                json_start: Some(start),
+            };
+        }
+        // An object without a level key after a text prefix ("ERROR (ls): failed: {…}"):
+        // the prefix's level is the line's.
+        let prefix_level = letter_level(bytes).or_else(|| {
+            scan.level_words()
+                .iter()
+                .filter(|p| (**p as usize) < start)
+                .find_map(|p| text_level_at(bytes, *p as usize))
+        });
         return LevelInfo {
-            level,
-            structured: true,
+            level: prefix_level,
+            structured: prefix_level.is_none(),
             json_start: Some(start),
         };
     }

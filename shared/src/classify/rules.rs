@@ -46,10 +46,27 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("alloc", OOM),
         ("exitcode", OOM),
         ("heap", OOM),
+        ("killed process", OOM),
+        ("outofmemory", OOM),
+        ("scavenge", OOM),
+        ("last few gcs", OOM),
         // panic
         ("panic", PANIC),
         ("goroutine", PANIC),
         ("[signal", PANIC),
+        // Go tracebacks, one frame per event: runtime frames, `pkg.fn(0x…)`, file lines,
+        // `created by`; Rust backtraces and unwrap panics.
+        ("runtime", PANIC | FATAL),
+        ("(0x", PANIC),
+        ("({0x", PANIC),
+        (".func", PANIC),
+        (".go:", PANIC),
+        ("created by", PANIC),
+        ("observed a panic", PANIC),
+        ("backtrace", PANIC),
+        ("unwrap", PANIC),
+        (" 0x", PANIC),
+        (".rs:", PANIC),
         // timeout
         ("timeout", TIMEOUT),
         ("timed out", TIMEOUT),
@@ -90,6 +107,10 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("denied", AUTH),
         ("unauthori", AUTH),
         ("forbidden", AUTH),
+        ("pg_hba", AUTH),
+        ("invalid user", AUTH),
+        ("illegal user", AUTH),
+        ("user unknown", AUTH),
         ("token", AUTH),
         ("signature", AUTH),
         ("credential", AUTH),
@@ -119,6 +140,9 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("http", HTTP_5XX),
         ("returned 5", HTTP_5XX),
         ("response 5", HTTP_5XX),
+        ("non ok", HTTP_5XX),
+        ("non-ok", HTTP_5XX),
+        ("statuscodeerror", HTTP_5XX),
         // python
         ("traceback", PYTHON),
         ("file \"", PYTHON),
@@ -129,6 +153,8 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         // fatal
         ("fatal", FATAL),
         ("segmentation", FATAL),
+        ("fault", FATAL),
+        ("systemd", FATAL),
         ("core dump", FATAL),
         ("sigsegv", FATAL | PANIC),
         ("sigabrt", FATAL),
@@ -160,7 +186,7 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("uncaught", EXCEPTION),
         ("unhandled", EXCEPTION),
         ("stack trace", EXCEPTION),
-        ("::", EXCEPTION),
+        ("::", EXCEPTION | PANIC),
         (".rb:", EXCEPTION),
         ("** (", EXCEPTION),
         ("keyboardinterrupt", EXC_NAME),
@@ -198,6 +224,7 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("completed ", ACCESS),
         ("| ", ACCESS),
         ("elb-healthchecker", ELB_HEALTH),
+        ("kube-probe/", ELB_HEALTH),
         // level words, by the prefix of every spelling (`err` finds ERROR, ERRO, ERR)
         ("trac", LEVEL_WORD),
         ("trc", LEVEL_WORD),
@@ -337,6 +364,10 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \bAllowed \s memory \s size \s of \s \d+ \s bytes \s exhausted   # PHP
                 | \bmemory \s quota \s exceeded\b
                 | \bKilled \s process \s \d+                          # kernel OOM killer
+                | out_of_memory\b                                   # its call trace: mem_cgroup_out_of_memory+0x13a/0x150
+                | <--- \s Last \s few \s GCs \s --->                   # V8 prints its last GCs only when the heap is exhausted
+                | \bscavenge \s might \s not \s succeed\b              # V8 GC trace line at the heap limit
+                | \b(?:FatalProcessOutOfMemory|ReportOOMFailure|OOMErrorHandler)\b   # V8/Node native frames of an OOM abort
                 | \bexit(?:ed)? \s? (?:with \s)? (?:code|status)[\s:=]*137\b   # SIGKILL, how ECS reports an OOM kill
                 | \bexitCode"?[\s:=]+137\b
             "#),
@@ -349,8 +380,20 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             strong: re(r#"(?xm)
                   (?:^|[\s:\]]) panic: \s                            # Go: "panic: runtime error: …"
                 | \bpanicked \s at\b                                 # Rust: "thread 'main' panicked at src/main.rs:4:5"
-                | ^ \s* goroutine \s \d+ \s \[ [a-zA-Z\x20,0-9]+ \]:   # Go stack dump header
-                | \[signal \s SIG[A-Z]+ :                            # Go fault line under a panic
+                | \bgoroutine \s \d+ (?: \s gp=0x[0-9a-f]+ \s m=(?:\d+|nil) (?:\s mp=0x[0-9a-f]+)? )? \s \[ [^\]\n]+ \]: \s* $   # Go stack dump header (gp= m= since Go 1.23)
+                | \[signal \s (?:SIG[A-Z]+: | 0x[0-9a-f]+ \s code=)   # Go fault line under a panic (Unix, Windows)
+                | ^ \s* runtime \s stack: \s* $                       # the runtime's own stack in a fatal error
+                | ^ \s* created \s by \s [\w./*()-]+ (?:\s in \s goroutine \s \d+)? \s* $
+                | ^ \s* panic\( \{? 0x[0-9a-f]+                          # the panic frame: panic({0x1974860?, 0x2cda2d0?})
+                | ^ \s* [\w.-]+(?:/[\w.-]+)* \. (?:\(\*?\w+\)\.)? [\w.]+ \(   # a Go frame: pkg/path.(*T).fn( …
+                    (?: \.\.\. | \{?0x[0-9a-f]+\??\}? (?:, \s \{?0x[0-9a-f]+\??\}?)* (?:, \s \.\.\.)? )? \) \s* $   # … with hex words or nothing as arguments
+                | ^ \s* (?::\s)? \S+\.go:\d+ (?:\s \+0x[0-9a-f]+)? (?:\s fp=0x[0-9a-f]+ \s sp=0x[0-9a-f]+ (?:\s pc=0x[0-9a-f]+)?)? \s* $   # its file line
+                | \bpanic \s during \s panic\b | \bObserved \s a \s panic\b   # Go; Kubernetes' HandleCrash logs it at any level
+                | ^ \s* stack \s backtrace: \s* $ | \bRUST_BACKTRACE=     # Rust
+                | \bcalled \s `(?:Option|Result)::(?:unwrap|expect)(?:_err)?\(\)` \s on \s an? \s `(?:None|Err|Ok)` \s value
+                | ^ \s* \d+: \s+ 0x[0-9a-fA-F]+ \s - \s | ^ \s* frame \s \#\d+ \s+ - \s 0x[0-9a-fA-F]+ \s - \s   # a Rust backtrace frame
+                | ^ \s* \d+: \s+ (?:<[^>\n]+>|[A-Za-z_]\w*) (?:::[\w<>{}$.]+)+ \s* $   # and its short form: "7: core::panicking::panic_fmt"
+                | ^ \s{8,} at \s \S+\.rs:\d+ (?::\d+)? \s* $           # and its location
                 | \bhttp: \s panic \s serving\b                      # net/http recovered a handler panic
                 | (?i:\bpanic \s recovered\b | \brecovered \s (?:from \s)?(?:a \s)?panic\b | \bcaught \s panic\b)
                 | \bPANIC: \s                                        # PostgreSQL
@@ -423,12 +466,15 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \bUnable \s to \s locate \s credentials\b | \bNoCredential(?:sError|Providers)\b | \bCredentials?Error\b
                 | \b(?:could \s not|failed \s to|unable \s to) \s (?:load|retrieve|find|refresh) \s (?:any \s )?credentials\b
                 | \b(?:invalid|bad|wrong|expired) \s credentials\b | \bBadCredentialsException\b
-                | \bpassword \s authentication \s failed\b | \bauthenticat(?:ion|e) \s (?:failed|failure|error|required)\b | \bauth \s (?:failed|failure|error)\b
+                | \bpassword \s authentication \s failed\b | \bauthenticat(?:ion|e) \s (?:failed|failures?|error|required)\b | \bauth \s (?:failed|failure|error)\b
                 | \bLogin \s failed\b | \bNOAUTH\b | \bWRONGPASS\b | \b(?:invalid|incorrect|wrong) \s (?:password|username \s or \s password)\b
                 | \b(?:jwt|token) \s (?:expired|malformed|is \s expired|has \s expired|is \s invalid)\b | \binvalid \s (?:token|signature|jwt|api \s ?key|access \s token|bearer \s token)\b
                 | \b(?:TokenExpiredError|JsonWebTokenError|ExpiredJwtException|SecurityTokenExpiredException)\b | \binvalid_(?:grant|client|token)\b
                 | \b(?:Authentication|Authorization|Security|Forbidden|Unauthorized)(?:Exception|Error)\b | \bPermissionError\b
                 | \b401 \s Unauthorized\b | \b403 \s Forbidden\b
+                | \bFailed \s (?:password|publickey|keyboard-interactive/pam|none) \s for\b | \b(?:Invalid|Illegal) \s user \s \S+ \s from\b   # sshd
+                | \bcheck \s pass; \s user \s unknown\b | \bpassword \s does \s not \s match\b   # PAM, PostgreSQL
+                | \bpg_hba\.conf(?:ig)? \s rejects \b | \bno \s pg_hba\.conf \s entry\b   # PostgreSQL refused by its host rules
             "#),
             weak: Some(re(
                 r"(?i)\b(?:unauthorized|forbidden|status(?: code)?[ :=]*40[13])\b",
@@ -439,7 +485,9 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             family: fam::HTTP_5XX,
             category: Category::Http5xx,
             strong: re(r#"(?xi)
-                  \b5\d\d \s (?:Internal \s Server \s Error|Server \s Error|Bad \s Gateway|Service \s Unavailable|Not \s Implemented|HTTP \s Version|Insufficient \s Storage|Loop \s Detected|Network \s Authentication)
+                  \bnon[\s-]ok \s (?:status \s )?code:? \s 5\d\d\b            # fortio and other HTTP clients
+                | \bStatusCodeError\b .{0,80}? \b5\d\d\b | \b5\d\d\b .{0,80}? \bStatusCodeError\b   # request-promise
+                | \b5\d\d \s (?:Internal \s Server \s Error|Server \s Error|Bad \s Gateway|Service \s Unavailable|Not \s Implemented|HTTP \s Version|Insufficient \s Storage|Loop \s Detected|Network \s Authentication)
             "#),
             weak: Some(re(r#"(?xi)
                   \b(?:status(?:[\s_]?code)?|http(?:\s?status)?|response(?:\s?code)?|returned|got|received|with) [\s:=]* "? 5\d\d\b
@@ -477,6 +525,9 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \bTask \s failed \s to \s start\b
                 | \bAPPLICATION \s FAILED \s TO \s START\b | \bApplication \s run \s failed\b
                 | (?i:\bunrecoverable \s error\b)
+                | ^ \s* runtime: \s (?:goroutine \s stack \s exceeds \s \d+-byte \s limit | sp=0x[0-9a-f]+ \s stack=\[)   # Go stack overflow
+                | \bunexpected \s fault \s address \s 0x
+                | \bsystemd\[\d+\]: \s (?:Failed \s to \s start \s | \S+: \s (?:Main \s process \s exited, \s code=\w+, \s status=[1-9A-Z] | Unit \s entered \s failed \s state | Failed \s with \s result))
             "#),
             weak: Some(re(r"(?i)\bfatal\b")),
         },
@@ -487,7 +538,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             strong: re(r#"(?xm)
                   \bException \s in \s thread \s "                   # JVM uncaught
                 | ^ \s* at \s [\w$.<>/`\[\],+-]+ \( [^()]* \) \s* (?: in \s \S+:line \s \d+ | ~?\[[^\]]*\] )? \s* $   # JVM and .NET frames
-                | ^ \s* at \s (?:.+ \s \()? \S+:\d+:\d+ \)? \s* $    # Node frames
+                | ^ \s* at \s (?:.+ \s \()? \S+:\d+:\d+ \)? \s* \{? \s* $   # Node frames (a "{" opens the error's fields)
                 | ^ \s* Caused \s by: \s
                 | ^ \s* \.\.\. \s \d+ \s (?:more|common \s frames \s omitted)\b
                 | ---\s End \s of \s (?:inner \s exception \s )?stack \s trace
