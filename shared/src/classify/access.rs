@@ -172,57 +172,46 @@ fn bare_request(line: &str) -> Option<Access<'_>> {
 // (`res.statusCode`), Envoy JSON (`response_code`), Caddy, ECS (`http.response.status_code`),
 // nginx `log_format` JSON (`request`), OpenTelemetry (`http.target`): any depth, any order.
 
-fn is_status_key(k: &str) -> bool {
-    [
-        "status",
-        "statuscode",
-        "status_code",
-        "http_status",
-        "httpstatus",
-        "http.status_code",
-        "http.response.status_code",
-        "response_status",
-        "responsestatus",
-        "response_code",
-        "elb_status_code",
-        "sc-status",
-    ]
-    .iter()
-    .any(|w| w.eq_ignore_ascii_case(k))
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Status,
+    Method,
+    Path,
 }
 
-fn is_method_key(k: &str) -> bool {
-    [
-        "method",
-        "http_method",
-        "httpmethod",
-        "request_method",
-        "requestmethod",
-        "verb",
-        "http.method",
-        "http.request.method",
-    ]
-    .iter()
-    .any(|w| w.eq_ignore_ascii_case(k))
-}
-
-fn is_path_key(k: &str) -> bool {
-    [
-        "path",
-        "uri",
-        "url",
-        "request_uri",
-        "requesturi",
-        "requesturl",
-        "request_url",
-        "request_path",
-        "url.path",
-        "url.original",
-        "http.target",
-        "http.url",
-    ]
-    .iter()
-    .any(|w| w.eq_ignore_ascii_case(k))
+/// Which access field a key names, in any case. One `match` on the lower-cased key: every
+/// key of every JSON record goes through here.
+fn field_of(key: &str) -> Option<Field> {
+    let mut buf = [0u8; 26];
+    let k = buf.get_mut(..key.len())?;
+    k.copy_from_slice(key.as_bytes());
+    k.make_ascii_lowercase();
+    Some(match &*k {
+        b"status"
+        | b"statuscode"
+        | b"status_code"
+        | b"http_status"
+        | b"httpstatus"
+        | b"http.status_code"
+        | b"http.response.status_code"
+        | b"response_status"
+        | b"responsestatus"
+        | b"response_code"
+        | b"elb_status_code"
+        | b"sc-status" => Field::Status,
+        b"method"
+        | b"http_method"
+        | b"httpmethod"
+        | b"request_method"
+        | b"requestmethod"
+        | b"verb"
+        | b"http.method"
+        | b"http.request.method" => Field::Method,
+        b"path" | b"uri" | b"url" | b"request_uri" | b"requesturi" | b"requesturl"
+        | b"request_url" | b"request_path" | b"url.path" | b"url.original" | b"http.target"
+        | b"http.url" => Field::Path,
+        _ => return None,
+    })
 }
 
 /// `METHOD target HTTP/x.y` ending at `h` (where "HTTP/" starts): combined, Envoy, uvicorn,
@@ -331,24 +320,33 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
 }
 
 fn fields<'a>(line: &'a str, json: bool, access: &mut Access<'a>) {
+    // Returns whether all three are known, so the scan can stop.
     let mut take = |key: &str, value: &'a str| {
-        if access.status.is_none() && is_status_key(key) {
-            access.status = parse_status(value);
-        } else if access.method.is_none() && is_method_key(key) && is_method(value) {
-            access.method = Some(value);
-        } else if access.path.is_none() && is_path_key(key) && !value.is_empty() {
-            access.path = Some(path_of(value));
+        match field_of(key) {
+            Some(Field::Status) if access.status.is_none() => access.status = parse_status(value),
+            Some(Field::Method) if access.method.is_none() && is_method(value) => {
+                access.method = Some(value)
+            }
+            Some(Field::Path) if access.path.is_none() && !value.is_empty() => {
+                access.path = Some(path_of(value))
+            }
+            _ => {}
         }
+        access.status.is_some() && access.method.is_some() && access.path.is_some()
     };
     if json {
         for (key, value) in super::json::pairs(line) {
-            if let Some(v) = value.text() {
-                take(key, v);
+            if let Some(v) = value.text()
+                && take(key, v)
+            {
+                break;
             }
         }
     } else {
         for (key, value) in super::json::logfmt(line) {
-            take(key, value);
+            if take(key, value) {
+                break;
+            }
         }
     }
 }

@@ -27,8 +27,16 @@ pub struct LevelInfo {
     pub json_start: Option<usize>,
 }
 
-/// Maps a level name in any of its spellings (already lower-cased) to a [`Level`].
-fn from_name(name: &str) -> Option<Level> {
+/// Maps a level name in any of its spellings and any case to a [`Level`] (lower-cased on the
+/// stack: this runs for every line).
+fn from_name(name: &[u8]) -> Option<Level> {
+    let mut buf = [0u8; 16];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    let Ok(name) = std::str::from_utf8(lower) else {
+        return None;
+    };
     Some(match name {
         "trace" | "trc" | "trce" | "trac" | "verbose" | "vrb" | "finest" | "finer" => Level::Trace,
         "debug" | "dbg" | "dbug" | "debu" | "fine" => Level::Debug,
@@ -97,7 +105,11 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
     }
     let before = p.checked_sub(1).map(|i| line[i]);
     let after = line.get(p + len).copied();
-    let name = std::str::from_utf8(word).ok()?.to_ascii_lowercase();
+    let mut buf = [0u8; 11];
+    let lower = &mut buf[..len];
+    lower.copy_from_slice(word);
+    lower.make_ascii_lowercase();
+    let name = std::str::from_utf8(lower).ok()?;
     let upper = word.iter().all(|b| b.is_ascii_uppercase());
     let bracketed = matches!(before, Some(b'[' | b':')) && after == Some(b']');
     if upper {
@@ -106,16 +118,14 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
             after,
             None | Some(b' ' | b'\t' | b']' | b')' | b':' | b',' | b'!' | b'|' | b'[' | b'-')
         );
-        if !(starts && ends) || (matches!(name.as_str(), "alert" | "emerg") && !bracketed) {
+        if !(starts && ends) || (matches!(name, "alert" | "emerg") && !bracketed) {
             return None;
         }
-        if matches!(name.as_str(), "trac" | "pani" | "fata" | "debu" | "erro")
-            && after != Some(b'[')
-        {
+        if matches!(name, "trac" | "pani" | "fata" | "debu" | "erro") && after != Some(b'[') {
             // logrus's four-letter terminal forms come with "[0001]".
             return None;
         }
-        return from_name(&name);
+        return from_name(word);
     }
     if bracketed {
         // "[proxy:error]": the colon must follow a bracketed module name.
@@ -127,7 +137,7 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
                 return None;
             }
         }
-        return from_name(&name);
+        return from_name(word);
     }
     // OpenSSH's verbose levels: "debug1: ", "debug2: ", "debug3: ".
     if name == "debug" && matches!(after, Some(b'1'..=b'3')) && line.get(p + len + 1) == Some(&b':')
@@ -212,7 +222,7 @@ fn key_level_at(line: &[u8], p: usize) -> Option<Level> {
     if !quoted && value.bytes().all(|b| b.is_ascii_digit()) {
         return value.parse().ok().and_then(from_number);
     }
-    from_name(&value.to_ascii_lowercase())
+    from_name(value.as_bytes())
 }
 
 /// Detects the level of the first line of an event.

@@ -171,6 +171,107 @@ pub(crate) fn json_text(body: &str) -> (Vec<&str>, bool) {
     (texts, has_error_field)
 }
 
+/// Whether a line of `event` is one frame of a Go or Rust stack dump, as CloudWatch stores a
+/// dump: one line per event. Hand-written rather than a regex: the keywords that wake it
+/// (`.go:`, `::`, `()`) occur in many healthy lines, which a cheap shape check rejects at
+/// their first bytes.
+pub(crate) fn is_stack_frame(event: &str) -> bool {
+    event.lines().any(|line| {
+        let t = line.trim();
+        go_file_line(t) || go_call(t) || rust_frame(t) || rust_location(line, t)
+    })
+}
+
+fn is_hex_word(w: &str) -> bool {
+    w.strip_prefix("0x")
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `runtime/panic.go:1023 +0x65 fp=0xc0006c5868 sp=0xc0006c5838 pc=0x89ebc5`, or the bare
+/// `/usr/local/go/src/runtime/panic.go:491` (also after klog's ": ").
+fn go_file_line(t: &str) -> bool {
+    let t = t.strip_prefix(": ").unwrap_or(t);
+    let (path, rest) = t.split_once(' ').unwrap_or((t, ""));
+    let Some((file, line_no)) = path.rsplit_once(".go:") else {
+        return false;
+    };
+    !file.is_empty()
+        && !line_no.is_empty()
+        && line_no.bytes().all(|b| b.is_ascii_digit())
+        && rest.split_whitespace().all(|w| {
+            w.strip_prefix('+').is_some_and(is_hex_word)
+                || w.split_once('=')
+                    .is_some_and(|(k, v)| matches!(k, "fp" | "sp" | "pc" | "lr") && is_hex_word(v))
+        })
+}
+
+/// A Go call frame: `runtime.throw({0x1a9af4e?, 0xc000399e90?})`, `main.(*Server).handle(0xc0001a2000)`,
+/// `strconv.FormatFloat(...)`, `panic({0x1974860?, 0x2cda2d0?})`, `sigs.k8s.io/…/controller.(*Controller).Reconcile.func1()`.
+fn go_call(t: &str) -> bool {
+    let Some(inner) = t.strip_suffix(')') else {
+        return false;
+    };
+    let Some(open) = inner.rfind('(') else {
+        return false;
+    };
+    let (name, args) = (&inner[..open], &inner[open + 1..]);
+    if name.is_empty() || name.contains(char::is_whitespace) || args.contains(['(', ')']) {
+        return false;
+    }
+    let arg_ok = |a: &str| {
+        let a = a.trim().trim_start_matches('{').trim_end_matches('}');
+        a == "..." || is_hex_word(a.trim_end_matches('?'))
+    };
+    if args.is_empty() {
+        // `config.Load()` alone could be anything: only the runtime's, main's, closures and
+        // package paths count.
+        return name.starts_with("runtime.")
+            || name.starts_with("main.")
+            || name.contains(".func")
+            || (name.contains('/') && name.contains('.'));
+    }
+    (name == "panic" || name.contains('.')) && args.split(',').all(arg_ok)
+}
+
+/// A Rust backtrace frame: `  10:     0x55b5b74ae870 - core::panicking::panic_fmt::hc87…`,
+/// `   0:     0x7ff7d7e8e962 - <unknown>`, the short `   7: core::panicking::panic_fmt`, and
+/// `frame #8  - 0x000000010f212260 - core::…` of some panic hooks.
+fn rust_frame(t: &str) -> bool {
+    let (hook, rest) = match t.strip_prefix("frame #") {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let after = &rest[digits..];
+    let after = match (hook, after.strip_prefix(':')) {
+        (_, Some(a)) => a.trim_start(),
+        (true, None) => after.trim_start().strip_prefix("- ").unwrap_or(after),
+        (false, None) => return false,
+    };
+    if digits == 0 {
+        return false;
+    }
+    if let Some((addr, sym)) = after.split_once(" - ") {
+        return is_hex_word(addr.trim()) && !sym.trim().is_empty();
+    }
+    // The short form prints the symbol alone.
+    !hook
+        && after.contains("::")
+        && (after.starts_with('<') || !after.contains(char::is_whitespace))
+}
+
+/// The location line under a Rust frame: `                        at ../src/libcore/macros.rs:21`.
+fn rust_location(line: &str, t: &str) -> bool {
+    line.len() - line.trim_start().len() >= 8
+        && t.strip_prefix("at ").is_some_and(|p| {
+            p.rsplit_once(".rs:").is_some_and(|(_, n)| {
+                !n.is_empty()
+                    && n.split(':')
+                        .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+}
+
 /// Lines of a Node.js stack (`    at fn (/app/x.js:1:2)`): tell Node's `TypeError:` from Python's.
 fn has_node_frames(text: &str) -> bool {
     text.contains("    at ")
@@ -191,7 +292,7 @@ impl Classifier {
     /// Classifies one log event (it may span several lines).
     pub fn classify(&self, event: &str) -> Classification {
         let event = event.trim_end_matches(['\n', '\r']);
-        let first_line = event.split('\n').next().unwrap_or(event);
+        let first_line = &event[..memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len())];
         let scan = rules::scan(event);
         let families = scan.bits;
 
@@ -271,10 +372,10 @@ fn categorize(
         if best.is_some_and(|b| b <= rule.category) {
             break;
         }
-        if families & rule.family == 0 {
+        if families & (rule.family | rule.weak_family) == 0 {
             continue;
         }
-        if rule.strong.is_match(event)
+        if (families & rule.family != 0 && rule.strong.is_match(event))
             || rule
                 .weak
                 .as_ref()
@@ -306,6 +407,9 @@ fn categorize(
         }),
         None => None,
     };
+    if families & fam::FRAME != 0 && better(Category::Panic, best) && is_stack_frame(event) {
+        best = Some(Category::Panic);
+    }
     let generic = (families & fam::GENERIC != 0 && rules::GENERIC_STRONG.is_match(event))
         .then_some(Category::Error);
     [best, by_level, generic].into_iter().flatten().min()

@@ -313,3 +313,49 @@ fn hostile_input_never_panics() {
     }
     assert_eq!(classifier.classify(&long).category, Some(Category::Error));
 }
+
+#[test]
+fn stack_frame_shapes() {
+    let frames = [
+        "runtime.throw({0x1a9af4e?, 0xc000399e90?})",
+        "runtime.sigpanic()",
+        "main.(*Server).handle(0xc0001a2000, {0x0, 0x0})",
+        "strconv.FormatFloat(...)",
+        "panic({0x1974860?, 0x2cda2d0?})",
+        "panic(0x187e6a0, 0x2af1530)",
+        "sigs.k8s.io/controller-runtime/pkg/internal/controller.(*Controller).Reconcile.func1()",
+        "        runtime/panic.go:1023 +0x65 fp=0xc0006c5868 sp=0xc0006c5838 pc=0x89ebc5",
+        "\t/app/internal/http/router.go:88 +0x1f4",
+        ": /data/go/src/runtime/panic.go:491",
+        "  10:     0x55b5b74ae870 - core::panicking::panic_fmt::hc8737e8cca20a7c8",
+        "   0:     0x7ff7d7e8e962 - <unknown>",
+        "   7: core::panicking::panic_fmt",
+        "   4: <std::sys::backtrace::BacktraceLock::print::DisplayBacktrace as core::fmt::Display>::fmt",
+        "frame #8  - 0x000000010f212260 - core::panicking::panic_fmt::hf4e16cb7f0d41a25",
+        "                        at ../src/libcore/macros.rs:21",
+        "             at /rustc/8f8e7a1b/library/core/src/panicking.rs:72:14",
+        "first line\nruntime.gopark(0xab14c5ae6bc?, 0x3?, 0x20?, 0xd5?, 0x0?)",
+    ];
+    let not_frames = [
+        "",
+        "config.Load()",
+        "INFO calling handler.Serve() now",
+        "2026-11-29T14:35:27Z INFO orders/service.go:88 reserved inventory for order 7",
+        r#"{"level":"info","caller":"api/handler.go:12","msg":"request served"}"#,
+        "I1129 14:35:27.123456       1 controller.go:220] Starting workers count=4",
+        "info: Microsoft.Hosting.Lifetime[0] Now listening on: http://[::]:8080",
+        "main.go:42 is where it starts",
+        "  3: retry scheduled",
+        "12 - 0x1f - flags",
+        "    at charge (/app/pay.js:12:9)",
+        "  at src/lib.rs:12",
+        "doSomething(userId, 0x1f)",
+        "runtime.GOMAXPROCS(2) set",
+    ];
+    for f in frames {
+        assert!(is_stack_frame(f), "a frame: {f:?}");
+    }
+    for n in not_frames {
+        assert!(!is_stack_frame(n), "not a frame: {n:?}");
+    }
+}
