@@ -81,11 +81,11 @@ deploy: $(VENV)/.build-tools venv-sam
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam build
 	SAM_CLI_TELEMETRY=0 $(VENV_SAM)/bin/sam deploy --guided
 
-## bench: the classifier benchmark (criterion), then the same corpus through a plain Python
-## loop over the original script's regexes, for the speed ratio.
+## bench: the classifier benchmark in one run: criterion's figure, MB/s per line kind, the
+## CLI end to end and its start, and the same corpus through grep and the original rules as a
+## Python loop, as ratios (shared/benches/classify.rs).
 bench:
 	$(CARGO) bench -p ecs-monitor --bench classify
-	python3 shared/benches/baseline.py target/classify-corpus.log
 
 ## demo: the whole product offline, against moto on loopback: both functions under cargo lambda
 ## watch, invoked with the AWS CLI; the state in S3, the alert from SQS, the diagnosis.

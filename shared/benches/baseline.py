@@ -69,7 +69,8 @@ def accuracy(path):
         raw = raw.rstrip("\n")
         if not raw or raw.startswith("#"):
             continue
-        label, event = raw.split("\t", 1)
+        # LABEL<TAB>EVENT, and in real.tsv a third column: the line's source.
+        label, event = raw.split("\t")[:2]
         event = event.replace("\u21b5", "\n").replace("\u2192", "\t")
         category, noise, _ = classify(event)
         got = "noise" if noise else (category or "-")

@@ -37,14 +37,21 @@ fn is_method(s: &str) -> bool {
 /// Strips `scheme://host` and the query string: ALB and ASP.NET log absolute URLs.
 fn path_of(target: &str) -> &str {
     let target = target.trim_matches('"');
-    let path = match target.find("://") {
+    // Most targets are already paths: no substring search for them.
+    let absolute = if target.starts_with('/') {
+        None
+    } else {
+        target.find("://")
+    };
+    let path = match absolute {
         Some(i) => {
             let rest = &target[i + 3..];
             rest.find('/').map_or("/", |j| &rest[j..])
         }
         None => target,
     };
-    path.split(['?', '#']).next().unwrap_or(path)
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
+    &path[..end]
 }
 
 /// A standalone three-digit status token (100–599) among the first few tokens of `s`:
@@ -262,13 +269,17 @@ fn gin(line: &str) -> Option<Access<'_>> {
 }
 
 fn is_alb(line: &str) -> bool {
-    line.split_once(' ').is_some_and(|(kind, rest)| {
-        matches!(kind, "http" | "https" | "h2" | "grpcs" | "ws" | "wss")
-            && rest
-                .as_bytes()
-                .get(..5)
-                .is_some_and(|d| d[..4].iter().all(u8::is_ascii_digit) && d[4] == b'-')
-    })
+    // Only the first bytes: this runs for every line that may be an access line.
+    let b = line.as_bytes();
+    let Some(space) = b.iter().take(6).position(|&c| c == b' ') else {
+        return false;
+    };
+    matches!(
+        &b[..space],
+        b"http" | b"https" | b"h2" | b"grpcs" | b"ws" | b"wss"
+    ) && b
+        .get(space + 1..space + 6)
+        .is_some_and(|d| d[..4].iter().all(u8::is_ascii_digit) && d[4] == b'-')
 }
 
 /// Parses the first line of an event as an access-log line. Returns `None` when it has
