@@ -251,7 +251,10 @@ pub(crate) fn mask(line: &str) -> String {
                 i += n;
                 continue;
             }
-            if let Some((n, tag)) = identifier(b, i) {
+            // Every identifier (UUID, IP, hex id, duration) starts with a hex digit.
+            if c.is_ascii_hexdigit()
+                && let Some((n, tag)) = identifier(b, i)
+            {
                 out.push_str(tag);
                 i += n;
                 continue;

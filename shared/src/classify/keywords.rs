@@ -25,34 +25,39 @@ pub struct Positioned {
 /// A keyword whose first bytes end at a state.
 #[derive(Debug, Clone)]
 struct Candidate {
-    /// Its first 8 bytes lower-cased (little-endian, zero-padded), `| 0x20` in every byte,
-    /// and the mask of its length: one load and one comparison reject nearly every miss.
+    /// Its first 8 bytes lower-cased (little-endian, zero-padded), the mask of its length,
+    /// and 0x20 in the bytes that are letters: `(text | fold) & mask == head` is an exact
+    /// case-insensitive comparison of up to 8 bytes in one load (only a letter or its
+    /// capital turns into a lower-case letter under `| 0x20`; other bytes compare as they are).
     head: u64,
     mask: u64,
-    /// The keyword, lower-cased, compared whole when the head cannot decide (a keyword
-    /// longer than 8 bytes, or with bytes other than letters, whose `| 0x20` is ambiguous).
+    fold: u64,
+    /// The keyword, lower-cased; its bytes past the 8th are compared one by one.
     word: Box<[u8]>,
-    exact: bool,
+    long: bool,
     /// How many of its bytes the automaton matched.
     matched: usize,
     flags: u32,
     positioned: bool,
 }
 
-const FOLD: u64 = 0x2020_2020_2020_2020;
-
 /// Up to 8 bytes of `text` from `at`, little-endian, zero-padded.
-#[inline]
+#[inline(always)]
 fn load8(text: &[u8], at: usize) -> u64 {
     match text.get(at..at + 8) {
         Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
-        None => {
-            let mut buf = [0u8; 8];
-            let rest = text.get(at..).unwrap_or_default();
-            buf[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(buf)
-        }
+        None => load_tail(text, at),
     }
+}
+
+/// The last bytes of a text, zero-padded: rare, kept out of the hot path.
+#[cold]
+#[inline(never)]
+fn load_tail(text: &[u8], at: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    let rest = text.get(at..).unwrap_or_default();
+    buf[..rest.len()].copy_from_slice(rest);
+    u64::from_le_bytes(buf)
 }
 
 pub struct Keywords {
@@ -118,9 +123,15 @@ impl Keywords {
                 (1u64 << (8 * n)) - 1
             };
             ends[s].push(Candidate {
-                head: (load8(k, 0) | FOLD) & mask,
+                head: load8(k, 0) & mask,
+                fold: k
+                    .iter()
+                    .take(8)
+                    .enumerate()
+                    .filter(|(_, b)| b.is_ascii_lowercase())
+                    .fold(0u64, |f, (i, _)| f | 0x20 << (8 * i)),
                 mask,
-                exact: k.len() > 8 || !k.iter().all(u8::is_ascii_lowercase),
+                long: k.len() > 8,
                 word: k.clone().into_boxed_slice(),
                 matched,
                 flags: *f,
@@ -239,8 +250,9 @@ impl Keywords {
         for c in self.candidates[state].iter() {
             let start = i + 1 - c.matched;
             if start + c.word.len() > text.len()
-                || (load8(text, start) | FOLD) & c.mask != c.head
-                || (c.exact && !text[start..start + c.word.len()].eq_ignore_ascii_case(&c.word))
+                || (load8(text, start) | c.fold) & c.mask != c.head
+                || (c.long
+                    && !text[start + 8..start + c.word.len()].eq_ignore_ascii_case(&c.word[8..]))
             {
                 continue;
             }

@@ -191,7 +191,10 @@ fn is_hex_word(w: &str) -> bool {
 /// `/usr/local/go/src/runtime/panic.go:491` (also after klog's ": ").
 fn go_file_line(t: &str) -> bool {
     let t = t.strip_prefix(": ").unwrap_or(t);
-    let (path, rest) = t.split_once(' ').unwrap_or((t, ""));
+    let (path, rest) = match memchr::memchr(b' ', t.as_bytes()) {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None => (t, ""),
+    };
     let Some((file, line_no)) = path.rsplit_once(".go:") else {
         return false;
     };
