@@ -245,15 +245,15 @@ fn rust_frame(t: &str) -> bool {
         None => (false, t),
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
     let after = &rest[digits..];
     let after = match (hook, after.strip_prefix(':')) {
         (_, Some(a)) => a.trim_start(),
         (true, None) => after.trim_start().strip_prefix("- ").unwrap_or(after),
         (false, None) => return false,
     };
-    if digits == 0 {
-        return false;
-    }
     if let Some((addr, sym)) = after.split_once(" - ") {
         return is_hex_word(addr.trim()) && !sym.trim().is_empty();
     }

@@ -53,7 +53,6 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("exitcode", OOM),
         ("heap", OOM),
         ("killed process", OOM),
-        ("outofmemory", OOM),
         ("scavenge", OOM),
         ("last few gcs", OOM),
         // panic
