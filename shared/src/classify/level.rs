@@ -225,6 +225,17 @@ fn key_level_at(line: &[u8], p: usize) -> Option<Level> {
     from_name(value.as_bytes())
 }
 
+/// The level a text line states before `end`: a glog/Ruby/.NET letter at its start, or the
+/// first level word the scan found.
+fn text_level(line: &[u8], scan: &super::rules::Scan, end: usize) -> Option<Level> {
+    letter_level(line).or_else(|| {
+        scan.level_words()
+            .iter()
+            .filter(|p| (**p as usize) < end)
+            .find_map(|p| text_level_at(line, *p as usize))
+    })
+}
+
 /// Detects the level of the first line of an event.
 pub fn detect(line: &str) -> LevelInfo {
     detect_with(line, &super::rules::scan(line))
@@ -249,12 +260,7 @@ pub(crate) fn detect_with(line: &str, scan: &super::rules::Scan) -> LevelInfo {
         }
         // An object without a level key after a text prefix ("ERROR (ls): failed: {…}"):
         // the prefix's level is the line's.
-        let prefix_level = letter_level(bytes).or_else(|| {
-            scan.level_words()
-                .iter()
-                .filter(|p| (**p as usize) < start)
-                .find_map(|p| text_level_at(bytes, *p as usize))
-        });
+        let prefix_level = text_level(bytes, scan, start);
         return LevelInfo {
             level: prefix_level,
             structured: prefix_level.is_none(),
@@ -274,13 +280,8 @@ pub(crate) fn detect_with(line: &str, scan: &super::rules::Scan) -> LevelInfo {
             json_start: None,
         };
     }
-    let level = letter_level(bytes).or_else(|| {
-        scan.level_words()
-            .iter()
-            .find_map(|p| text_level_at(bytes, *p as usize))
-    });
     LevelInfo {
-        level,
+        level: text_level(bytes, scan, bytes.len()),
         structured: false,
         json_start: None,
     }

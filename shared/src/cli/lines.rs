@@ -23,8 +23,8 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next line, or `None` at the end of the input.
-    /// The next line, borrowed from the reader's buffer when it is valid UTF-8 (the common
-    /// case: no allocation per line), with U+FFFD for invalid bytes otherwise.
+    /// The next line, borrowed from this reader's line buffer when it is valid UTF-8 (the
+    /// common case: no allocation per line), with U+FFFD for invalid bytes otherwise.
     pub fn next_line(&mut self) -> io::Result<Option<Cow<'_, str>>> {
         self.buf.clear();
         let mut any = false;
