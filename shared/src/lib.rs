@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod health;
+pub mod links;
 pub mod notify;
 pub mod ports;
 pub mod redact;

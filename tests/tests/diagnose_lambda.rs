@@ -178,6 +178,10 @@ async fn every_trigger_diagnoses_and_reports() {
         "one summary per diagnosis of a critical service"
     );
     assert!(msgs.iter().all(|m| m["event"] == "diagnose.report"));
+    // The summary of the health alert's diagnosis names the alert's incident (its thread);
+    // the others open none.
+    let incidents: Vec<&Value> = msgs.iter().filter_map(|m| m.get("incident_id")).collect();
+    assert_eq!(incidents, [&json!("prod-20261129T143500Z")], "{msgs:?}");
     assert_eq!(
         moto.denials(),
         Vec::<Value>::new(),

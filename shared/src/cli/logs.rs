@@ -109,6 +109,7 @@ pub async fn run<W: Write>(
         trigger: Trigger {
             kind: "manual".into(),
             detail: format!("ecs-monitor logs {}", command_name(opts.command)),
+            incident_id: None,
         },
     };
     if std::io::stderr().is_terminal() {

@@ -2,9 +2,54 @@
 //! published to SNS.
 
 use super::report::{Report, ServiceReport, ServiceStatus};
+use crate::links::{self, EcsPage};
 use crate::notify::{Card, Event, Message, Notification, ServiceRef};
 use crate::timefmt::rfc3339 as fmt_time;
 use std::fmt::Write;
+
+/// Where to look next for one service: its errors in Logs Insights over the report's window,
+/// its ECS events and, when tasks stopped, its stopped tasks.
+struct ServiceLinks {
+    logs: String,
+    events: String,
+    stopped: Option<String>,
+}
+
+/// `None` for a report without a region (written before reports carried it).
+fn service_links(report: &Report, s: &ServiceReport) -> Option<ServiceLinks> {
+    let region = report.region.as_str();
+    if region.is_empty() {
+        return None;
+    }
+    let ecs = |page| links::ecs_service(region, &report.cluster, &s.service, page);
+    Some(ServiceLinks {
+        logs: links::logs_insights(
+            region,
+            &[&s.log_group],
+            report.window.start,
+            report.window.end,
+            links::ERROR_QUERY,
+        ),
+        events: ecs(EcsPage::Events),
+        stopped: (s.restarts.count > 0).then(|| ecs(EcsPage::StoppedTasks)),
+    })
+}
+
+/// The report in the S3 console, when its URL is an S3 one and the region is known.
+fn report_console(report: &Report, report_url: &str) -> Option<String> {
+    (!report.region.is_empty())
+        .then(|| links::s3_object(&report.region, report_url))
+        .flatten()
+}
+
+/// The links of a service as text lines (email, terminal): whole, never cut.
+fn link_lines(o: &mut String, links: &ServiceLinks) {
+    let _ = writeln!(o, "  Logs Insights: {}", links.logs);
+    let _ = writeln!(o, "  ECS events:    {}", links.events);
+    if let Some(stopped) = &links.stopped {
+        let _ = writeln!(o, "  Stopped tasks: {stopped}");
+    }
+}
 
 /// "panic ×3, oom ×1" for the non-zero categories, most specific first.
 pub fn category_line(r: &ServiceReport) -> String {
@@ -123,6 +168,9 @@ pub fn text(report: &Report) -> String {
                 let _ = writeln!(o, "    {t}");
             }
         }
+        if let Some(links) = service_links(report, s) {
+            link_lines(&mut o, &links);
+        }
     }
     o
 }
@@ -153,9 +201,15 @@ fn subject(report: &Report, worst: &[&ServiceReport]) -> String {
         .iter()
         .map(|s| format!("{} {}", s.service, s.status.as_str().to_uppercase()))
         .collect();
+    // The incident id (it starts with the cluster's name) in place of the cluster: the
+    // subject names the incident the summary belongs to.
+    let scope = report
+        .trigger
+        .incident_id
+        .as_deref()
+        .unwrap_or(&report.cluster);
     crate::health::alert::subject_line(&format!(
-        "[ecs-monitor] {} diagnose: {}",
-        report.cluster,
+        "[ecs-monitor] {scope} diagnose: {}",
         names.join(", ")
     ))
 }
@@ -167,6 +221,9 @@ fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String 
     let mut o = String::new();
     // The trigger's detail can be long (an alert of many issues): the line is cut.
     let _ = writeln!(o, "{}", cut(headline(report)));
+    if let Some(incident) = &report.trigger.incident_id {
+        let _ = writeln!(o, "{}", cut(format!("Incident {incident}.")));
+    }
     let _ = writeln!(
         o,
         "\n{} of {} services need attention:",
@@ -201,6 +258,9 @@ fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String 
         if s.restarts.count > 0 {
             let _ = writeln!(o, "  {} abnormal task stops", s.restarts.count);
         }
+        if let Some(links) = service_links(report, s) {
+            link_lines(&mut o, &links);
+        }
     }
     if worst.len() > DETAILED_SERVICES {
         let _ = writeln!(
@@ -210,6 +270,9 @@ fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String 
         );
     }
     let _ = writeln!(o, "\nFull report: {url}");
+    if let Some(console) = report_console(report, url) {
+        let _ = writeln!(o, "In the S3 console: {console}");
+    }
     o
 }
 
@@ -233,6 +296,19 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
             let line = format!("{} × {}: {}", e.count, e.category.as_str(), e.fingerprint);
             let _ = writeln!(description, "    {}", crate::health::alert::cut(line));
         }
+        // Slack's link syntax: Amazon Q renders `client-markdown` in the chat platform's own
+        // markdown (custom notifications, Amazon Q Developer in chat applications guide).
+        if let Some(links) = service_links(report, s) {
+            let _ = write!(
+                description,
+                "    <{}|Logs Insights> · <{}|ECS events>",
+                links.logs, links.events
+            );
+            if let Some(stopped) = &links.stopped {
+                let _ = write!(description, " · <{stopped}|stopped tasks>");
+            }
+            description.push('\n');
+        }
     }
     if worst.len() > DETAILED_SERVICES {
         let _ = writeln!(
@@ -245,8 +321,16 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
         Card::new(
             format!(":mag: {}", subject.trim_start_matches("[ecs-monitor] ")),
             description,
-            vec![format!("Full report: {report_url}")],
-            format!("{}-diagnose", report.cluster),
+            match report_console(report, report_url) {
+                Some(console) => vec![format!("Full report: <{console}|{report_url}>")],
+                None => vec![format!("Full report: {report_url}")],
+            },
+            // One incident, one thread: the health alert's, when the alert started this.
+            report
+                .trigger
+                .incident_id
+                .clone()
+                .unwrap_or_else(|| format!("{}-diagnose", report.cluster)),
             subject.clone(),
             Default::default(),
         )
@@ -263,6 +347,7 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
             })
             .collect(),
         services_total: Some(worst.len()),
+        incident_id: report.trigger.incident_id.clone(),
         ..Message::new(
             Event::DiagnoseReport,
             &report.cluster,
@@ -353,8 +438,8 @@ mod tests {
         assert!(text.contains("50 of 50 services need attention"), "{text}");
         assert_eq!(
             text.matches("service-with-a-long-name-").count(),
-            50 + 10,
-            "named, then detailed"
+            50 + 10 + 10,
+            "named, then detailed, with the ECS link of each detailed one"
         );
         assert!(text.contains("40 more services are in the full report"));
         let machine: serde_json::Value =
@@ -362,5 +447,115 @@ mod tests {
         assert_eq!(machine["services"].as_array().unwrap().len(), 50);
         let card: serde_json::Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
         assert_eq!(card["source"], "custom");
+    }
+
+    /// Email, Slack and the terminal report carry the console links of each failing service
+    /// and of the report; a report without a region (older ones) carries none.
+    #[test]
+    fn summaries_link_to_the_logs_the_service_and_the_report() {
+        let t = datetime!(2026-11-29 14:00:00 UTC);
+        let mut api = service(1);
+        api.service = "api".into();
+        api.log_group = "/ecs/api".into();
+        api.top_errors.truncate(1);
+        api.restarts.count = 2;
+        let mut web = service(2);
+        web.service = "web".into();
+        web.log_group = "/ecs/web".into();
+        web.top_errors.truncate(1);
+        let mut report = crate::ports::fakes::report(t, "health.degraded", vec![api, web]);
+        report.window.start = t - time::Duration::hours(1);
+        let url = "s3://ops/reports/prod/r.json";
+        let n = notification(&report, url);
+
+        let insights = links::logs_insights(
+            "us-east-1",
+            &["/ecs/api"],
+            report.window.start,
+            report.window.end,
+            links::ERROR_QUERY,
+        );
+        let events = links::ecs_service("us-east-1", "prod", "api", EcsPage::Events);
+        let stopped = links::ecs_service("us-east-1", "prod", "api", EcsPage::StoppedTasks);
+        let console = links::s3_object("us-east-1", url).unwrap();
+        for (what, text) in [("email", &n.text), ("terminal", &text(&report))] {
+            assert!(
+                text.contains(&format!("Logs Insights: {insights}\n")),
+                "{what}: {text}"
+            );
+            assert!(
+                text.contains(&format!("ECS events:    {events}\n")),
+                "{what}"
+            );
+            assert!(
+                text.contains(&format!("Stopped tasks: {stopped}\n")),
+                "{what}"
+            );
+            assert!(
+                !text.contains("services/web/tasks?status=STOPPED"),
+                "{what}: no stopped-task link without stopped tasks"
+            );
+            assert!(text.contains("services/web/events?"), "{what}");
+        }
+        assert!(n.text.contains(&format!("In the S3 console: {console}\n")));
+        let card = &n.card.content;
+        assert!(
+            card.description.contains(&format!(
+                "<{insights}|Logs Insights> · <{events}|ECS events> · <{stopped}|stopped tasks>"
+            )),
+            "{}",
+            card.description
+        );
+        assert_eq!(card.next_steps, [format!("Full report: <{console}|{url}>")]);
+
+        // Not started by a health alert: its own thread.
+        assert_eq!(n.card.metadata.thread_id, "prod-diagnose");
+        assert_eq!(n.message.incident_id, None);
+        assert!(n.subject.starts_with("[ecs-monitor] prod diagnose: "));
+
+        report.region.clear();
+        let old = notification(&report, url);
+        assert!(!old.text.contains("console.aws.amazon.com"), "{}", old.text);
+        assert!(
+            !old.card
+                .content
+                .description
+                .contains("console.aws.amazon.com")
+        );
+        assert_eq!(old.card.content.next_steps, [format!("Full report: {url}")]);
+    }
+
+    /// A diagnosis started by a health alert posts into the alert's thread and names its
+    /// incident in the subject, the text and the machine message.
+    #[test]
+    fn the_summary_of_an_alert_joins_its_incident_thread() {
+        let t = datetime!(2026-11-29 14:00:00 UTC);
+        let mut api = service(1);
+        api.service = "api".into();
+        api.top_errors.truncate(1);
+        let mut report =
+            crate::ports::fakes::report(t, "health.degraded prod-20261129T135500Z", vec![api]);
+        report.trigger.incident_id = Some("prod-20261129T135500Z".into());
+        let n = notification(&report, "s3://b/r.json");
+        assert_eq!(n.card.metadata.thread_id, "prod-20261129T135500Z");
+        assert_eq!(
+            n.message.incident_id.as_deref(),
+            Some("prod-20261129T135500Z")
+        );
+        assert_eq!(
+            n.subject,
+            "[ecs-monitor] prod-20261129T135500Z diagnose: api CRITICAL"
+        );
+        assert!(
+            n.text.contains("\nIncident prod-20261129T135500Z.\n"),
+            "{}",
+            n.text
+        );
+        let doc: serde_json::Value = serde_json::from_str(&n.document()).unwrap();
+        let machine: serde_json::Value =
+            serde_json::from_str(doc["lambda"].as_str().unwrap()).unwrap();
+        assert_eq!(machine["incident_id"], "prod-20261129T135500Z");
+        let card: serde_json::Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+        assert_eq!(card["metadata"]["threadId"], "prod-20261129T135500Z");
     }
 }

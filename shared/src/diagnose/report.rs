@@ -70,6 +70,10 @@ pub struct Trigger {
     /// `manual`, `sns` or `ecs_event`.
     pub kind: String,
     pub detail: String,
+    /// The health incident that started the diagnosis (its alert through SNS): the summary
+    /// joins its thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +149,9 @@ pub struct ServiceReport {
 pub struct Report {
     pub schema_version: u32,
     pub cluster: String,
+    /// The cluster's region, for the console links (empty in reports written before it).
+    #[serde(default)]
+    pub region: String,
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
     pub window: Window,

@@ -235,6 +235,7 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         cluster: cfg.cluster.clone(),
+        region: cfg.region.clone(),
         generated_at: now,
         window: Window {
             start: now - minutes,
@@ -276,6 +277,7 @@ mod tests {
             trigger: Trigger {
                 kind: "manual".into(),
                 detail: String::new(),
+                incident_id: None,
             },
         };
         let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);

@@ -90,6 +90,7 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
         trigger: Trigger {
             kind: "manual".into(),
             detail,
+            incident_id: None,
         },
         dedupe_key: None,
     })
@@ -106,6 +107,8 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
     let mut detail = Vec::new();
     let mut ignored = Vec::new();
     let mut ids = Vec::new();
+    // The first alert's incident: its thread is the one the summary joins.
+    let mut incident_id: Option<String> = None;
     for r in &event.records {
         // SNS delivers no message attributes for a MessageStructure=json publish (SNS
         // developer guide): what to do is decided from the machine message itself.
@@ -120,6 +123,9 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
                     m.event.as_str(),
                     m.incident_id.as_deref().unwrap_or_default()
                 ));
+                if incident_id.is_none() {
+                    incident_id = m.incident_id.clone().filter(|i| !i.is_empty());
+                }
                 let named = m.service_names();
                 if named.is_empty() {
                     all = true;
@@ -153,6 +159,7 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
         trigger: Trigger {
             kind: "sns".into(),
             detail: detail.join("; "),
+            incident_id,
         },
         dedupe_key: Some(format!("sns/{}", ids.join("+"))),
     })
@@ -210,6 +217,7 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
         trigger: Trigger {
             kind: "ecs_event".into(),
             detail,
+            incident_id: None,
         },
         dedupe_key: key,
     };
@@ -605,12 +613,21 @@ mod tests {
                 .detail
                 .contains("health.degraded prod-20261129T143500Z")
         );
+        assert_eq!(
+            trigger.incident_id.as_deref(),
+            Some("prod-20261129T143500Z"),
+            "the summary joins the alert's thread"
+        );
         let mut text = event.clone();
         text["Records"][0]["Sns"]["Message"] = json!("Cluster prod is DEGRADED");
-        let Invocation::Diagnose { services, .. } = parse(&text).unwrap() else {
+        let Invocation::Diagnose {
+            services, trigger, ..
+        } = parse(&text).unwrap()
+        else {
             panic!()
         };
         assert_eq!(services, None, "plain text: every service");
+        assert_eq!(trigger.incident_id, None, "plain text opens no thread");
         for (name, diagnosed) in [
             ("health.unhealthy", true),
             ("health.recovered", false),

@@ -11,6 +11,7 @@
 
 use super::model::{Alert, Alerting, Overall, State};
 use crate::config::Thresholds;
+use crate::links::{self, EcsPage};
 use crate::notify::{Card, Event, Message, Notification, ServiceRef};
 use crate::timefmt::rfc3339;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,8 @@ const MAX_LINES: usize = 20;
 pub const MAX_LINE_BYTES: usize = 200;
 /// Failing services named in the machine message at most (diagnose looks at these).
 pub const MAX_ALERT_SERVICES: usize = 50;
+/// Failing services whose console pages an alert links at most.
+const LINKED_SERVICES: usize = 10;
 
 pub struct Decision {
     pub alerting: Alerting,
@@ -343,6 +346,27 @@ fn render(
     if !tls.is_empty() {
         text.push_str(&format!("\nTLS certificates:\n{}\n", tls.join("\n")));
     }
+    // Console pages of the failing services (never cut: a cut link is a broken one).
+    let linked: Vec<(&str, String, String)> = if event == Event::HealthRecovered {
+        Vec::new()
+    } else {
+        current
+            .failing_services()
+            .take(LINKED_SERVICES)
+            .map(|name| {
+                let page = |p| links::ecs_service(&current.region, &current.cluster, name, p);
+                (name, page(EcsPage::Health), page(EcsPage::Events))
+            })
+            .collect()
+    };
+    if !linked.is_empty() {
+        text.push_str("\nIn the ECS console:\n");
+        for (name, health, events) in &linked {
+            text.push_str(&format!(
+                "  {name}\n    health: {health}\n    events: {events}\n"
+            ));
+        }
+    }
     text.push_str("\n-- ecs-monitor health-check. The diagnose function explains failures from the services' logs.\n");
 
     let emoji = match event {
@@ -362,6 +386,14 @@ fn render(
         description.push_str("*What changed*\n");
         for c in &changes {
             description.push_str(&format!("• {c}\n"));
+        }
+    }
+    if !linked.is_empty() {
+        // Slack's link syntax: Amazon Q renders `client-markdown` in the chat platform's own
+        // markdown (custom notifications, Amazon Q Developer in chat applications guide).
+        description.push_str("*In the ECS console*\n");
+        for (name, health, events) in &linked {
+            description.push_str(&format!("• <{health}|{name}> · <{events}|events>\n"));
         }
     }
     if description.is_empty() {

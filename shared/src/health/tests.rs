@@ -464,6 +464,21 @@ fn reminders_while_still_failing() {
             .subject
             .contains("STILL UNHEALTHY for 10 min")
     );
+    let recovered = runs[5].1.as_ref().unwrap();
+    assert!(
+        !recovered.text.contains("console.aws.amazon.com")
+            && !recovered.chat.content.description.contains("console.aws"),
+        "a recovery links nothing: {}",
+        recovered.text
+    );
+    assert!(
+        runs[0]
+            .1
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("In the ECS console:")
+    );
     let none = series(
         &[U, U, U, U],
         Thresholds {
@@ -545,6 +560,24 @@ fn the_alert_message_formats() {
             .as_str()
             .unwrap()
             .contains("• api: 1/3 tasks running")
+    );
+    // The failing service's console pages, whole; none for the healthy one.
+    let api = "https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/api";
+    assert!(
+        alert.text.contains(&format!(
+            "In the ECS console:\n  api\n    health: {api}/health?region=us-east-1\n    events: {api}/events?region=us-east-1\n"
+        )),
+        "{}",
+        alert.text
+    );
+    assert!(!alert.text.contains("services/web/"), "{}", alert.text);
+    assert!(
+        chat["content"]["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "• <{api}/health?region=us-east-1|api> · <{api}/events?region=us-east-1|events>\n"
+            ))
     );
     assert!(chat["content"]["nextSteps"].is_array());
     assert_eq!(chat["metadata"]["threadId"], alert.incident_id.as_str());

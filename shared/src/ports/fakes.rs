@@ -455,6 +455,7 @@ pub fn report(
     Report {
         schema_version: SCHEMA_VERSION,
         cluster: "prod".into(),
+        region: "us-east-1".into(),
         generated_at: at,
         window: Window {
             start: at,
@@ -464,6 +465,7 @@ pub fn report(
         trigger: Trigger {
             kind: "sns".into(),
             detail: detail.into(),
+            incident_id: None,
         },
         services,
         totals: Counts::default(),
