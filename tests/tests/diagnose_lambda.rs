@@ -241,6 +241,73 @@ async fn a_storm_is_one_diagnosis_per_service() {
     assert_eq!(moto.denials(), Vec::<Value>::new());
 }
 
+/// An ECS event while the health check has an incident open joins the incident: diagnose
+/// reads the health state (only its latest.json, as the template grants) and the summary
+/// names the incident; once the state says recovered, an event opens its own thread.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ecs_event_during_an_open_incident_joins_it() {
+    let (moto, topic, queue) = seed("reports");
+    let app = app_at(
+        &moto.endpoint,
+        config(
+            &topic,
+            &[
+                ("STATE_BUCKET", "reports"),
+                ("DIAGNOSE_COALESCE_MINUTES", "0"),
+            ],
+        ),
+    )
+    .await;
+    // No state yet (the health check has not run): its own thread, no error.
+    let out = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "e0")
+        .await
+        .unwrap();
+    assert_eq!(out["published"], true, "{out}");
+    assert_eq!(out["trigger"].get("incident_id"), None, "{out}");
+
+    let state = |announced: &str| {
+        json!({"schema_version": 1, "checked_at": "2026-11-29T14:35:00Z", "cluster": "prod",
+            "region": "us-east-1", "overall": announced, "services": [], "target_groups": [],
+            "http": [], "tls": [], "issues": [],
+            "alerting": {"announced": announced, "incident_id": "prod-20261129T143500Z"}})
+        .to_string()
+    };
+    let put = |body: String| {
+        moto.ok(
+            "s3",
+            "put_object",
+            json!({"Bucket": "reports", "Key": "ecs-health/prod/latest.json", "Body": body}),
+        );
+    };
+    put(state("degraded"));
+    let out = invoke(&app, sample_event("ecs-task-stopped-exit-1.json"), "e1")
+        .await
+        .unwrap();
+    assert_eq!(
+        out["trigger"]["incident_id"], "prod-20261129T143500Z",
+        "{out}"
+    );
+    put(state("healthy"));
+    let out = invoke(&app, sample_event("ecs-service-action-warn.json"), "e2")
+        .await
+        .unwrap();
+    assert_eq!(out["trigger"].get("incident_id"), None, "recovered: {out}");
+
+    let incidents: Vec<Value> = published(&moto, &queue)
+        .iter()
+        .map(|m| m.get("incident_id").cloned().unwrap_or(Value::Null))
+        .collect();
+    assert_eq!(
+        incidents,
+        [Value::Null, json!("prod-20261129T143500Z"), Value::Null]
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
+}
+
 /// The dedupe marker used to be written before the work: Lambda's retries of a failed
 /// diagnosis then answered "duplicate" and the event was lost. Now a failure releases the
 /// claims and the retry diagnoses.

@@ -3,7 +3,9 @@
 
 use ecs_monitor::app::{AppError, Context, Diagnosis};
 use ecs_monitor::diagnose::trigger::parse;
-use ecs_monitor::ports::{EcsServices, LogEvents, Publisher, Records, ReportWriter, TaskHistory};
+use ecs_monitor::ports::{
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, TaskHistory,
+};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -23,7 +25,7 @@ where
     L: LogEvents,
     E: EcsServices,
     H: TaskHistory,
-    S: Records + ReportWriter,
+    S: Records + ReportWriter + OpenIncident,
     P: Publisher,
 {
     let invocation = parse(&event.payload).map_err(|e| diagnostic(e.into()))?;
@@ -185,6 +187,45 @@ mod tests {
             assert_eq!(out["covered_by"][0]["report"], first["report_url"], "{out}");
         }
         assert_eq!(reports(&app), 1);
+    }
+
+    /// An ECS event during an open incident posts into the incident's thread; without one,
+    /// or when the health state cannot be read, in a thread of its own, and the diagnosis
+    /// goes on. An alert's own incident is never replaced.
+    #[tokio::test]
+    async fn an_ecs_event_joins_the_open_incident() {
+        let incident = |app: &App| {
+            sns(app)
+                .machine_messages()
+                .last()
+                .map(|m| m["incident_id"].clone())
+        };
+        for (open, want) in [
+            (
+                Some(Ok("prod-20261129T140000Z")),
+                json!("prod-20261129T140000Z"),
+            ),
+            (None, Value::Null),
+            (Some(Err("s3:GetObject failed: AccessDenied")), Value::Null),
+        ] {
+            let app = fake_app("0");
+            *app.store.as_ref().unwrap().incident.lock().unwrap() =
+                open.map(|r| r.map(str::to_string).map_err(str::to_string));
+            let out = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "e")
+                .await
+                .unwrap();
+            assert_eq!(out["published"], true, "{open:?}: {out}");
+            assert_eq!(
+                out["trigger"]["incident_id"], want,
+                "{open:?}: the report says"
+            );
+            assert_eq!(incident(&app), Some(want.clone()), "{open:?}");
+            // The health alert names its own incident, whatever the state says.
+            invoke(&app, sample_event("sns-health-alert.json"), "a")
+                .await
+                .unwrap();
+            assert_eq!(incident(&app), Some(json!("prod-20261129T143500Z")));
+        }
     }
 
     #[tokio::test]

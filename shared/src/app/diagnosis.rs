@@ -18,7 +18,9 @@ use crate::diagnose::render;
 use crate::diagnose::report::Report;
 use crate::diagnose::run::{Request, diagnose, resolve_services};
 use crate::diagnose::trigger::Invocation;
-use crate::ports::{EcsServices, LogEvents, Publisher, Records, ReportWriter, TaskHistory};
+use crate::ports::{
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, TaskHistory,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -54,14 +56,18 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns> {
     }
 
     /// Reports and claims in `s3://REPORT_BUCKET/REPORT_PREFIX<cluster>/` (required),
-    /// summaries to `ALERT_TOPIC_ARN`.
+    /// summaries to `ALERT_TOPIC_ARN`, the open incident from the health state in
+    /// `s3://STATE_BUCKET/STATE_PREFIX<cluster>/latest.json` (when `STATE_BUCKET` is set).
     pub fn lambda(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Result<Self, AppError> {
-        let store = ReportStore::new(
+        let mut store = ReportStore::new(
             sdk,
             cfg.require_report_bucket()?,
             &cfg.report_prefix,
             &cfg.cluster,
         );
+        if let Some(bucket) = &cfg.state_bucket {
+            store = store.with_health_state(bucket, &cfg.state_prefix, &cfg.cluster);
+        }
         let mut d = Self::cli(cfg, sdk);
         d.store = Some(store);
         d.publisher = d.cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t));
@@ -87,7 +93,7 @@ where
     L: LogEvents,
     E: EcsServices,
     H: TaskHistory,
-    S: Records + ReportWriter,
+    S: Records + ReportWriter + OpenIncident,
     P: Publisher,
 {
     /// The report of `req` over the window ending at `now` (nothing stored).
@@ -120,7 +126,7 @@ where
             )
             .into());
         };
-        let (services, minutes, trigger, key) = match invocation {
+        let (services, minutes, mut trigger, key) = match invocation {
             Invocation::Ignore(reason) => return Ok(json!({"ignored": reason})),
             Invocation::Diagnose {
                 services,
@@ -129,6 +135,14 @@ where
                 dedupe_key,
             } => (services, minutes, trigger, dedupe_key),
         };
+        if trigger.kind == "ecs_event" && trigger.incident_id.is_none() {
+            // An ECS event during an open incident belongs to it. Not knowing is no reason to
+            // lose the diagnosis: it then posts in a thread of its own.
+            match store.open_incident().await {
+                Ok(incident) => trigger.incident_id = incident,
+                Err(e) => tracing::warn!("could not read the open incident: {e}"),
+            }
+        }
         let mut services = resolve_services(&self.cfg, &self.ecs, services).await?;
         if key.is_some() {
             // An ECS event names any service of the cluster: diagnose only the watched ones.

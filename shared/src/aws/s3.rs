@@ -3,8 +3,8 @@
 //! dated copy under `history/`.
 
 use super::describe;
-use crate::health::model::{SCHEMA_VERSION, State};
-use crate::ports::{Loaded, Records, ReportWriter, StateStore, StoreError};
+use crate::health::model::{Overall, SCHEMA_VERSION, State};
+use crate::ports::{Loaded, OpenIncident, Records, ReportWriter, StateStore, StoreError};
 use aws_sdk_s3::primitives::ByteStream;
 
 /// An S3 client; path-style addressing with a custom endpoint (moto, LocalStack, MinIO),
@@ -237,11 +237,14 @@ pub fn parse_state(bytes: &[u8], version: Option<String>, location: &str) -> Loa
 }
 
 /// Diagnose reports: `s3://BUCKET/PREFIX<cluster>/<timestamp>-<trigger>.json`, and the
-/// claims of `diagnose::claims` under `claims/`.
+/// claims of `diagnose::claims` under `claims/`; the health state is read for its open
+/// incident.
 pub struct ReportStore {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
+    /// The health check's `latest.json` (bucket, key), when diagnose knows where it is.
+    health_state: Option<(String, String)>,
 }
 
 impl ReportStore {
@@ -250,7 +253,15 @@ impl ReportStore {
             client: client(sdk),
             bucket: bucket.to_string(),
             prefix: format!("{prefix}{}/", super::short_name(cluster)),
+            health_state: None,
         }
+    }
+
+    /// Reads the open incident from the health state in `s3://bucket/prefix<cluster>/latest.json`.
+    pub fn with_health_state(mut self, bucket: &str, prefix: &str, cluster: &str) -> Self {
+        let key = format!("{prefix}{}/latest.json", super::short_name(cluster));
+        self.health_state = Some((bucket.to_string(), key));
+        self
     }
 
     pub fn key(&self, name: &str) -> String {
@@ -272,6 +283,25 @@ impl ReportStore {
 impl ReportWriter for ReportStore {
     async fn put_report(&self, name: &str, body: Vec<u8>) -> Result<String, StoreError> {
         self.put(name, body).await
+    }
+}
+
+impl OpenIncident for ReportStore {
+    async fn open_incident(&self) -> Result<Option<String>, StoreError> {
+        let Some((bucket, key)) = &self.health_state else {
+            return Ok(None);
+        };
+        let Some((bytes, version)) = get_object(&self.client, bucket, key).await? else {
+            return Ok(None);
+        };
+        let loaded = parse_state(&bytes, version, &format!("s3://{bucket}/{key}"));
+        if let Some(w) = loaded.warning {
+            return Err(StoreError::Failed(w));
+        }
+        Ok(loaded
+            .state
+            .filter(|s| s.alerting.announced != Overall::Healthy)
+            .and_then(|s| s.alerting.incident_id))
     }
 }
 

@@ -23,6 +23,10 @@ pub struct DiagnoseConfig {
     /// Where reports go: `REPORT_BUCKET`, else `STATE_BUCKET`.
     pub report_bucket: Option<String>,
     pub report_prefix: String,
+    /// The health check's state (`STATE_BUCKET`, `STATE_PREFIX`): read for its open incident,
+    /// whose thread a diagnosis of an ECS event joins.
+    pub state_bucket: Option<String>,
+    pub state_prefix: String,
     pub alert_topic_arn: Option<String>,
     /// Window length when the trigger does not say.
     pub minutes: u32,
@@ -56,6 +60,8 @@ impl DiagnoseConfig {
         let report_prefix = key_prefix(source, REPORT_PREFIX, "reports/")?;
         Ok(Self {
             report_bucket: source.get(REPORT_BUCKET)?.or(common.state_bucket.clone()),
+            state_bucket: common.state_bucket.clone(),
+            state_prefix: common.state_prefix.clone(),
             cluster: common.cluster,
             region: common.region,
             services: common.services,

@@ -368,6 +368,8 @@ pub struct MemRecords {
     pub fail_writes: Mutex<Vec<String>>,
     pub reports: Mutex<Vec<(String, Vec<u8>)>>,
     pub fail_reports: AtomicBool,
+    /// What [`OpenIncident::open_incident`] answers: an incident id, or an error text.
+    pub incident: Mutex<Option<Result<String, String>>>,
 }
 
 impl MemRecords {
@@ -407,6 +409,15 @@ impl Records for MemRecords {
         let next = data.get(name).map_or(1, |(_, v)| v + 1);
         data.insert(name.to_string(), (body, next));
         Ok(next.to_string())
+    }
+}
+
+impl OpenIncident for MemRecords {
+    async fn open_incident(&self) -> Result<Option<String>, StoreError> {
+        lock(&self.incident)
+            .clone()
+            .transpose()
+            .map_err(StoreError::Failed)
     }
 }
 

@@ -213,6 +213,12 @@ pub trait Records: Send + Sync {
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }
 
+/// The health check's incident, while one is open (its last alert was not a recovery): a
+/// diagnosis of an ECS event posts into that incident's thread.
+pub trait OpenIncident: Send + Sync {
+    fn open_incident(&self) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
 /// Where reports are written.
 pub trait ReportWriter: Send + Sync {
     /// Writes the report `name`; returns its URL.
