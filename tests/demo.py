@@ -346,6 +346,15 @@ def main():
     check(api["categories"]["panic"] == 1 and api["categories"]["timeout"] == 25, "the panic dump counts once, the timeouts all")
     key = report["report_url"].split(f"s3://{BUCKET}/", 1)[1]
     check(json.loads(aws("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())["schema_version"] == 1, "the report is in S3")
+    summary_msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    summaries = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in summary_msgs]
+    for envelope_, summary in summaries:
+        say(f"summary:    {envelope_['Subject']}")
+        say(f"            incident {summary.get('incident_id')}: the alert's Slack thread, from alert to recovery")
+    check(len(summaries) == 1 and summaries[0][1]["event"] == "diagnose.report"
+          and summaries[0][1].get("incident_id") == alert["incident_id"]
+          and alert["incident_id"] in summaries[0][0]["Subject"],
+          "the summary joins the alert's incident (thread, subject, machine message)")
 
     title("The same incident's other events: one diagnosis per service per window")
     say("$ aws lambda invoke --function-name diagnose --payload file://events/ecs-task-stopped-oom.json (api's OOM kill)")
@@ -371,7 +380,7 @@ def main():
     written = [json.dumps([first, second, report])]
     for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
-    written += [m["Body"] for m in msgs]
+    written += [m["Body"] for m in msgs + summary_msgs]
     written += [m["Body"] for m in aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
     log.flush()
     own_logs = (WORK / "watch.log").read_text()
