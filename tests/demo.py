@@ -340,6 +340,14 @@ def main():
         for t in s["restarts"]["timeline"][-3:]:
             say(f"           {t[:110]}")
     say(f"full report: {report['report_url']}")
+    say("probable cause, most severe first:")
+    for c in report["probable_causes"][:3]:
+        say(f"  {c['sentence']}")
+        for e in c["evidence"][:1]:
+            say(f"      {e[:110]}")
+    kinds = [c["kind"] for c in report["probable_causes"]]
+    check(kinds[:1] == ["oom_killed"] and "panic" in kinds and "dependency_down" in kinds,
+          "the OOM kill leads the probable causes; the panic and the refused database follow")
     api = next(x for x in report["services"] if x["service"] == "api")
     check(report["trigger"]["kind"] == "sns" and [x["service"] for x in report["services"]] == ["api"], "diagnose took the alert's service")
     check(api["status"] == "critical" and api["restarts"]["count"] == 1 and api["restarts"]["stopped_tasks"][0]["oom"], "the OOM kill is found")

@@ -145,6 +145,37 @@ fn logs_diagnose_explains_what_broke() {
     let r: Value = serde_json::from_str(&out).expect("report JSON");
     assert_eq!(r["schema_version"], 1);
     assert_eq!(r["window"]["minutes"], 60);
+    // Why, most severe first: the OOM kill, the panic and the fatal error, the database that
+    // refuses connections, the new kinds of error.
+    let causes: Vec<(&str, &str)> = r["probable_causes"]
+        .as_array()
+        .expect("probable causes")
+        .iter()
+        .map(|c| (c["service"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("api", "oom_killed"),
+            ("api", "panic"),
+            ("worker", "panic"),
+            ("api", "dependency_down"),
+            ("api", "new_errors")
+        ]
+    );
+    assert_eq!(
+        r["probable_causes"][3]["sentence"],
+        "api: a dependency is down: 20 connection errors to 10.0.8.0:5432"
+    );
+    let (_, text, _) = cli(
+        &moto,
+        &["logs", "diagnose", "all"],
+        &[("ECS_SERVICES", "api,worker,ghost")],
+    );
+    assert!(
+        text.contains("\nProbable cause:\n  1. api: 1 task was killed for running out of memory\n"),
+        "{text}"
+    );
     let svc = |name: &str| {
         r["services"]
             .as_array()

@@ -1,6 +1,7 @@
 //! Diagnosis: CloudWatch log analysis and ECS evidence of restarts, into a report.
 
 pub mod analyze;
+pub mod cause;
 pub mod claims;
 pub mod fetch;
 pub mod render;

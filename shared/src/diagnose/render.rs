@@ -51,6 +51,33 @@ fn link_lines(o: &mut String, links: &ServiceLinks) {
     }
 }
 
+/// Probable causes shown in a summary at most.
+const SUMMARY_CAUSES: usize = 3;
+
+/// The probable causes as text lines (the top [`SUMMARY_CAUSES`], each with its evidence),
+/// or "no clear cause" said plainly.
+fn cause_lines(report: &Report) -> Vec<String> {
+    use crate::health::alert::cut;
+    if report.probable_causes.is_empty() {
+        return vec![
+            "Probable cause: none clear (no memory kill, crash loop, failed start or health check, panic, unreachable dependency or new kind of error)".into(),
+        ];
+    }
+    let mut lines = vec!["Probable cause:".to_string()];
+    for (i, c) in report
+        .probable_causes
+        .iter()
+        .take(SUMMARY_CAUSES)
+        .enumerate()
+    {
+        lines.push(cut(format!("  {}. {}", i + 1, c.sentence)));
+        for e in &c.evidence {
+            lines.push(cut(format!("       {e}")));
+        }
+    }
+    lines
+}
+
 /// "panic ×3, oom ×1" for the non-zero categories, most specific first.
 pub fn category_line(r: &ServiceReport) -> String {
     let parts: Vec<String> = r
@@ -118,6 +145,12 @@ pub fn text(report: &Report) -> String {
     let _ = writeln!(o, "{}", headline(report));
     for line in summary_lines(report) {
         let _ = writeln!(o, "  {line}");
+    }
+    if report.worst().is_problem() {
+        let _ = writeln!(o);
+        for line in cause_lines(report) {
+            let _ = writeln!(o, "{line}");
+        }
     }
     for s in &report.services {
         if s.status == ServiceStatus::Healthy || s.status == ServiceStatus::NoLogs {
@@ -224,6 +257,11 @@ fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String 
     if let Some(incident) = &report.trigger.incident_id {
         let _ = writeln!(o, "{}", cut(format!("Incident {incident}.")));
     }
+    // Why first: the causes lead, the counts follow.
+    let _ = writeln!(o);
+    for line in cause_lines(report) {
+        let _ = writeln!(o, "{line}");
+    }
     let _ = writeln!(
         o,
         "\n{} of {} services need attention:",
@@ -280,9 +318,22 @@ fn summary_text(report: &Report, worst: &[&ServiceReport], url: &str) -> String 
 /// the Amazon Q custom notification for Slack, a machine message for programs with `event` =
 /// `diagnose.report`), whose SNS document is always within [`SNS_MAX_BYTES`].
 pub fn notification(report: &Report, report_url: &str) -> Notification {
+    use crate::health::alert::cut;
     let worst = problems(report);
     let subject = subject(report, &worst);
     let mut description = String::new();
+    match report.probable_causes.as_slice() {
+        [] => description.push_str("*Probable cause:* none clear\n"),
+        causes => {
+            description.push_str("*Probable cause*\n");
+            for (i, c) in causes.iter().take(SUMMARY_CAUSES).enumerate() {
+                let _ = writeln!(description, "{}. {}", i + 1, cut(c.sentence.clone()));
+                if let Some(e) = c.evidence.first() {
+                    let _ = writeln!(description, "    {}", cut(e.clone()));
+                }
+            }
+        }
+    }
     for s in worst.iter().take(DETAILED_SERVICES) {
         let _ = writeln!(
             description,
@@ -557,5 +608,55 @@ mod tests {
         assert_eq!(machine["incident_id"], "prod-20261129T135500Z");
         let card: serde_json::Value = serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
         assert_eq!(card["metadata"]["threadId"], "prod-20261129T135500Z");
+    }
+
+    /// The probable causes lead the email, the Slack card and the text view (the top three,
+    /// with their evidence); without one, "none clear" is said plainly.
+    #[test]
+    fn summaries_lead_with_the_probable_cause() {
+        use crate::diagnose::cause::{Cause, CauseKind};
+        let t = datetime!(2026-11-29 14:00:00 UTC);
+        let mut api = service(1);
+        api.service = "api".into();
+        api.top_errors.truncate(1);
+        let mut report = crate::ports::fakes::report(t, "manual", vec![api]);
+        report.probable_causes = (1..=4)
+            .map(|i| Cause {
+                service: "api".into(),
+                kind: CauseKind::OomKilled,
+                sentence: format!("cause {i}"),
+                evidence: vec![format!("evidence {i}a"), format!("evidence {i}b")],
+            })
+            .collect();
+        let n = notification(&report, "s3://b/r.json");
+        let cause_at = n.text.find(
+            "Probable cause:\n  1. cause 1\n       evidence 1a\n       evidence 1b\n  2. cause 2\n",
+        );
+        let counts_at = n.text.find("services need attention");
+        assert!(cause_at.is_some() && cause_at < counts_at, "{}", n.text);
+        assert!(n.text.contains("  3. cause 3\n") && !n.text.contains("cause 4"));
+        assert!(
+            n.card
+                .content
+                .description
+                .starts_with("*Probable cause*\n1. cause 1\n    evidence 1a\n2. cause 2\n"),
+            "{}",
+            n.card.content.description
+        );
+        assert!(text(&report).contains("\nProbable cause:\n  1. cause 1\n"));
+
+        report.probable_causes.clear();
+        let n = notification(&report, "s3://b/r.json");
+        assert!(
+            n.text.contains("\nProbable cause: none clear ("),
+            "{}",
+            n.text
+        );
+        assert!(
+            n.card
+                .content
+                .description
+                .starts_with("*Probable cause:* none clear\n")
+        );
     }
 }

@@ -158,6 +158,9 @@ pub struct Report {
     pub trigger: Trigger,
     pub services: Vec<ServiceReport>,
     pub totals: Counts,
+    /// The probable causes (`diagnose::cause`), most severe first; empty: no clear cause.
+    #[serde(default)]
+    pub probable_causes: Vec<super::cause::Cause>,
 }
 
 /// The status of a service from its findings (the table above).

@@ -232,7 +232,7 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
             *totals.categories.entry(*c).or_default() += n;
         }
     }
-    Ok(Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         cluster: cfg.cluster.clone(),
         region: cfg.region.clone(),
@@ -245,7 +245,10 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
         trigger: req.trigger.clone(),
         services: reports,
         totals,
-    })
+        probable_causes: Vec::new(),
+    };
+    report.probable_causes = super::cause::rank(&report);
+    Ok(report)
 }
 
 #[cfg(test)]

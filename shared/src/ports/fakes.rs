@@ -480,5 +480,6 @@ pub fn report(
         },
         services,
         totals: Counts::default(),
+        probable_causes: Vec::new(),
     }
 }

@@ -1,0 +1,631 @@
+//! Probable cause: short sentences, each with its evidence, ranked from the report's own
+//! findings, so that a summary leads with "why" rather than with counts. Pure.
+//!
+//! | kind | when | rank |
+//! |---|---|---|
+//! | `oom_killed` | a task stopped for running out of memory | 1 |
+//! | `cannot_start` | a task could not start (image pull, secrets, network interface) | 2 |
+//! | `crash_loop` | [`CRASH_LOOP_STOPS`] or more tasks exited with the same exit code | 3 |
+//! | `failing_health_checks` | tasks were stopped for failing their ELB or container health checks | 4 |
+//! | `panic` | the logs hold a panic or a fatal error | 5 |
+//! | `dependency_down` | most connection errors name one `host:port` | 6 |
+//! | `new_errors` | at least [`NEW_ERRORS_MIN`] errors of a kind the previous window did not have | 7 |
+//!
+//! Several services may each have causes: all are ranked together, the most severe first.
+
+use super::report::{Report, ServiceReport, StoppedTask};
+use super::stops::StopKind;
+use crate::classify::Category;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// This many stops with one exit code in a window are a crash loop.
+pub const CRASH_LOOP_STOPS: usize = 3;
+/// Fewer new errors than this are not a cause, only noise of a new kind.
+pub const NEW_ERRORS_MIN: u64 = 5;
+/// Connection errors to one address at least this share of all of a service's are a
+/// dependency down (rather than a flaky network).
+const ONE_ADDRESS_SHARE: f64 = 0.8;
+/// Connection errors fewer than this are no outage of a dependency.
+const DEPENDENCY_ERRORS_MIN: u64 = 5;
+/// Evidence lines per cause at most.
+const MAX_EVIDENCE: usize = 3;
+/// Bytes of an evidence line at most.
+const MAX_EVIDENCE_BYTES: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CauseKind {
+    OomKilled,
+    CannotStart,
+    CrashLoop,
+    FailingHealthChecks,
+    Panic,
+    DependencyDown,
+    NewErrors,
+}
+
+/// One probable cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    pub service: String,
+    pub kind: CauseKind,
+    /// "api: 2 tasks were killed for running out of memory".
+    pub sentence: String,
+    /// What it rests on: stop reasons, error fingerprints with counts.
+    pub evidence: Vec<String>,
+}
+
+/// A `host:port` in a connection error: `dial tcp 10.0.8.0:5432`, `db.internal:5432`,
+/// `[fd00::1]:6379`.
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        (?P<addr>
+            \[[0-9A-Fa-f:]+\]                      # an IPv6 address in brackets
+          | (?-u:\b)[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*   # a host name (not a time: it starts with a letter)
+          | (?-u:\b)\d{1,3}(?:\.\d{1,3}){3}        # an IPv4 address
+        )
+        :(?P<port>\d{2,5})(?-u:\b)
+        ",
+    )
+    .expect("a valid address pattern")
+});
+
+/// The `host:port` a connection error names, if any (a time like `14:35:27` is not one).
+fn address(sample: &str) -> Option<String> {
+    ADDRESS
+        .captures_iter(sample)
+        .filter(|c| c["port"].parse::<u32>().is_ok_and(|p| p <= 65_535))
+        .map(|c| format!("{}:{}", &c["addr"], &c["port"]))
+        .next()
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_EVIDENCE_BYTES {
+        s.truncate(crate::classify::level::floor_boundary(
+            &s,
+            MAX_EVIDENCE_BYTES,
+        ));
+        s.push('…');
+    }
+    s
+}
+
+fn stop_line(t: &StoppedTask) -> String {
+    let at = t
+        .stopped_at
+        .map(crate::timefmt::rfc3339)
+        .unwrap_or_default();
+    let exit = t
+        .exit_code
+        .map(|c| format!(" (exit {c})"))
+        .unwrap_or_default();
+    cut(format!(
+        "{at} task {} stopped: {}{exit}",
+        t.task,
+        t.reason.as_deref().unwrap_or("no reason given")
+    ))
+}
+
+fn tasks(n: usize) -> String {
+    if n == 1 {
+        "1 task".into()
+    } else {
+        format!("{n} tasks")
+    }
+}
+
+fn stop_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
+    let stops = &s.restarts.stopped_tasks;
+    let of_kind = |k: StopKind| stops.iter().filter(move |t| t.kind == k);
+    let mut add = |kind: CauseKind, sentence: String, evidence: Vec<&StoppedTask>| {
+        out.push(Cause {
+            service: s.service.clone(),
+            kind,
+            sentence,
+            evidence: evidence
+                .into_iter()
+                .take(MAX_EVIDENCE)
+                .map(stop_line)
+                .collect(),
+        });
+    };
+    let oom: Vec<&StoppedTask> = stops.iter().filter(|t| t.oom).collect();
+    if !oom.is_empty() {
+        add(
+            CauseKind::OomKilled,
+            format!(
+                "{}: {} killed for running out of memory",
+                s.service,
+                match oom.len() {
+                    1 => "1 task was".to_string(),
+                    n => format!("{n} tasks were"),
+                }
+            ),
+            oom,
+        );
+    }
+    let start: Vec<&StoppedTask> = of_kind(StopKind::FailedToStart).collect();
+    if !start.is_empty() {
+        add(
+            CauseKind::CannotStart,
+            format!("{}: {} could not start", s.service, tasks(start.len())),
+            start,
+        );
+    }
+    // Exits by exit code (OOM kills are told above).
+    let mut by_code: BTreeMap<i32, Vec<&StoppedTask>> = BTreeMap::new();
+    for t in stops
+        .iter()
+        .filter(|t| !t.oom && t.kind != StopKind::FailedToStart)
+    {
+        if let Some(code) = t.exit_code {
+            by_code.entry(code).or_default().push(t);
+        }
+    }
+    if let Some((code, loop_)) = by_code
+        .into_iter()
+        .filter(|(_, ts)| ts.len() >= CRASH_LOOP_STOPS)
+        .max_by_key(|(_, ts)| ts.len())
+    {
+        let times: Vec<_> = loop_.iter().filter_map(|t| t.stopped_at).collect();
+        let span = match (times.iter().min(), times.iter().max()) {
+            (Some(a), Some(b)) if b > a => {
+                format!(" in {}", crate::health::alert::human_duration(*b - *a))
+            }
+            _ => String::new(),
+        };
+        add(
+            CauseKind::CrashLoop,
+            format!(
+                "{} is crash-looping: {} stopped{span}, each with exit code {code}",
+                s.service,
+                tasks(loop_.len())
+            ),
+            loop_,
+        );
+    }
+    let checks: Vec<&StoppedTask> = of_kind(StopKind::FailedHealthCheck).collect();
+    if !checks.is_empty() {
+        add(
+            CauseKind::FailingHealthChecks,
+            format!(
+                "{}: {} stopped for failing health checks",
+                s.service,
+                tasks(checks.len())
+            ),
+            checks,
+        );
+    }
+}
+
+fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
+    let count_line = |e: &super::report::TopError| {
+        cut(format!(
+            "{} × {}: {}",
+            e.count,
+            e.category.as_str(),
+            e.fingerprint
+        ))
+    };
+    let severe: Vec<_> = s
+        .top_errors
+        .iter()
+        .filter(|e| matches!(e.category, Category::Panic | Category::Fatal))
+        .collect();
+    if let Some(first) = severe.first() {
+        let what = first.sample.lines().next().unwrap_or(&first.fingerprint);
+        out.push(Cause {
+            service: s.service.clone(),
+            kind: CauseKind::Panic,
+            sentence: cut(format!(
+                "{} {}: {what}",
+                s.service,
+                if first.category == Category::Panic {
+                    "panicked"
+                } else {
+                    "hit a fatal error"
+                }
+            )),
+            evidence: severe
+                .iter()
+                .take(MAX_EVIDENCE)
+                .map(|e| count_line(e))
+                .collect(),
+        });
+    }
+    // Connection errors by the address their first occurrence names.
+    let connection: Vec<_> = s
+        .top_errors
+        .iter()
+        .filter(|e| e.category == Category::ConnectionError)
+        .collect();
+    let total = s
+        .categories
+        .get(&Category::ConnectionError)
+        .copied()
+        .unwrap_or(0);
+    let mut by_address: BTreeMap<String, (u64, Vec<&super::report::TopError>)> = BTreeMap::new();
+    for e in &connection {
+        if let Some(a) = address(&e.sample) {
+            let entry = by_address.entry(a).or_default();
+            entry.0 += e.count;
+            entry.1.push(e);
+        }
+    }
+    if let Some((addr, (n, errors))) = by_address.into_iter().max_by_key(|(_, (n, _))| *n)
+        && n >= DEPENDENCY_ERRORS_MIN
+        && n as f64 >= ONE_ADDRESS_SHARE * total as f64
+    {
+        out.push(Cause {
+            service: s.service.clone(),
+            kind: CauseKind::DependencyDown,
+            sentence: format!(
+                "{}: a dependency is down: {n} connection errors to {addr}",
+                s.service
+            ),
+            evidence: errors
+                .iter()
+                .take(MAX_EVIDENCE)
+                .map(|e| count_line(e))
+                .collect(),
+        });
+    }
+    let new: Vec<_> = s
+        .top_errors
+        .iter()
+        .filter(|e| e.new && !matches!(e.category, Category::Panic | Category::Fatal))
+        .collect();
+    let n: u64 = new.iter().map(|e| e.count).sum();
+    if n >= NEW_ERRORS_MIN {
+        out.push(Cause {
+            service: s.service.clone(),
+            kind: CauseKind::NewErrors,
+            sentence: format!(
+                "{}: {n} errors of kinds the previous window did not have",
+                s.service
+            ),
+            evidence: new
+                .iter()
+                .take(MAX_EVIDENCE)
+                .map(|e| count_line(e))
+                .collect(),
+        });
+    }
+}
+
+/// The probable causes of `report`, most severe first (by kind, then by the report's service
+/// order). Empty when nothing qualifies: a summary then says there is no clear cause.
+pub fn rank(report: &Report) -> Vec<Cause> {
+    let mut out = Vec::new();
+    for s in report.services.iter().filter(|s| s.status.is_problem()) {
+        stop_causes(s, &mut out);
+        log_causes(s, &mut out);
+    }
+    // Stable: services keep their order within a kind.
+    out.sort_by_key(|c| c.kind);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::report::*;
+    use std::collections::BTreeMap;
+    use time::macros::datetime;
+
+    fn service(name: &str) -> ServiceReport {
+        ServiceReport {
+            service: name.into(),
+            log_group: format!("/ecs/{name}"),
+            status: ServiceStatus::Degraded,
+            events_scanned: 100,
+            health_noise: 0,
+            errors_total: 0,
+            categories: BTreeMap::new(),
+            http_status: BTreeMap::new(),
+            top_errors: vec![],
+            restarts: Restarts::default(),
+            previous_window: Counts::default(),
+            truncated: false,
+            error: None,
+        }
+    }
+
+    fn stop(
+        task: &str,
+        minute: u8,
+        kind: StopKind,
+        exit: Option<i32>,
+        reason: &str,
+    ) -> StoppedTask {
+        StoppedTask {
+            task: task.into(),
+            stopped_at: Some(
+                datetime!(2026-12-02 10:00 UTC) + time::Duration::minutes(minute.into()),
+            ),
+            stop_code: Some("EssentialContainerExited".into()),
+            reason: Some(reason.into()),
+            exit_code: exit,
+            kind,
+            oom: kind == StopKind::Oom,
+        }
+    }
+
+    fn error(category: Category, count: u64, sample: &str, new: bool) -> TopError {
+        let t = datetime!(2026-12-02 10:00 UTC);
+        TopError {
+            fingerprint: crate::classify::fingerprint(sample, None),
+            category,
+            count,
+            first_seen: t,
+            last_seen: t,
+            sample: sample.into(),
+            new,
+        }
+    }
+
+    fn report(services: Vec<ServiceReport>) -> Report {
+        crate::ports::fakes::report(datetime!(2026-12-02 11:00 UTC), "", services)
+    }
+
+    fn with_errors(name: &str, errors: Vec<TopError>) -> ServiceReport {
+        let mut s = service(name);
+        for e in &errors {
+            *s.categories.entry(e.category).or_default() += e.count;
+            s.errors_total += e.count;
+        }
+        s.top_errors = errors;
+        s
+    }
+
+    #[test]
+    fn address_of_a_connection_error() {
+        for (sample, want) in [
+            (
+                "ERROR dial tcp 10.0.8.0:5432: connect: connection refused",
+                Some("10.0.8.0:5432"),
+            ),
+            (
+                "could not connect to db.internal:5432: Connection refused",
+                Some("db.internal:5432"),
+            ),
+            ("redis [fd00::1]:6379 ECONNREFUSED", Some("[fd00::1]:6379")),
+            (
+                "connect ECONNREFUSED 127.0.0.1:6379",
+                Some("127.0.0.1:6379"),
+            ),
+            ("14:35:27 connection reset by peer", None),
+            ("2026-12-02T10:00:00Z ERROR connection refused", None),
+            ("port 99999 of host:99999 refused", None),
+            ("no address here: connection refused", None),
+        ] {
+            assert_eq!(address(sample).as_deref(), want, "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn an_oom_kill_leads_and_says_which_tasks() {
+        let mut api = with_errors(
+            "api",
+            vec![error(
+                Category::Timeout,
+                9,
+                "ERROR upstream timed out",
+                true,
+            )],
+        );
+        api.restarts.stopped_tasks = vec![stop(
+            "7f3c9a1e",
+            5,
+            StopKind::Oom,
+            Some(137),
+            "OutOfMemoryError: Container killed due to memory usage",
+        )];
+        let causes = rank(&report(vec![api]));
+        let kinds: Vec<CauseKind> = causes.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [CauseKind::OomKilled, CauseKind::NewErrors]);
+        assert_eq!(
+            causes[0].sentence,
+            "api: 1 task was killed for running out of memory"
+        );
+        assert_eq!(
+            causes[0].evidence,
+            [
+                "2026-12-02T10:05:00Z task 7f3c9a1e stopped: OutOfMemoryError: Container killed due to memory usage (exit 137)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_crash_loop_is_three_stops_with_one_exit_code() {
+        let mut api = service("api");
+        api.restarts.stopped_tasks = vec![
+            stop(
+                "a",
+                1,
+                StopKind::Exited,
+                Some(1),
+                "Essential container in task exited",
+            ),
+            stop(
+                "b",
+                4,
+                StopKind::Exited,
+                Some(1),
+                "Essential container in task exited",
+            ),
+            stop(
+                "c",
+                13,
+                StopKind::Exited,
+                Some(1),
+                "Essential container in task exited",
+            ),
+            stop(
+                "d",
+                14,
+                StopKind::Exited,
+                Some(2),
+                "Essential container in task exited",
+            ),
+        ];
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(
+            causes[0].sentence,
+            "api is crash-looping: 3 tasks stopped in 12 min, each with exit code 1"
+        );
+        assert_eq!(causes[0].evidence.len(), 3);
+        api.restarts.stopped_tasks.truncate(2);
+        assert_eq!(rank(&report(vec![api])), [], "two stops are no loop");
+    }
+
+    #[test]
+    fn stops_that_tell_their_own_cause() {
+        let mut web = service("web");
+        web.restarts.stopped_tasks = vec![
+            stop(
+                "s1",
+                1,
+                StopKind::FailedToStart,
+                None,
+                "CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+            ),
+            stop(
+                "h1",
+                2,
+                StopKind::FailedHealthCheck,
+                Some(143),
+                "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1)",
+            ),
+        ];
+        let causes = rank(&report(vec![web]));
+        let got: Vec<(&str, CauseKind)> = causes
+            .iter()
+            .map(|c| (c.sentence.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("web: 1 task could not start", CauseKind::CannotStart),
+                (
+                    "web: 1 task stopped for failing health checks",
+                    CauseKind::FailingHealthChecks
+                ),
+            ]
+        );
+        assert!(causes[0].evidence[0].contains("CannotPullContainerError"));
+    }
+
+    #[test]
+    fn a_dependency_down_is_most_connection_errors_to_one_address() {
+        let refused =
+            "2026-12-02T10:12:35Z ERROR dial tcp 10.0.8.0:5432: connect: connection refused";
+        let api = with_errors(
+            "api",
+            vec![
+                error(Category::ConnectionError, 20, refused, false),
+                error(
+                    Category::ConnectionError,
+                    2,
+                    "ERROR read: connection reset by peer",
+                    false,
+                ),
+            ],
+        );
+        let causes = rank(&report(vec![api]));
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(
+            causes[0].sentence,
+            "api: a dependency is down: 20 connection errors to 10.0.8.0:5432"
+        );
+        // Spread over several addresses, or too few: no single dependency.
+        let spread = with_errors(
+            "api",
+            vec![
+                error(
+                    Category::ConnectionError,
+                    10,
+                    "dial tcp 10.0.8.0:5432: connection refused",
+                    false,
+                ),
+                error(
+                    Category::ConnectionError,
+                    10,
+                    "dial tcp 10.0.9.9:6379: connection refused",
+                    false,
+                ),
+            ],
+        );
+        assert_eq!(rank(&report(vec![spread])), []);
+        let few = with_errors(
+            "api",
+            vec![error(Category::ConnectionError, 4, refused, false)],
+        );
+        assert_eq!(rank(&report(vec![few])), []);
+    }
+
+    #[test]
+    fn a_panic_is_named_by_its_first_line() {
+        let api = with_errors(
+            "api",
+            vec![error(
+                Category::Panic,
+                1,
+                "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation]",
+                true,
+            )],
+        );
+        let causes = rank(&report(vec![api]));
+        assert_eq!(
+            causes[0].sentence,
+            "api panicked: panic: runtime error: invalid memory address or nil pointer dereference"
+        );
+        assert_eq!(causes.len(), 1, "a new panic is told once: {causes:?}");
+    }
+
+    #[test]
+    fn few_or_old_errors_and_healthy_services_have_no_cause() {
+        let old = with_errors(
+            "api",
+            vec![error(Category::Error, 50, "ERROR cache miss storm", false)],
+        );
+        let few_new = with_errors(
+            "web",
+            vec![error(Category::Error, 4, "ERROR new thing", true)],
+        );
+        let mut healthy = with_errors(
+            "batch",
+            vec![error(Category::Panic, 1, "panic: boom", true)],
+        );
+        healthy.status = ServiceStatus::Healthy;
+        assert_eq!(rank(&report(vec![old, few_new, healthy])), []);
+    }
+
+    #[test]
+    fn causes_of_several_services_are_ranked_together() {
+        let api = with_errors(
+            "api",
+            vec![error(Category::Error, 8, "ERROR checkout failed", true)],
+        );
+        let mut worker = service("worker");
+        worker.restarts.stopped_tasks =
+            vec![stop("w1", 3, StopKind::Oom, Some(137), "OutOfMemoryError")];
+        let causes = rank(&report(vec![api, worker]));
+        let got: Vec<(&str, CauseKind)> = causes
+            .iter()
+            .map(|c| (c.service.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("worker", CauseKind::OomKilled),
+                ("api", CauseKind::NewErrors)
+            ]
+        );
+    }
+}
