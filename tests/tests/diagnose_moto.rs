@@ -165,7 +165,7 @@ fn logs_diagnose_explains_what_broke() {
     );
     assert_eq!(
         r["probable_causes"][3]["sentence"],
-        "api: a dependency is down: 20 connection errors to 10.0.8.0:5432"
+        "api cannot reach a dependency: 20 connection errors, the first to 10.0.8.0:5432"
     );
     let (_, text, _) = cli(
         &moto,

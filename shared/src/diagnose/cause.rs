@@ -8,7 +8,7 @@
 //! | `crash_loop` | [`CRASH_LOOP_STOPS`] or more tasks exited with the same exit code | 3 |
 //! | `failing_health_checks` | tasks were stopped for failing their ELB or container health checks | 4 |
 //! | `panic` | the logs hold a panic or a fatal error | 5 |
-//! | `dependency_down` | most connection errors name one `host:port` | 6 |
+//! | `dependency_down` | most connection errors name one `host:port` (the first occurrence of each kind: fingerprints mask addresses) | 6 |
 //! | `new_errors` | at least [`NEW_ERRORS_MIN`] errors of a kind the previous window did not have | 7 |
 //!
 //! Several services may each have causes: all are ranked together, the most severe first.
@@ -263,8 +263,10 @@ fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
         out.push(Cause {
             service: s.service.clone(),
             kind: CauseKind::DependencyDown,
+            // A fingerprint masks addresses: its errors are known to resemble the first,
+            // whose address is the one named.
             sentence: format!(
-                "{}: a dependency is down: {n} connection errors to {addr}",
+                "{} cannot reach a dependency: {n} connection errors, the first to {addr}",
                 s.service
             ),
             evidence: errors
@@ -541,7 +543,7 @@ mod tests {
         assert_eq!(causes.len(), 1, "{causes:?}");
         assert_eq!(
             causes[0].sentence,
-            "api: a dependency is down: 20 connection errors to 10.0.8.0:5432"
+            "api cannot reach a dependency: 20 connection errors, the first to 10.0.8.0:5432"
         );
         // Spread over several addresses, or too few: no single dependency.
         let spread = with_errors(
