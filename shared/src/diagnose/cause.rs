@@ -16,6 +16,7 @@
 use super::report::{Report, ServiceReport, StoppedTask};
 use super::stops::StopKind;
 use crate::classify::Category;
+use crate::health::alert::cut;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,8 +33,6 @@ const ONE_ADDRESS_SHARE: f64 = 0.8;
 const DEPENDENCY_ERRORS_MIN: u64 = 5;
 /// Evidence lines per cause at most.
 const MAX_EVIDENCE: usize = 3;
-/// Bytes of an evidence line at most.
-const MAX_EVIDENCE_BYTES: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,17 +80,6 @@ fn address(sample: &str) -> Option<String> {
         .filter(|c| c["port"].parse::<u32>().is_ok_and(|p| p <= 65_535))
         .map(|c| format!("{}:{}", &c["addr"], &c["port"]))
         .next()
-}
-
-fn cut(mut s: String) -> String {
-    if s.len() > MAX_EVIDENCE_BYTES {
-        s.truncate(crate::classify::level::floor_boundary(
-            &s,
-            MAX_EVIDENCE_BYTES,
-        ));
-        s.push('…');
-    }
-    s
 }
 
 fn stop_line(t: &StoppedTask) -> String {
