@@ -101,8 +101,14 @@ def seed(aws, harness):
     aws("elbv2").register_targets(TargetGroupArn=tg_arn, Targets=[{"Id": "10.0.1.10", "Port": 80}, {"Id": "10.0.1.11", "Port": 9999}])
     for name, desired, running, lb in [("web", 2, 2, True), ("api", 3, 1, False), ("worker", 1, 1, False), ("nightly", 0, 0, False)]:
         kw = {"loadBalancers": [{"targetGroupArn": tg_arn, "containerName": "app", "containerPort": 80}]} if lb else {}
+        tags = [{"key": "harness.running", "value": str(running)}]
+        if name == "api":
+            # A rollout stuck for 40 minutes: past DEPLOY_GRACE_MINUTES (15), so degraded.
+            tags += [{"key": "harness.rollout", "value": "IN_PROGRESS"},
+                     {"key": "harness.rollout-reason", "value": "ECS deployment ecs-svc/4242 in progress."},
+                     {"key": "harness.rollout-started", "value": "40"}]
         ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition="app", desiredCount=desired, launchType="EC2",
-                           tags=[{"key": "harness.running", "value": str(running)}], **kw)
+                           tags=tags, **kw)
     now = int(time.time() * 1000)
 
     def put(group, stream, events):
@@ -244,7 +250,7 @@ def main():
 
     say(f"moto (the embedded AWS) listens on {endpoint}")
     topic, queue, n_events = seed(aws, harness)
-    say(f"cluster '{CLUSTER}': web 2/2 behind web-tg (one target unhealthy), api 1/3 running,")
+    say(f"cluster '{CLUSTER}': web 2/2 behind web-tg (one target unhealthy), api 1/3 running (a rollout stuck 40 min),")
     say("worker 1/1, nightly scaled to 0; " + f"{n_events:,} log events in /ecs/web, /ecs/api, /ecs/worker;")
     say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed.")
 
@@ -299,7 +305,8 @@ def main():
     say(f"issues: {state['issues']}")
     say(f"alerting: incident {state['alerting']['incident_id']}, {history} dated copies under history/")
     check(state["overall"] == "degraded" and history == 2, "the state and its history are in S3")
-    check("api: 1/3 tasks running" in state["issues"], "the degraded service is named")
+    check("api: 1/3 tasks running (rollout stuck for 40 min, grace 15 min)" in state["issues"],
+          "the degraded service is named, its rollout stuck past the grace")
 
     title("The alert, as the subscribed queue received it")
     msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])

@@ -10,8 +10,10 @@ when standard input closes, so it never outlives the test that started it.
 
 Patches, driven through the real API so tests need no Python of their own:
 - ECS services tagged harness.running=N report N running (pending = desired - N);
-  harness.rollout=FAILED (with harness.rollout-reason) and harness.failed-tasks=N set the
-  primary deployment; harness.event=TEXT adds a service event.
+  its primary deployment is then COMPLETED (steady state reached, tasks lost since) unless
+  harness.rollout=IN_PROGRESS|FAILED (with harness.rollout-reason) says otherwise;
+  harness.rollout-started=M dates the deployment M minutes ago; harness.failed-tasks=N sets
+  its failed tasks; harness.event=TEXT adds a service event.
 - ELBv2 targets registered on port 9999 report unhealthy (Target.ResponseCodeMismatch).
 - {"service": "harness", "method": "add_stopped_task", "args": {...}} adds a stopped task
   (exit code, stop code, reason, time) that ListTasks and DescribeTasks then return: moto can
@@ -54,9 +56,18 @@ def describe_services(self, cluster_str, service_names):
             if primary is not None:
                 primary["runningCount"] = s.running_count
                 primary["pendingCount"] = s.pending_count
+            # moto leaves a service created short of tasks IN_PROGRESS for ever; these
+            # stand for a service that reached steady state and then lost tasks, unless a
+            # test says the rollout is still going (harness.rollout).
+            if primary is not None and "harness.rollout" not in tags:
+                primary["rolloutState"] = "COMPLETED"
+                primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
         if primary is not None and "harness.rollout" in tags:
             primary["rolloutState"] = tags["harness.rollout"]
             primary["rolloutStateReason"] = tags.get("harness.rollout-reason", "")
+        if primary is not None and "harness.rollout-started" in tags:
+            ago = datetime.timedelta(minutes=int(tags["harness.rollout-started"]))
+            primary["createdAt"] = datetime.datetime.now(datetime.timezone.utc) - ago
         if primary is not None and "harness.failed-tasks" in tags:
             primary["failedTasks"] = int(tags["harness.failed-tasks"])
         if "harness.event" in tags:

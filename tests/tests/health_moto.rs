@@ -206,6 +206,70 @@ fn cli_health_tells_the_truth_about_the_cluster() {
     std::fs::remove_dir_all(state.parent().unwrap()).ok();
 }
 
+/// A rollout short of tasks is `deploying` (healthy, exit 0) within DEPLOY_GRACE_MINUTES and
+/// degraded past it: the primary deployment's rolloutState and createdAt as DescribeServices
+/// returns them.
+#[test]
+fn a_rollout_is_deploying_within_the_grace_and_degraded_past_it() {
+    let moto = Moto::start();
+    moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
+    moto.ok(
+        "ecs",
+        "register_task_definition",
+        json!({
+            "family": "app",
+            "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}]
+        }),
+    );
+    for (name, started) in [("fresh", "3"), ("stuck", "40")] {
+        moto.ok("ecs", "create_service", json!({
+            "cluster": "prod", "serviceName": name, "taskDefinition": "app", "desiredCount": 2,
+            "launchType": "EC2", "tags": [
+                {"key": "harness.running", "value": "1"},
+                {"key": "harness.rollout", "value": "IN_PROGRESS"},
+                {"key": "harness.rollout-reason", "value": "ECS deployment ecs-svc/7 in progress."},
+                {"key": "harness.rollout-started", "value": started}
+            ]
+        }));
+    }
+    let state = tmp_state("rollout");
+    let state_s = state.to_str().unwrap();
+    let health = |services: &str, grace: &str| {
+        let (code, out, err) = cli(
+            &moto,
+            &["health", "--json"],
+            &[
+                ("ECS_CLUSTER", "prod"),
+                ("ECS_SERVICES", services),
+                ("ECS_HEALTH_STATE", state_s),
+                ("DEPLOY_GRACE_MINUTES", grace),
+            ],
+        );
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        (code, v)
+    };
+    let (code, v) = health("fresh", "15");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["overall"], "healthy");
+    assert_eq!(v["services"][0]["status"], "deploying");
+    assert_eq!(v["services"][0]["rollout_state"], "IN_PROGRESS");
+    assert!(v["services"][0]["rollout_started_at"].is_string(), "{v}");
+    assert_eq!(v["issues"], json!([]));
+
+    let (code, v) = health("fresh,stuck", "15");
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["services"][1]["status"], "degraded");
+    let issue = v["issues"][0].as_str().unwrap();
+    assert!(
+        issue.starts_with("stuck: 1/2 tasks running (rollout stuck for 4")
+            && issue.ends_with("min, grace 15 min)"),
+        "{issue}"
+    );
+    // No grace: the same rollout is degraded at once.
+    let (code, v) = health("fresh", "0");
+    assert_eq!((code, &v["services"][0]["status"]), (1, &json!("degraded")));
+}
+
 #[test]
 fn cli_health_rejects_bad_configuration_with_exit_2() {
     let moto = Moto::start();

@@ -69,6 +69,9 @@ impl EcsServices for Ecs {
                 rollout_reason: primary
                     .and_then(|d| d.rollout_state_reason())
                     .map(str::to_string),
+                rollout_started_at: primary
+                    .and_then(|d| d.created_at())
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
                 failed_tasks: primary.map_or(0, |d| d.failed_tasks()),
                 events: s
                     .events()

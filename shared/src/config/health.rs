@@ -14,6 +14,7 @@ pub const PROBE_TIMEOUT_MS: &str = "PROBE_TIMEOUT_MS";
 pub const FAILURE_THRESHOLD: &str = "FAILURE_THRESHOLD";
 pub const SUCCESS_THRESHOLD: &str = "SUCCESS_THRESHOLD";
 pub const REMINDER_MINUTES: &str = "REMINDER_MINUTES";
+pub const DEPLOY_GRACE_MINUTES: &str = "DEPLOY_GRACE_MINUTES";
 
 /// Which HTTP statuses an endpoint may answer with (after redirects).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,9 @@ pub struct Thresholds {
     pub success_threshold: u32,
     /// Minutes between reminders while still failing; 0 = no reminders.
     pub reminder_minutes: u64,
+    /// Minutes a rollout may run with fewer tasks than desired before it counts as
+    /// degraded; 0 = no grace.
+    pub deploy_grace_minutes: u64,
 }
 
 impl Default for Thresholds {
@@ -83,6 +87,7 @@ impl Default for Thresholds {
             failure_threshold: 2,
             success_threshold: 1,
             reminder_minutes: 0,
+            deploy_grace_minutes: 15,
         }
     }
 }
@@ -230,6 +235,7 @@ impl HealthConfig {
             failure_threshold: int_var(source, FAILURE_THRESHOLD, 2, 1..=100)? as u32,
             success_threshold: int_var(source, SUCCESS_THRESHOLD, 1, 1..=100)? as u32,
             reminder_minutes: int_var(source, REMINDER_MINUTES, 0, 0..=10_080)?,
+            deploy_grace_minutes: int_var(source, DEPLOY_GRACE_MINUTES, 15, 0..=1_440)?,
         };
         if thresholds.cert_critical_days >= thresholds.cert_warn_days {
             return Err(invalid(

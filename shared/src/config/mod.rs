@@ -142,6 +142,7 @@ mod tests {
             FAILURE_THRESHOLD,
             SUCCESS_THRESHOLD,
             REMINDER_MINUTES,
+            DEPLOY_GRACE_MINUTES,
         ] {
             let env = HashMap::from([(ECS_CLUSTER, "prod"), (var, "https://not valid/")]);
             assert!(HealthConfig::from_env(&env).is_err(), "{var}");
@@ -197,6 +198,7 @@ mod tests {
             FAILURE_THRESHOLD,
             SUCCESS_THRESHOLD,
             REMINDER_MINUTES,
+            DEPLOY_GRACE_MINUTES,
             ECS_HEALTH_PATHS,
             ECS_LOG_PATTERN,
             REPORT_BUCKET,

@@ -9,7 +9,7 @@
 //!   removed once SNS accepted it: a failed publish is retried on the next run, and a
 //!   transition is decided once, since `announced` moves with the decision.
 
-use super::model::{Alert, Alerting, Overall, State};
+use super::model::{Alert, Alerting, Overall, State, Status};
 use crate::config::Thresholds;
 use crate::links::{self, EcsPage};
 use crate::notify::{Card, Event, Message, Notification, ServiceRef};
@@ -62,7 +62,15 @@ pub fn decide(
     if previous.map(|p| p.overall) != Some(status) || a.status_since.is_none() {
         a.status_since = Some(now);
     }
-    if status == Overall::Healthy {
+    // A rollout still short of tasks is not a recovery: while an incident is open it is not
+    // a good run, so the fix's own deployment does not announce "recovered" half-way.
+    let deploying = current
+        .services
+        .iter()
+        .any(|s| s.status == Status::Deploying);
+    if status == Overall::Healthy && deploying && prev.announced != Overall::Healthy {
+        a.consecutive_successes = 0;
+    } else if status == Overall::Healthy {
         a.consecutive_successes += 1;
         a.consecutive_failures = 0;
     } else {

@@ -2,7 +2,7 @@
 //!
 //! | check | healthy | degraded | unhealthy |
 //! |---|---|---|---|
-//! | service | running = desired, rollout not failed (desired 0 is `scaled_down`) | running < desired; failed rollout; tasks failed to start | desired > 0 and running 0; `missing` (not in the cluster, or inactive) |
+//! | service | running = desired, rollout not failed (desired 0 is `scaled_down`; running < desired while the primary deployment rolls out, within the grace, is `deploying`) | running < desired; failed rollout; tasks failed to start | desired > 0 and running 0; `missing` (not in the cluster, or inactive) |
 //! | target group | no unhealthy target | some unhealthy or unavailable targets | targets registered, none healthy |
 //! | HTTP | accepted status (default 2xx/3xx after redirects), body and latency as expected | – | error, timeout, other status, body or latency not as expected |
 //! | TLS | earliest expiry in the chain ≥ warn days | < warn days (14) | expired, < critical days (7), or the chain does not validate |
@@ -24,21 +24,63 @@ pub struct Context<'a> {
     pub thresholds: Thresholds,
 }
 
-fn service_state(o: &ServiceObservation, issues: &mut Vec<String>) -> ServiceState {
+/// A circuit breaker's rollback is a failed deployment being undone, never a rollout to wait
+/// for. ECS says so in the new primary's reason: "ECS deployment circuit breaker: rolling
+/// back to deploymentId ecs-svc/…" (Amazon ECS Developer Guide, deployment circuit breaker).
+fn is_rollback(reason: Option<&str>) -> bool {
+    reason.is_some_and(|r| r.contains("rolling back"))
+}
+
+/// How long the primary deployment has been rolling out, when it is (IN_PROGRESS, not a
+/// rollback, and ECS said when it started).
+fn rollout_age(o: &ServiceObservation, now: OffsetDateTime) -> Option<time::Duration> {
+    (o.rollout_state.as_deref() == Some("IN_PROGRESS") && !is_rollback(o.rollout_reason.as_deref()))
+        .then_some(o.rollout_started_at)
+        .flatten()
+        .map(|t| (now - t).max(time::Duration::ZERO))
+}
+
+fn service_state(
+    o: &ServiceObservation,
+    now: OffsetDateTime,
+    t: &Thresholds,
+    issues: &mut Vec<String>,
+) -> ServiceState {
     let name = &o.name;
     let failed_rollout = o.rollout_state.as_deref() == Some("FAILED");
+    let grace = time::Duration::minutes(t.deploy_grace_minutes as i64);
+    let rollout = rollout_age(o, now);
+    // A task that failed to start is a failure even within the grace: ECS counts it
+    // against the circuit breaker.
+    let within_grace = rollout.is_some_and(|age| age < grace) && o.failed_tasks == 0;
+    // "(rollout stuck for 22 min, grace 15 min)": why a rollout now alerts.
+    let past_grace = rollout
+        .filter(|age| *age >= grace && t.deploy_grace_minutes > 0)
+        .map(|age| {
+            format!(
+                " (rollout stuck for {} min, grace {} min)",
+                age.whole_minutes(),
+                t.deploy_grace_minutes
+            )
+        })
+        .unwrap_or_default();
     let status = if o.status != "ACTIVE" {
         issues.push(format!("{name}: service is {}", o.status.to_lowercase()));
         Status::Missing
     } else if o.desired == 0 {
         Status::ScaledDown
+    } else if o.running < o.desired && within_grace {
+        Status::Deploying
     } else if o.running == 0 {
-        issues.push(format!("{name}: 0/{} tasks running", o.desired));
+        issues.push(format!("{name}: 0/{} tasks running{past_grace}", o.desired));
         Status::Unhealthy
     } else {
         let mut degraded = false;
         if o.running < o.desired {
-            issues.push(format!("{name}: {}/{} tasks running", o.running, o.desired));
+            issues.push(format!(
+                "{name}: {}/{} tasks running{past_grace}",
+                o.running, o.desired
+            ));
             degraded = true;
         }
         if failed_rollout {
@@ -69,6 +111,7 @@ fn service_state(o: &ServiceObservation, issues: &mut Vec<String>) -> ServiceSta
         status,
         rollout_state: o.rollout_state.clone(),
         rollout_reason: o.rollout_reason.clone(),
+        rollout_started_at: o.rollout_started_at,
         failed_tasks: o.failed_tasks,
         events: o.events.clone(),
     }
@@ -289,7 +332,7 @@ pub fn evaluate(
             let mut out: Vec<ServiceState> = s
                 .found
                 .iter()
-                .map(|o| service_state(o, &mut issues))
+                .map(|o| service_state(o, now, &ctx.thresholds, &mut issues))
                 .collect();
             for name in &s.missing {
                 issues.push(format!(
@@ -304,6 +347,7 @@ pub fn evaluate(
                     status: Status::Missing,
                     rollout_state: None,
                     rollout_reason: None,
+                    rollout_started_at: None,
                     failed_tasks: 0,
                     events: Vec::new(),
                 });

@@ -37,6 +37,9 @@ pub enum Status {
     Healthy,
     /// desired 0: scaled down on purpose, not a failure.
     ScaledDown,
+    /// Fewer tasks than desired while the primary deployment is rolling out, within the
+    /// grace period: not a failure yet. It neither opens an incident nor closes one.
+    Deploying,
     Degraded,
     /// The check could not run (an AWS call failed, no connection for the TLS check).
     Unknown,
@@ -51,6 +54,7 @@ impl Status {
         match self {
             Status::Healthy => "healthy",
             Status::ScaledDown => "scaled_down",
+            Status::Deploying => "deploying",
             Status::Degraded => "degraded",
             Status::Unknown => "unknown",
             Status::Unhealthy => "unhealthy",
@@ -61,7 +65,7 @@ impl Status {
     /// What this check contributes to the overall status.
     pub fn overall(self) -> Overall {
         match self {
-            Status::Healthy | Status::ScaledDown => Overall::Healthy,
+            Status::Healthy | Status::ScaledDown | Status::Deploying => Overall::Healthy,
             Status::Degraded | Status::Unknown => Overall::Degraded,
             Status::Unhealthy | Status::Missing => Overall::Unhealthy,
         }
@@ -77,6 +81,13 @@ pub struct ServiceState {
     pub status: Status,
     pub rollout_state: Option<String>,
     pub rollout_reason: Option<String>,
+    /// When the primary deployment started (its `createdAt`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub rollout_started_at: Option<OffsetDateTime>,
     pub failed_tasks: i32,
     /// The latest service events, newest first.
     pub events: Vec<String>,
@@ -226,6 +237,8 @@ pub struct ServiceObservation {
     pub pending: i32,
     pub rollout_state: Option<String>,
     pub rollout_reason: Option<String>,
+    /// When the primary deployment started (its `createdAt`).
+    pub rollout_started_at: Option<OffsetDateTime>,
     pub failed_tasks: i32,
     pub events: Vec<String>,
     pub target_group_arns: Vec<String>,

@@ -8,6 +8,7 @@ fn word(s: Status) -> &'static str {
     match s {
         Status::Healthy => "healthy",
         Status::ScaledDown => "scaled down",
+        Status::Deploying => "deploying",
         Status::Degraded => "DEGRADED",
         Status::Unknown => "UNKNOWN",
         Status::Unhealthy => "UNHEALTHY",

@@ -16,9 +16,20 @@ fn svc(name: &str, desired: i32, running: i32) -> ServiceObservation {
         pending: desired - running,
         rollout_state: Some("COMPLETED".into()),
         rollout_reason: None,
+        rollout_started_at: None,
         failed_tasks: 0,
         events: vec![],
         target_group_arns: vec![],
+    }
+}
+
+/// A service whose primary deployment started `minutes` before NOW and is rolling out.
+fn rolling(desired: i32, running: i32, minutes: i64) -> ServiceObservation {
+    ServiceObservation {
+        rollout_state: Some("IN_PROGRESS".into()),
+        rollout_reason: Some("ECS deployment ecs-svc/42 in progress.".into()),
+        rollout_started_at: Some(NOW - Duration::minutes(minutes)),
+        ..svc("api", desired, running)
     }
 }
 
@@ -111,6 +122,126 @@ fn service_rules() {
     let (overall, issues) = status_of(o);
     assert_eq!(overall, Overall::Unhealthy);
     assert_eq!(issues, ["ghost: service not found in cluster prod"]);
+}
+
+/// Within the grace a rollout short of tasks is `deploying` (no issue, healthy overall);
+/// past it, or when it is a rollback, or a task failed to start, it is what it would be
+/// without a rollout, and the issue says how long it has run.
+#[test]
+fn rollouts_within_the_grace_are_deploying() {
+    let cases = [
+        (rolling(2, 1, 3), Status::Deploying, None),
+        (rolling(2, 0, 14), Status::Deploying, None),
+        (rolling(2, 2, 3), Status::Healthy, None),
+        (
+            rolling(2, 1, 15),
+            Status::Degraded,
+            Some("api: 1/2 tasks running (rollout stuck for 15 min, grace 15 min)"),
+        ),
+        (
+            rolling(2, 0, 40),
+            Status::Unhealthy,
+            Some("api: 0/2 tasks running (rollout stuck for 40 min, grace 15 min)"),
+        ),
+        (
+            ServiceObservation {
+                failed_tasks: 1,
+                ..rolling(2, 1, 3)
+            },
+            Status::Degraded,
+            Some("api: 1/2 tasks running"),
+        ),
+        (
+            ServiceObservation {
+                rollout_reason: Some(
+                    "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/41."
+                        .into(),
+                ),
+                ..rolling(2, 1, 3)
+            },
+            Status::Degraded,
+            Some("api: 1/2 tasks running"),
+        ),
+        (
+            ServiceObservation {
+                rollout_started_at: None,
+                ..rolling(2, 1, 3)
+            },
+            Status::Degraded,
+            Some("api: 1/2 tasks running"),
+        ),
+        (
+            ServiceObservation {
+                rollout_state: Some("COMPLETED".into()),
+                ..rolling(2, 1, 3)
+            },
+            Status::Degraded,
+            Some("api: 1/2 tasks running"),
+        ),
+    ];
+    for (o, expected, issue) in cases {
+        let (s, _) = run(&obs(vec![o.clone()]), None, NOW, Thresholds::default());
+        assert_eq!(s.services[0].status, expected, "{o:?}");
+        assert_eq!(s.issues.first().map(String::as_str), issue, "{o:?}");
+        let overall = if expected == Status::Deploying {
+            Overall::Healthy
+        } else {
+            expected.overall()
+        };
+        assert_eq!(s.overall, overall, "{o:?}");
+    }
+    let no_grace = Thresholds {
+        deploy_grace_minutes: 0,
+        ..Thresholds::default()
+    };
+    let (s, _) = run(&obs(vec![rolling(2, 1, 0)]), None, NOW, no_grace);
+    assert_eq!(s.services[0].status, Status::Degraded);
+    assert_eq!(s.issues, ["api: 1/2 tasks running"]);
+    let json = serde_json::to_value(&s.services[0]).unwrap();
+    assert_eq!(json["rollout_started_at"], "2026-11-29T14:35:00Z");
+}
+
+/// A rollout never alerts within the grace, alerts once stuck past it, and does not
+/// announce a recovery half-way through the fix's own deployment.
+#[test]
+fn a_rollout_alerts_only_when_stuck_and_holds_an_open_incident() {
+    let t = Thresholds {
+        failure_threshold: 2,
+        ..Thresholds::default()
+    };
+    // Runs 5 minutes apart; the deployment started 5 minutes before the first.
+    let mut out: Vec<(State, Option<Alert>)> = Vec::new();
+    for i in 0..6 {
+        let now = NOW + Duration::minutes(5 * i);
+        let mut o = rolling(2, 1, 0);
+        o.rollout_started_at = Some(NOW - Duration::minutes(5));
+        let prev = out.last().map(|(s, _)| s);
+        out.push(run(&obs(vec![o]), prev, now, t));
+    }
+    let statuses: Vec<Status> = out.iter().map(|(s, _)| s.services[0].status).collect();
+    use Status::{Degraded as Dg, Deploying as Dp};
+    assert_eq!(statuses, [Dp, Dp, Dg, Dg, Dg, Dg]);
+    assert_eq!(
+        events(&out),
+        [None, None, None, Some("health.degraded"), None, None]
+    );
+
+    // An open incident, then the fix rolls out: no recovery until the rollout is done.
+    let t = Thresholds {
+        failure_threshold: 1,
+        ..Thresholds::default()
+    };
+    let (s0, a0) = run(&obs(vec![svc("api", 2, 0)]), None, NOW, t);
+    assert_eq!(a0.unwrap().event.as_str(), "health.unhealthy");
+    let later = |m: i64| NOW + Duration::minutes(m);
+    let mut fix = rolling(2, 1, 0);
+    fix.rollout_started_at = Some(later(1));
+    let (s1, a1) = run(&obs(vec![fix]), Some(&s0), later(5), t);
+    assert_eq!(s1.services[0].status, Status::Deploying);
+    assert!(a1.is_none(), "no recovery while deploying: {a1:?}");
+    assert_eq!(s1.alerting.incident_id, s0.alerting.incident_id);
+    let (_, a2) = run(&obs(vec![svc("api", 2, 2)]), Some(&s1), later(10), t);
+    assert_eq!(a2.unwrap().event.as_str(), "health.recovered");
 }
 
 #[test]

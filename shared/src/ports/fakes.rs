@@ -90,6 +90,7 @@ impl EcsServices for FakeEcs {
                     pending: desired - running,
                     rollout_state: None,
                     rollout_reason: None,
+                    rollout_started_at: None,
                     failed_tasks: 0,
                     events: vec![],
                     target_group_arns: groups.get(n).cloned().unwrap_or_default(),
