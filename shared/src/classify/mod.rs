@@ -371,18 +371,18 @@ fn categorize(
         })
     };
 
-    for rule in rules::RULES.iter() {
+    for rule in &rules::RULES {
         if best.is_some_and(|b| b <= rule.category) {
             break;
         }
         if families & (rule.family | rule.weak_family) == 0 {
             continue;
         }
-        if (families & rule.family != 0 && rule.strong.is_match(event))
+        if (families & rule.family != 0 && rule.strong.is_match(event.as_bytes()))
             || rule
                 .weak
                 .as_ref()
-                .is_some_and(|w| error_context() && w.is_match(event))
+                .is_some_and(|w| error_context() && w.is_match(event.as_bytes()))
         {
             best = Some(rule.category);
             break;
@@ -413,8 +413,9 @@ fn categorize(
     if families & fam::FRAME != 0 && better(Category::Panic, best) && is_stack_frame(event) {
         best = Some(Category::Panic);
     }
-    let generic = (families & fam::GENERIC != 0 && rules::GENERIC_STRONG.is_match(event))
-        .then_some(Category::Error);
+    let generic = (families & fam::GENERIC != 0
+        && rules::GENERIC_STRONG.is_match(event.as_bytes()))
+    .then_some(Category::Error);
     [best, by_level, generic].into_iter().flatten().min()
 }
 

@@ -9,7 +9,7 @@
 
 use super::Category;
 use super::keywords::Keywords;
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use std::sync::LazyLock;
 
 /// Families of rules, as bits of the prefilter's result.
@@ -345,27 +345,33 @@ pub(crate) struct Rule {
     /// Keywords that wake only the weak one.
     pub weak_family: u32,
     pub category: Category,
-    pub strong: Regex,
-    pub weak: Option<Regex>,
+    /// Compiled at first use: a line compiles only the families its keywords wake.
+    pub strong: LazyLock<Regex>,
+    pub weak: Option<LazyLock<Regex>>,
 }
 
-/// Compiles a rule. Word boundaries are ASCII (`(?-u:\b)`): a Unicode `\b` makes the regex
+/// Compiles a rule over bytes with Unicode off: `\b`, `\w`, `\d`, `\s` and `(?i)` are ASCII.
+/// Log words are ASCII, and the Unicode forms cost twice: a Unicode `\b` makes the regex
 /// crate's lazy DFA give up on any line with a non-ASCII byte ("12.9µs", "→") and fall back to
-/// a much slower engine, and log words are ASCII.
+/// a much slower engine, and compiling Unicode classes and case folding (hundreds of ranges
+/// each) was most of the cost of classifying a short input: 12 ms of a one-line
+/// `ecs-monitor classify`.
 fn re(pattern: &str) -> Regex {
-    Regex::new(&pattern.replace(r"\b", r"(?-u:\b)"))
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
         .unwrap_or_else(|e| panic!("invalid rule pattern: {e}"))
 }
 
 /// The rules, in priority order (the same order as [`Category::PRIORITY`]).
-pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    vec![
-        // oom: the process or container ran out of memory.
-        Rule {
-            family: fam::OOM,
-            weak_family: 0,
-            category: Category::Oom,
-            strong: re(r#"(?xi)
+pub(crate) static RULES: [Rule; 9] = [
+    // oom: the process or container ran out of memory.
+    Rule {
+        family: fam::OOM,
+        weak_family: 0,
+        category: Category::Oom,
+        strong: LazyLock::new(|| {
+            re(r#"(?xi)
                   \bout \s? of \s? memory                          # Go, Linux, Node, PostgreSQL, java.lang.OutOfMemoryError (not …OnOutOfMemoryError flags)
                 | \boom[-\s]?kill(?:ed|er|ing)?\b                    # OOMKilled, oom-killer, "OOM killed"
                 | (?-i:\bOOM\b)                                      # the capitalised acronym only: "room", oom_score_adj are not
@@ -385,15 +391,17 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \b(?:FatalProcessOutOfMemory|ReportOOMFailure|OOMErrorHandler)\b   # V8/Node native frames of an OOM abort
                 | \bexit(?:ed)? \s? (?:with \s)? (?:code|status)[\s:=]*137\b   # SIGKILL, how ECS reports an OOM kill
                 | \bexitCode"?[\s:=]+137\b
-            "#),
-            weak: None,
-        },
-        // panic: a runtime panic and its stack dump (Go, Rust), recovered panics.
-        Rule {
-            family: fam::PANIC,
-            weak_family: 0,
-            category: Category::Panic,
-            strong: re(r#"(?xm)
+            "#)
+        }),
+        weak: None,
+    },
+    // panic: a runtime panic and its stack dump (Go, Rust), recovered panics.
+    Rule {
+        family: fam::PANIC,
+        weak_family: 0,
+        category: Category::Panic,
+        strong: LazyLock::new(|| {
+            re(r#"(?xm)
                   (?:^|[\s:\]]) panic: \s                            # Go: "panic: runtime error: …"
                 | \bpanicked \s at\b                                 # Rust: "thread 'main' panicked at src/main.rs:4:5"
                 | \bgoroutine \s \d+ (?: \s gp=0x[0-9a-f]+ \s m=(?:\d+|nil) (?:\s mp=0x[0-9a-f]+)? )? \s \[ [^\]\n]+ \]: \s* $   # Go stack dump header (gp= m= since Go 1.23)
@@ -406,15 +414,17 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \bhttp: \s panic \s serving\b                      # net/http recovered a handler panic
                 | (?i:\bpanic \s recovered\b | \brecovered \s (?:from \s)?(?:a \s)?panic\b | \bcaught \s panic\b)
                 | \bPANIC: \s                                        # PostgreSQL
-            "#),
-            weak: Some(re(r"(?i)\bpanic(?:ked|king)?\b")),
-        },
-        // timeout: an operation ran out of time.
-        Rule {
-            family: fam::TIMEOUT,
-            weak_family: 0,
-            category: Category::Timeout,
-            strong: re(r#"(?xi)
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| re(r"(?i)\bpanic(?:ked|king)?\b"))),
+    },
+    // timeout: an operation ran out of time.
+    Rule {
+        family: fam::TIMEOUT,
+        weak_family: 0,
+        category: Category::Timeout,
+        strong: LazyLock::new(|| {
+            re(r#"(?xi)
                   \btimed \s? out\b                                  # "Read timed out", "Task timed out after 3.00 seconds"
                 | \bdeadline \s? exceeded\b | \bDEADLINE_EXCEEDED\b  # Go context, gRPC
                 | \bE(?:SOCKET)?TIMEDOUT\b                           # Node
@@ -426,18 +436,22 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \bHttpClient\.Timeout\b                            # .NET
                 | \bqueue \s timeout\b | \bpool \s timeout\b
                 | \btime \s? limit \s? exceeded\b | \bSoftTimeLimitExceeded\b   # Celery
-            "#),
-            weak: Some(re(r#"(?xi)
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| {
+            re(r#"(?xi)
                   \btime-?outs?\b (?: \s*$ | [^_=:\d] | :\s*[^\d\s] )   # the word, but not "timeout=30", "timeout: 5"
                 | \btook \s too \s long\b
-            "#)),
-        },
-        // connection_error: a connection could not be made, or broke.
-        Rule {
-            family: fam::CONNECTION,
-            weak_family: 0,
-            category: Category::ConnectionError,
-            strong: re(r#"(?xi)
+            "#)
+        })),
+    },
+    // connection_error: a connection could not be made, or broke.
+    Rule {
+        family: fam::CONNECTION,
+        weak_family: 0,
+        category: Category::ConnectionError,
+        strong: LazyLock::new(|| {
+            re(r#"(?xi)
                   \bconnection \s (?:was \s)? (?:refused|reset|aborted|lost|dropped|failure|failed|error|terminated|closed \s (?:by \s (?:peer|remote)|unexpectedly))\b
                 | \bE(?:CONNREFUSED|CONNRESET|CONNABORTED|HOSTUNREACH|NETUNREACH|PIPE|NOTFOUND|AI_AGAIN)\b
                 | \bbroken \s pipe\b | \bsocket \s hang \s up\b
@@ -458,17 +472,19 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \b(?:CERT_HAS_EXPIRED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\b
                 | \btoo \s many \s (?:connections|clients)\b | \bremaining \s connection \s slots \s are \s reserved\b
                 | \bnetwork \s (?:error|is \s down)\b
-            "#),
-            weak: Some(re(
-                r"(?i)\b(?:disconnected|unreachable|connection (?:problem|issue))\b",
-            )),
-        },
-        // auth_error: credentials missing, wrong, expired, or not allowed.
-        Rule {
-            family: fam::AUTH,
-            weak_family: 0,
-            category: Category::AuthError,
-            strong: re(r#"(?xi)
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| {
+            re(r"(?i)\b(?:disconnected|unreachable|connection (?:problem|issue))\b")
+        })),
+    },
+    // auth_error: credentials missing, wrong, expired, or not allowed.
+    Rule {
+        family: fam::AUTH,
+        weak_family: 0,
+        category: Category::AuthError,
+        strong: LazyLock::new(|| {
+            re(r#"(?xi)
                   \bAccessDenied(?:Exception|Error)?\b | \baccess \s denied\b | \bpermission \s denied\b | \bPERMISSION_DENIED\b
                 | \b(?:is \s )?not \s authorized \s to\b | \bnot \s authorized\b
                 | \bUnauthorized(?:Operation|Access|Exception|Error)\b | \bUnauthenticated\b | \bcode \s? = \s? PermissionDenied\b
@@ -487,47 +503,55 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \bFailed \s (?:password|publickey|keyboard-interactive/pam|none) \s for\b | \bInvalid \s user \s \S+ \s from\b   # sshd
                 | \bcheck \s pass; \s user \s unknown\b | \bpassword \s does \s not \s match\b   # PAM, PostgreSQL
                 | \bpg_hba\.conf(?:ig)? \s rejects \b | \bno \s pg_hba\.conf \s entry\b   # PostgreSQL refused by its host rules
-            "#),
-            weak: Some(re(
-                r"(?i)\b(?:unauthorized|forbidden|status(?: code)?[ :=]*40[13])\b",
-            )),
-        },
-        // http_5xx outside access lines (access lines are decided by their status alone).
-        Rule {
-            family: fam::HTTP_5XX,
-            weak_family: fam::HTTP_WEAK,
-            category: Category::Http5xx,
-            strong: re(r#"(?xi)
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| {
+            re(r"(?i)\b(?:unauthorized|forbidden|status(?: code)?[ :=]*40[13])\b")
+        })),
+    },
+    // http_5xx outside access lines (access lines are decided by their status alone).
+    Rule {
+        family: fam::HTTP_5XX,
+        weak_family: fam::HTTP_WEAK,
+        category: Category::Http5xx,
+        strong: LazyLock::new(|| {
+            re(r#"(?xi)
                   \bnon[\s-]ok \s (?:status \s )?code:? \s 5\d\d\b            # fortio and other HTTP clients
                 | \bStatusCodeError\b .{0,80}? \b5\d\d\b | \b5\d\d\b .{0,80}? \bStatusCodeError\b   # request-promise
                 | \b5\d\d \s (?:Internal \s Server \s Error|Server \s Error|Bad \s Gateway|Service \s Unavailable|Not \s Implemented|HTTP \s Version|Insufficient \s Storage|Loop \s Detected|Network \s Authentication)
-            "#),
-            weak: Some(re(r#"(?xi)
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| {
+            re(r#"(?xi)
                   \b(?:status(?:[\s_]?code)?|http(?:\s?status)?|response(?:\s?code)?|returned|got|received|with) [\s:=]* "? 5\d\d\b
                 | \bInternal \s Server \s Error\b | \bBad \s Gateway\b | \bService \s Unavailable\b
-            "#)),
-        },
-        // python_traceback: the header, frame lines, and the chained-exception banners; the
-        // final "SomeError: message" line is recognised by name in `exception_head`.
-        Rule {
-            family: fam::PYTHON,
-            weak_family: 0,
-            category: Category::PythonTraceback,
-            strong: re(r#"(?xm)
+            "#)
+        })),
+    },
+    // python_traceback: the header, frame lines, and the chained-exception banners; the
+    // final "SomeError: message" line is recognised by name in `exception_head`.
+    Rule {
+        family: fam::PYTHON,
+        weak_family: 0,
+        category: Category::PythonTraceback,
+        strong: LazyLock::new(|| {
+            re(r#"(?xm)
                   \bTraceback \s \(most \s recent \s call \s last\)
                 | \bFile \s \\?"[^"\\]+\\?", \s line \s \d+
                 | \bDuring \s handling \s of \s the \s above \s exception\b
                 | \bThe \s above \s exception \s was \s the \s direct \s cause\b
                 | ^ \s+ raise \s [A-Za-z_][\w.]*(?:Error|Exception)\b
-            "#),
-            weak: None,
-        },
-        // fatal: the process cannot go on, or is gone.
-        Rule {
-            family: fam::FATAL,
-            weak_family: 0,
-            category: Category::Fatal,
-            strong: re(r#"(?xm)
+            "#)
+        }),
+        weak: None,
+    },
+    // fatal: the process cannot go on, or is gone.
+    Rule {
+        family: fam::FATAL,
+        weak_family: 0,
+        category: Category::Fatal,
+        strong: LazyLock::new(|| {
+            re(r#"(?xm)
                   (?i:\bfatal \s error\b)                            # Go "fatal error: …", Node "FATAL ERROR:", PHP "Fatal error:"
                 | \bFatal \s Python \s error\b
                 | ^ \s* fatal: \s                                    # git and C tools
@@ -543,15 +567,17 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | ^ \s* runtime: \s (?:goroutine \s stack \s exceeds \s \d+-byte \s limit | sp=0x[0-9a-f]+ \s stack=\[)   # Go stack overflow
                 | \bunexpected \s fault \s address \s 0x
                 | \bsystemd\[\d+\]: \s (?:Failed \s to \s start \s | \S+: \s (?:Main \s process \s exited, \s code=\w+, \s status=[1-9A-Z] | Unit \s entered \s failed \s state | Failed \s with \s result))
-            "#),
-            weak: Some(re(r"(?i)\bfatal\b")),
-        },
-        // exception: stack traces and uncaught exceptions of the JVM, .NET, Node.js, Ruby, Elixir.
-        Rule {
-            family: fam::EXCEPTION,
-            weak_family: 0,
-            category: Category::Exception,
-            strong: re(r#"(?xm)
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| re(r"(?i)\bfatal\b"))),
+    },
+    // exception: stack traces and uncaught exceptions of the JVM, .NET, Node.js, Ruby, Elixir.
+    Rule {
+        family: fam::EXCEPTION,
+        weak_family: 0,
+        category: Category::Exception,
+        strong: LazyLock::new(|| {
+            re(r#"(?xm)
                   \bException \s in \s thread \s "                   # JVM uncaught
                 | ^ \s* at \s [\w$.<>/`\[\],+-]+ \( [^()]* \) \s* (?: in \s \S+:line \s \d+ | ~?\[[^\]]*\] )? \s* $   # JVM and .NET frames
                 | ^ \s* at \s (?:.+ \s \()? \S+:\d+:\d+ \)? \s* \{? \s* $   # Node frames (a "{" opens the error's fields)
@@ -567,13 +593,13 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 | \b[A-Z]\w*(?:Error|Exception) \s \( | \( (?:[A-Z]\w*::)* [A-Z]\w*(?:Error|Exception) \) \s* $   # Ruby "NoMethodError (…)", "… (NoMethodError)"
                 | ^ \*\* \s \( [A-Z][\w.]* \)                        # Elixir "** (RuntimeError) boom"
                 | \b[A-Z]\w*Exception\b :                             # Foo.BarException: …
-            "#),
-            weak: Some(re(
-                r"(?i)\b(?:exception|[A-Z]\w*Exception|stack ?trace|traceback)\b",
-            )),
-        },
-    ]
-});
+            "#)
+        }),
+        weak: Some(LazyLock::new(|| {
+            re(r"(?i)\b(?:exception|[A-Z]\w*Exception|stack ?trace|traceback)\b")
+        })),
+    },
+];
 
 /// A failure recorded by ECS or an ALB rather than by the application: an error, though no
 /// error word is present.
@@ -606,7 +632,7 @@ static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether `text` (a message without a level) says something went wrong.
 pub(crate) fn has_error_word(text: &str) -> bool {
-    ERROR_WORD.captures_iter(text).any(|c| {
+    ERROR_WORD.captures_iter(text.as_bytes()).any(|c| {
         c.name("pre").is_none()
             && c.name("empty").is_none()
             && c.name("zero").is_none()
@@ -753,9 +779,12 @@ static EXCEPTION_HEAD: LazyLock<Regex> = LazyLock::new(|| {
 /// Decides the category of exception-name heads in `text`, if any line has one.
 pub(crate) fn exception_head(text: &str, node_frames: bool) -> Option<Category> {
     let mut found = None;
-    for c in EXCEPTION_HEAD.captures_iter(text).take(8) {
-        let name = &c["name"];
-        let msg = c.name("msg").map_or("", |m| m.as_str());
+    for c in EXCEPTION_HEAD.captures_iter(text.as_bytes()).take(8) {
+        // The name is ASCII by its pattern; the message is only matched against.
+        let Ok(name) = std::str::from_utf8(&c["name"]) else {
+            continue;
+        };
+        let msg = c.name("msg").map_or(&b""[..], |m| m.as_bytes());
         let last = name.rsplit('.').next().unwrap_or(name);
         let in_exception_module = name
             .rsplit('.')
@@ -808,6 +837,40 @@ pub(crate) fn exception_head(text: &str, node_frames: bool) -> Option<Category> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rules compile at first use: each must compile, and its order must be the priority.
+    #[test]
+    fn every_rule_compiles_in_priority_order() {
+        let mut last = None;
+        for rule in &RULES {
+            assert!(last < Some(rule.category), "{:?}", rule.category);
+            last = Some(rule.category);
+            LazyLock::force(&rule.strong);
+            rule.weak.as_ref().map(LazyLock::force);
+        }
+        for rx in [&GENERIC_STRONG, &ERROR_WORD, &PYTHONIC_MESSAGE, &EXCEPTION_HEAD] {
+            LazyLock::force(rx);
+        }
+    }
+
+    /// ASCII semantics: no Unicode case folding or classes (and no slower engine on
+    /// non-ASCII lines), while non-ASCII text around a match changes nothing.
+    #[test]
+    fn rules_are_ascii_and_work_on_any_text() {
+        let timeout = &RULES[2];
+        assert_eq!(timeout.category, Category::Timeout);
+        assert!(timeout.strong.is_match("12.9µs → Read timed out →".as_bytes()));
+        let connection = &RULES[3];
+        assert_eq!(connection.category, Category::ConnectionError);
+        assert!(connection.strong.is_match(b"write: BROKEN PIPE"));
+        // The Kelvin sign folds to "k" under Unicode case folding only.
+        assert!(!connection.strong.is_match("write: bro\u{212a}en pipe".as_bytes()));
+        assert!(has_error_word("→ échec: error while saving"));
+        assert_eq!(
+            exception_head("KeyError: 'clé'", false),
+            Some(Category::PythonTraceback)
+        );
+    }
 
     #[test]
     fn error_words_and_the_ordinary_mentions() {
