@@ -8,12 +8,22 @@
 //! first [`PREFIX`] bytes (about 400 states over 47 classes: a 37 KB table whose busy rows
 //! stay in L1); where a prefix ends, the keywords that begin with it are compared with the
 //! text. Four bytes rather than three: common words ("time", "user", "path") then wake no
-//! candidate comparison, which halved the comparisons on a JSON line. States
-//! with candidates are numbered last, so the loop is: the byte's class, the next state, one
-//! comparison. The result is checked against `aho-corasick` in the tests.
+//! candidate comparison, which halved the comparisons on a JSON line. States with
+//! candidates are placed from offset 2^15 on, so the loop is: the byte's class, the next
+//! state, and one test of the states' OR per step of all the parts (see [`Keywords::scan`]).
+//! The result is checked against `aho-corasick` in the tests.
 
 /// Bytes of each keyword in the automaton; the rest is compared where they occur.
 const PREFIX: usize = 4;
+/// Parts of a long text scanned at once (see [`Keywords::scan`]).
+const CHAINS: usize = 4;
+/// Entries of the transition table: every state offset (< 2^16) plus every class (< 2^8).
+const TABLE: usize = (1 << 16) + 256;
+/// States with candidates are placed from this offset on, so that "any of these states has
+/// candidates" is one test of their OR.
+const OUTPUT: u16 = 1 << 15;
+/// Positions scanned between two passes over the states that had candidates.
+const BLOCK: usize = 64;
 
 /// A keyword occurrence that level detection needs the position of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +76,11 @@ pub struct Keywords {
     /// `next[state + class]` is the next state, each state given as its offset in the table
     /// (its number × the number of classes): no multiplication in the loop, whose every step waits for
     /// the step before.
-    /// Sized for every `u16` so that indexing by `state + class` needs no bounds check in
-    /// the loop; only the first `states × classes` entries are used (and touched).
-    next: Box<[u16; 1 << 16]>,
-    /// States at or above this offset have candidates.
-    first_output: u16,
-    /// Per state from `first_output`: the keywords whose prefix ends there.
+    /// Sized for every `u16` plus every class, so that indexing by `state + class` needs no
+    /// bounds check in the loop; only the first `states × classes` entries are used (and
+    /// touched).
+    next: Box<[u16; TABLE]>,
+    /// Per state from [`OUTPUT`] on: the keywords whose prefix ends there.
     candidates: Vec<Box<[Candidate]>>,
     /// `⌊2^32 / classes⌋ + 1`: a state's offset × this >> 32 is its number, exactly for every
     /// offset below 2^16, without a division (20 to 40 cycles) at every hit.
@@ -139,10 +148,6 @@ impl Keywords {
             });
         }
         let n = trie.len();
-        assert!(
-            n * classes < 65536,
-            "{n} states: the keyword prefixes need wider state ids"
-        );
         // Failure links in breadth-first order complete the DFA and give each state the
         // candidates of every suffix of its prefix.
         let mut fail = vec![0usize; n];
@@ -171,13 +176,25 @@ impl Keywords {
             new_id[*s] = i;
         }
         let first_output = order.iter().position(|s| !out[*s].is_empty()).unwrap_or(n);
-        let mut next: Box<[u16; 1 << 16]> = vec![0u16; 1 << 16]
+        assert!(
+            first_output * classes <= usize::from(OUTPUT)
+                && (n - first_output) * classes < usize::from(OUTPUT),
+            "{n} states: the keyword prefixes need wider state ids"
+        );
+        let offset = |i: usize| {
+            if i < first_output {
+                i * classes
+            } else {
+                usize::from(OUTPUT) + (i - first_output) * classes
+            }
+        };
+        let mut next: Box<[u16; TABLE]> = vec![0u16; TABLE]
             .into_boxed_slice()
             .try_into()
-            .unwrap_or_else(|_| unreachable!("the length is 1 << 16"));
+            .unwrap_or_else(|_| unreachable!("the length is TABLE"));
         for (i, s) in order.iter().enumerate() {
             for c in 0..classes {
-                next[i * classes + c] = (new_id[dfa[*s][c]] * classes) as u16;
+                next[offset(i) + c] = offset(new_id[dfa[*s][c]]) as u16;
             }
         }
         let candidates = order[first_output..]
@@ -187,7 +204,6 @@ impl Keywords {
         Self {
             class,
             next,
-            first_output: (first_output * classes) as u16,
             candidates,
             reciprocal: (1u64 << 32) / classes as u64 + 1,
         }
@@ -196,40 +212,66 @@ impl Keywords {
     /// Scans `text`: the union of the flags of every keyword occurring in it, and for each
     /// positioned occurrence, `on_positioned(start, occurrence)` (in no particular order).
     ///
-    /// Long texts are scanned as two halves at once, so that two chains of lookups overlap:
-    /// the second starts [`PREFIX`] bytes before the middle, where the automaton's state,
-    /// which depends on the last `PREFIX` bytes only, is right again; it reports only what
-    /// ends from the middle on.
+    /// Each step waits for the one before (the next state is a load at the current one), so
+    /// one chain of steps runs at the latency of a load, not at the machine's width. Long
+    /// texts are therefore scanned as [`CHAINS`] parts at once, whose steps overlap: a part
+    /// starts [`PREFIX`] bytes early, where the automaton's state, which depends on the last
+    /// `PREFIX` bytes only, is right again, and reports only what ends inside it. The loop
+    /// makes no call: the states with candidates of a [`BLOCK`] are noted, then compared.
     #[inline]
     pub fn scan(&self, text: &[u8], mut on_positioned: impl FnMut(usize, Positioned)) -> u32 {
         let mut bits = 0;
-        let (next, class, first_output) = (&*self.next, &self.class, self.first_output);
-        // `state + class` stays below `states × classes` (< 2^16, checked in `new`).
-        let step = |s: u16, b: u8| next[s.wrapping_add(u16::from(class[b as usize])) as usize];
+        let (next, class) = (&*self.next, &self.class);
+        // A state (< 2^16) plus a class (< 2^8) is always inside `next`: no bounds check, no
+        // wrap, nothing but an add and a load between two steps.
+        let step = |s: u16, b: u8| next[usize::from(s) + usize::from(class[usize::from(b)])];
         let mut a = 0u16;
-        let mut rest = 0;
-        if text.len() >= 64 {
-            let mid = text.len() / 2;
-            let mut b = text[mid - PREFIX..mid]
-                .iter()
-                .fold(0u16, |s, &x| step(s, x));
-            let (first, second) = text.split_at(mid);
-            for (i, (&x, &y)) in first.iter().zip(second).enumerate() {
-                a = step(a, x);
-                b = step(b, y);
-                if a >= first_output {
-                    bits |= self.hit(text, i, a, &mut on_positioned);
+        let mut done = 0;
+        if text.len() >= CHAINS * 16 {
+            let part = text.len() / CHAINS;
+            let warm = |at: usize| text[at - PREFIX..at].iter().fold(0u16, |s, &x| step(s, x));
+            let mut states = [0, warm(part), warm(2 * part), warm(3 * part)];
+            let (p0, rest) = text.split_at(part);
+            let (p1, rest) = rest.split_at(part);
+            let (p2, rest) = rest.split_at(part);
+            let p3 = &rest[..part];
+            let mut noted = [(0usize, [0u16; CHAINS]); BLOCK];
+            for block in (0..part).step_by(BLOCK) {
+                let end = (block + BLOCK).min(part);
+                let mut n = 0;
+                let [mut a, mut b, mut c, mut d] = states;
+                let bytes = p0[block..end]
+                    .iter()
+                    .zip(&p1[block..end])
+                    .zip(&p2[block..end])
+                    .zip(&p3[block..end]);
+                for (i, (((&w, &x), &y), &z)) in bytes.enumerate() {
+                    a = step(a, w);
+                    b = step(b, x);
+                    c = step(c, y);
+                    d = step(d, z);
+                    if (a | b | c | d) & OUTPUT != 0
+                        && let Some(slot) = noted.get_mut(n)
+                    {
+                        *slot = (block + i, [a, b, c, d]);
+                        n += 1;
+                    }
                 }
-                if b >= first_output {
-                    bits |= self.hit(text, mid + i, b, &mut on_positioned);
+                states = [a, b, c, d];
+                for &(i, at) in &noted[..n] {
+                    for (k, s) in at.into_iter().enumerate() {
+                        if s & OUTPUT != 0 {
+                            bits |= self.hit(text, k * part + i, s, &mut on_positioned);
+                        }
+                    }
                 }
             }
-            rest = 2 * mid;
-            a = b;
+            done = CHAINS * part;
+            a = states[CHAINS - 1];
         }
-        for (i, &x) in text.iter().enumerate().skip(rest) {
+        for (i, &x) in text.iter().enumerate().skip(done) {
             a = step(a, x);
-            if a >= first_output {
+            if a & OUTPUT != 0 {
                 bits |= self.hit(text, i, a, &mut on_positioned);
             }
         }
@@ -246,7 +288,7 @@ impl Keywords {
         on_positioned: &mut impl FnMut(usize, Positioned),
     ) -> u32 {
         let mut bits = 0;
-        let state = ((u64::from(s - self.first_output) * self.reciprocal) >> 32) as usize;
+        let state = ((u64::from(s - OUTPUT) * self.reciprocal) >> 32) as usize;
         for c in self.candidates[state].iter() {
             let start = i + 1 - c.matched;
             if start + c.word.len() > text.len()
@@ -331,10 +373,11 @@ mod tests {
         );
     }
 
-    /// Long texts are scanned as two halves: every keyword at every offset around the
-    /// middle, in texts of either parity.
+    /// Long texts are scanned as parts at once: every keyword at every offset around every
+    /// boundary between parts, in texts of every length modulo the number of parts, and
+    /// below and at the length where the split starts.
     #[test]
-    fn occurrences_across_the_middle_are_found_once() {
+    fn occurrences_across_part_boundaries_are_found_once() {
         let keywords = [
             ("error", 1),
             ("err", 2),
@@ -343,12 +386,15 @@ mod tests {
             ("\"level\"", 16),
         ];
         let mut texts = Vec::new();
-        for len in [64, 65, 80, 131] {
-            for k in ["ERROR", "err", "ab", "\"level\"", "errerror"] {
-                for at in len / 2 - 10..len / 2 + 4 {
-                    let mut t = "-".repeat(len);
-                    t.replace_range(at..at + k.len(), k);
-                    texts.push(t);
+        for len in [CHAINS * 16 - 1, CHAINS * 16, 65, 66, 67, 80, 131, 201] {
+            let part = len / CHAINS;
+            for k in ["ERROR", "err", "ab", "\"level\"", "errerror", "x"] {
+                for boundary in (1..CHAINS).map(|c| c * part).chain([len - k.len()]) {
+                    for at in boundary.saturating_sub(10)..(boundary + 4).min(len - k.len() + 1) {
+                        let mut t = "-".repeat(len);
+                        t.replace_range(at..at + k.len(), k);
+                        texts.push(t);
+                    }
                 }
             }
         }
