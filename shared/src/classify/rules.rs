@@ -848,7 +848,12 @@ mod tests {
             LazyLock::force(&rule.strong);
             rule.weak.as_ref().map(LazyLock::force);
         }
-        for rx in [&GENERIC_STRONG, &ERROR_WORD, &PYTHONIC_MESSAGE, &EXCEPTION_HEAD] {
+        for rx in [
+            &GENERIC_STRONG,
+            &ERROR_WORD,
+            &PYTHONIC_MESSAGE,
+            &EXCEPTION_HEAD,
+        ] {
             LazyLock::force(rx);
         }
     }
@@ -859,12 +864,20 @@ mod tests {
     fn rules_are_ascii_and_work_on_any_text() {
         let timeout = &RULES[2];
         assert_eq!(timeout.category, Category::Timeout);
-        assert!(timeout.strong.is_match("12.9µs → Read timed out →".as_bytes()));
+        assert!(
+            timeout
+                .strong
+                .is_match("12.9µs → Read timed out →".as_bytes())
+        );
         let connection = &RULES[3];
         assert_eq!(connection.category, Category::ConnectionError);
         assert!(connection.strong.is_match(b"write: BROKEN PIPE"));
         // The Kelvin sign folds to "k" under Unicode case folding only.
-        assert!(!connection.strong.is_match("write: bro\u{212a}en pipe".as_bytes()));
+        assert!(
+            !connection
+                .strong
+                .is_match("write: bro\u{212a}en pipe".as_bytes())
+        );
         assert!(has_error_word("→ échec: error while saving"));
         assert_eq!(
             exception_head("KeyError: 'clé'", false),
