@@ -189,6 +189,14 @@ enum Field {
 /// Which access field a key names, in any case. One `match` on the lower-cased key: every
 /// key of every JSON record goes through here.
 fn field_of(key: &str) -> Option<Field> {
+    // Most keys of a record are none of these: rejected by their first letter.
+    let first = *key.as_bytes().first()?;
+    if !matches!(
+        first | 0x20,
+        b's' | b'h' | b'e' | b'r' | b'm' | b'v' | b'p' | b'u'
+    ) {
+        return None;
+    }
     let mut buf = [0u8; 26];
     let k = buf.get_mut(..key.len())?;
     k.copy_from_slice(key.as_bytes());
@@ -413,6 +421,52 @@ mod tests {
 
     /// line, status, method, path, text_line
     type Case<'a> = (&'a str, Option<u16>, Option<&'a str>, Option<&'a str>, bool);
+
+    /// The first-letter shortcut keeps every field name, in any case.
+    #[test]
+    fn every_field_name_is_known() {
+        let names = [
+            "status",
+            "statusCode",
+            "status_code",
+            "http_status",
+            "httpStatus",
+            "http.status_code",
+            "http.response.status_code",
+            "response_status",
+            "responseStatus",
+            "response_code",
+            "elb_status_code",
+            "sc-status",
+            "method",
+            "http_method",
+            "httpMethod",
+            "request_method",
+            "requestMethod",
+            "verb",
+            "http.method",
+            "http.request.method",
+            "path",
+            "uri",
+            "url",
+            "request_uri",
+            "requestUri",
+            "requestUrl",
+            "request_url",
+            "request_path",
+            "url.path",
+            "url.original",
+            "http.target",
+            "http.url",
+        ];
+        for name in names {
+            assert!(field_of(name).is_some(), "{name}");
+            assert!(field_of(&name.to_ascii_uppercase()).is_some(), "{name}");
+        }
+        for other in ["", "level", "msg", "@t", "statusx", "Path2", "é"] {
+            assert!(field_of(other).is_none(), "{other}");
+        }
+    }
 
     #[test]
     fn status_and_request_from_real_formats() {

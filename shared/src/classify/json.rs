@@ -32,16 +32,34 @@ impl<'a> Value<'a> {
 /// The end (exclusive, after the closing quote) of the string whose opening quote is at
 /// `open`; the end of the input when it is not closed.
 fn string_end(b: &[u8], open: usize) -> usize {
-    // A byte loop: record strings are short, shorter than a SIMD search takes to start.
     let mut i = open + 1;
-    while i < b.len() {
-        match b[i] {
-            b'"' => return i + 1,
-            b'\\' => i += 2,
-            _ => i += 1,
+    loop {
+        // Eight bytes at a time to the next quote or backslash: strings are most of a record.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let mark = quote_or_backslash(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+            if mark != 0 {
+                i += (mark.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        match b.get(i) {
+            None => return b.len(),
+            Some(b'"') => return i + 1,
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
         }
     }
-    b.len()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of the first byte of `w` (little-endian) that is a quote or a backslash, and
+/// maybe of bytes after it; 0 when there is none. The lowest mark is exact: a zero byte's
+/// borrow only reaches the bytes above it.
+fn quote_or_backslash(w: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    (zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')))) & (ONES << 7)
 }
 
 /// The contents of the string at `open..end` (without its quotes; to the end of the input
@@ -210,6 +228,58 @@ mod tests {
         ];
         for (line, want) in cases {
             assert_eq!(all(line), *want, "{line}");
+        }
+    }
+
+    /// The word-at-a-time search against a byte loop, at every position of every string.
+    #[test]
+    fn string_ends_agree_with_a_byte_loop() {
+        fn reference(b: &[u8], open: usize) -> usize {
+            let mut i = open + 1;
+            while i < b.len() {
+                match b[i] {
+                    b'"' => return i + 1,
+                    b'\\' => i += 2,
+                    _ => i += 1,
+                }
+            }
+            b.len()
+        }
+        let texts = [
+            r#""abcdefghijklmnopqrstuvwxyz" tail"#,
+            r#""a\"b" x"#,
+            r#""01234567\\"89""#,
+            r#""ends with a backslash \"#,
+            "\"µs → ünïcödé \\\" more\" z",
+            r#""""#,
+            "\"\u{80}\u{ff}\"",
+            r#""1234567""#,
+            r#""12345678""#,
+            r#""123456789\"""#,
+        ];
+        for t in texts {
+            let b = t.as_bytes();
+            for open in 0..b.len() {
+                assert_eq!(string_end(b, open), reference(b, open), "{t:?} from {open}");
+            }
+        }
+        for w in [
+            0u64,
+            u64::MAX,
+            0x2222_2222_2222_2222,
+            0x5c00_0000_0000_0000,
+            0x0122_0000_0000_0000,
+        ] {
+            let want = w
+                .to_le_bytes()
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\');
+            let got = quote_or_backslash(w);
+            assert_eq!(
+                (got != 0).then(|| got.trailing_zeros() as usize / 8),
+                want,
+                "{w:#x}"
+            );
         }
     }
 

@@ -51,6 +51,42 @@ struct Candidate {
     positioned: bool,
 }
 
+/// The keywords whose prefix ends at a state, and a filter on the byte after it.
+#[derive(Debug, Clone)]
+struct Outputs {
+    /// Some keyword is whole at this state (it must be compared whatever follows).
+    complete: bool,
+    /// The bytes (both cases of letters) that can follow in the others: "time" wakes six
+    /// keywords (timeout, time out, …) at every `"timestamp"` key unless its `s` rejects them
+    /// all at once.
+    follow: [u64; 4],
+    candidates: Box<[Candidate]>,
+}
+
+impl Outputs {
+    fn new(candidates: &[Candidate]) -> Self {
+        let mut follow = [0u64; 4];
+        let mut add = |b: u8| follow[usize::from(b >> 6)] |= 1 << (b & 63);
+        for c in candidates {
+            if let Some(&b) = c.word.get(c.matched) {
+                add(b);
+                add(b.to_ascii_uppercase());
+            }
+        }
+        Self {
+            complete: candidates.iter().any(|c| c.word.len() == c.matched),
+            follow,
+            candidates: candidates.into(),
+        }
+    }
+
+    /// Whether a keyword may occur when `next` (if any) follows the prefix.
+    #[inline]
+    fn may_match(&self, next: Option<u8>) -> bool {
+        self.complete || next.is_some_and(|b| self.follow[usize::from(b >> 6)] >> (b & 63) & 1 != 0)
+    }
+}
+
 /// Up to 8 bytes of `text` from `at`, little-endian, zero-padded.
 #[inline(always)]
 fn load8(text: &[u8], at: usize) -> u64 {
@@ -81,7 +117,7 @@ pub struct Keywords {
     /// touched).
     next: Box<[u16; TABLE]>,
     /// Per state from [`OUTPUT`] on: the keywords whose prefix ends there.
-    candidates: Vec<Box<[Candidate]>>,
+    candidates: Vec<Outputs>,
     /// `⌊2^32 / classes⌋ + 1`: a state's offset × this >> 32 is its number, exactly for every
     /// offset below 2^16, without a division (20 to 40 cycles) at every hit.
     reciprocal: u64,
@@ -199,7 +235,7 @@ impl Keywords {
         }
         let candidates = order[first_output..]
             .iter()
-            .map(|s| out[*s].clone().into_boxed_slice())
+            .map(|s| Outputs::new(&out[*s]))
             .collect();
         Self {
             class,
@@ -289,7 +325,11 @@ impl Keywords {
     ) -> u32 {
         let mut bits = 0;
         let state = ((u64::from(s - OUTPUT) * self.reciprocal) >> 32) as usize;
-        for c in self.candidates[state].iter() {
+        let outputs = &self.candidates[state];
+        if !outputs.may_match(text.get(i + 1).copied()) {
+            return 0;
+        }
+        for c in outputs.candidates.iter() {
             let start = i + 1 - c.matched;
             if start + c.word.len() > text.len()
                 || (load8(text, start) | c.fold) & c.mask != c.head
