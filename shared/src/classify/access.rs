@@ -290,9 +290,34 @@ fn is_alb(line: &str) -> bool {
         .is_some_and(|d| d[..4].iter().all(u8::is_ascii_digit) && d[4] == b'-')
 }
 
+/// Which text forms a line may hold, from the keywords the classifier's scan found in it:
+/// each search whose words are absent is skipped (most JSON records have only fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hints {
+    /// "HTTP/" occurs.
+    pub version: bool,
+    /// "| " occurs.
+    pub bar: bool,
+    /// A method before a path (`GET /`, `GET "`), `Started ` or `Completed ` occurs.
+    pub request: bool,
+}
+
+impl Hints {
+    const ALL: Hints = Hints {
+        version: true,
+        bar: true,
+        request: true,
+    };
+}
+
 /// Parses the first line of an event as an access-log line. Returns `None` when it has
 /// neither a request nor a status.
 pub fn parse(line: &str) -> Option<Access<'_>> {
+    parse_with(line, Hints::ALL)
+}
+
+/// [`parse`], skipping the forms that `hints` rule out.
+pub(crate) fn parse_with(line: &str, hints: Hints) -> Option<Access<'_>> {
     if is_alb(line)
         && let Some(access) = alb(line)
     {
@@ -300,7 +325,10 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
     }
     let json = line.trim_end().ends_with('}');
     let structured = json || memchr::memchr(b'=', line.as_bytes()).is_some();
-    for h in HTTP_VERSION.find_iter(line.as_bytes()).take(3) {
+    let versions = hints
+        .version
+        .then(|| HTTP_VERSION.find_iter(line.as_bytes()));
+    for h in versions.into_iter().flatten().take(3) {
         let Some((method, target, end)) = request_line(line, h) else {
             continue;
         };
@@ -320,12 +348,15 @@ pub fn parse(line: &str) -> Option<Access<'_>> {
         }
         return Some(access);
     }
-    if GIN_BAR.find(line.as_bytes()).is_some()
+    if hints.bar
+        && GIN_BAR.find(line.as_bytes()).is_some()
         && let Some(access) = gin(line)
     {
         return Some(access);
     }
-    if let Some(access) = bare_request(line) {
+    if hints.request
+        && let Some(access) = bare_request(line)
+    {
         return Some(access);
     }
     if structured {

@@ -300,7 +300,7 @@ impl Classifier {
         let families = scan.bits;
 
         let access = if families & fam::ACCESS != 0 {
-            access::parse(first_line)
+            access::parse_with(first_line, access_hints(families))
         } else {
             None
         };
@@ -341,6 +341,15 @@ impl Classifier {
             http_status,
             fingerprint,
         }
+    }
+}
+
+/// The access-log forms the scan's keywords leave possible.
+fn access_hints(families: u32) -> access::Hints {
+    access::Hints {
+        version: families & fam::ACCESS_VERSION != 0,
+        bar: families & fam::ACCESS_BAR != 0,
+        request: families & fam::ACCESS_REQUEST != 0,
     }
 }
 

@@ -40,6 +40,12 @@ pub(crate) mod fam {
     /// Words that only the weak http_5xx pattern needs (`status`, `http`): JSON access
     /// records are full of them, and its strong pattern cannot match without its own words.
     pub const HTTP_WEAK: u32 = 1 << 16;
+    /// What the access-log parser may look for ([`super::access::Hints`]): an HTTP version,
+    /// Gin's bars, a request without a version (a method before a path, Rails' Started and
+    /// Completed). Without them a structured record's fields are all there is to read.
+    pub const ACCESS_VERSION: u32 = 1 << 17;
+    pub const ACCESS_BAR: u32 = 1 << 18;
+    pub const ACCESS_REQUEST: u32 = 1 << 19;
 }
 
 /// Keywords (matched ASCII-case-insensitively) and the families they wake up.
@@ -217,19 +223,23 @@ pub(crate) const KEYWORDS: &[(&str, u32)] = {
         ("\"stack", GENERIC),
         ("unable to place", GENERIC),
         // access lines
-        ("http/", ACCESS),
-        ("get /", ACCESS),
-        ("head /", ACCESS),
-        ("post /", ACCESS),
-        ("put /", ACCESS),
-        ("delete /", ACCESS),
-        ("patch /", ACCESS),
-        ("options /", ACCESS),
-        ("get \"", ACCESS),
-        ("head \"", ACCESS),
-        ("post \"", ACCESS),
-        ("completed ", ACCESS),
-        ("| ", ACCESS),
+        ("http/", ACCESS | ACCESS_VERSION),
+        ("get /", ACCESS | ACCESS_REQUEST),
+        ("head /", ACCESS | ACCESS_REQUEST),
+        ("post /", ACCESS | ACCESS_REQUEST),
+        ("put /", ACCESS | ACCESS_REQUEST),
+        ("delete /", ACCESS | ACCESS_REQUEST),
+        ("patch /", ACCESS | ACCESS_REQUEST),
+        ("options /", ACCESS | ACCESS_REQUEST),
+        ("get \"", ACCESS | ACCESS_REQUEST),
+        ("head \"", ACCESS | ACCESS_REQUEST),
+        ("post \"", ACCESS | ACCESS_REQUEST),
+        ("completed ", ACCESS | ACCESS_REQUEST),
+        ("| ", ACCESS | ACCESS_BAR),
+        // Hints only: these requests are read when another word calls the parser.
+        ("connect /", ACCESS_REQUEST),
+        ("trace /", ACCESS_REQUEST),
+        ("started ", ACCESS_REQUEST),
         ("elb-healthchecker", ELB_HEALTH),
         ("kube-probe/", ELB_HEALTH),
         // level words, by the prefix of every spelling (`err` finds ERROR, ERRO, ERR)
