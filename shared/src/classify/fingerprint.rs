@@ -48,6 +48,13 @@ fn clock(b: &[u8], i: usize) -> Option<usize> {
 /// A timestamp at `i`: ISO 8601, Go/nginx `2026/11/29 14:35:27`, the combined log's
 /// `29/Nov/2026:14:35:27 +0000`, Apache's `Sun Nov 29 14:35:27.123 2026`, or a bare clock.
 fn timestamp(b: &[u8], i: usize) -> Option<usize> {
+    // Every form starts with a digit or a day's name: most words are rejected here.
+    if !b
+        .get(i)
+        .is_some_and(|c| c.is_ascii_digit() || b"MTWFS".contains(c))
+    {
+        return None;
+    }
     let zone = |j: usize| -> usize {
         if at(b, j, b'Z') {
             1
@@ -122,18 +129,56 @@ fn timestamp(b: &[u8], i: usize) -> Option<usize> {
 fn identifier(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let ends = |j: usize| b.get(j).is_none_or(|c| !is_word(*c));
     let hex = |c: u8| c.is_ascii_hexdigit();
+    // The hex digits from `i`: each form below is ruled out by them or by the first byte
+    // before its own checks run (this runs at every word that starts with a hex digit).
+    let h = run(b, i, hex);
+    let digit = b.get(i).is_some_and(u8::is_ascii_digit);
     // UUID 8-4-4-4-12
-    if [8, 4, 4, 4, 12]
-        .iter()
-        .try_fold(i, |j, n| {
-            (run(b, j, hex) == *n && (*n == 12 || at(b, j + n, b'-'))).then_some(j + n + 1)
-        })
-        .is_some()
+    if h == 8
+        && [8, 4, 4, 4, 12]
+            .iter()
+            .try_fold(i, |j, n| {
+                (run(b, j, hex) == *n && (*n == 12 || at(b, j + n, b'-'))).then_some(j + n + 1)
+            })
+            .is_some()
         && ends(i + 36)
     {
         return Some((36, "<uuid>"));
     }
-    // IPv4[:port]
+    if let Some(found) = digit.then(|| ipv4(b, i)).flatten() {
+        return Some(found);
+    }
+    // IPv6: hex groups with at least three colons (a colon right after the first group).
+    if at(b, i + h, b':') {
+        let v6 = run(b, i, |c| hex(c) || c == b':');
+        if v6 >= 6 && b[i..i + v6].iter().filter(|c| **c == b':').count() >= 3 && ends(i + v6) {
+            return Some((v6, "<ip>"));
+        }
+    }
+    // 0x… and hex ids: all hex digits, with both a digit and a letter, or long
+    if b.get(i..i + 2) == Some(b"0x") {
+        let n = run(b, i + 2, hex);
+        if n > 0 && ends(i + 2 + n) {
+            return Some((n + 2, "<hex>"));
+        }
+    }
+    if h >= 2 && ends(i + h) {
+        let word = &b[i..i + h];
+        let has_digit = word.iter().any(u8::is_ascii_digit);
+        let has_letter = word.iter().any(u8::is_ascii_alphabetic);
+        if has_letter && (has_digit || h >= 12) {
+            return Some((h, "<hex>"));
+        }
+    }
+    if digit {
+        return duration(b, i);
+    }
+    None
+}
+
+/// IPv4[:port] at `i`.
+fn ipv4(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    let ends = |j: usize| b.get(j).is_none_or(|c| !is_word(*c));
     let mut j = i;
     let mut parts = 0;
     while parts < 4 {
@@ -159,28 +204,12 @@ fn identifier(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
         }
         return Some((j - i, "<ip>"));
     }
-    // IPv6: hex groups with at least three colons
-    let v6 = run(b, i, |c| hex(c) || c == b':');
-    if v6 >= 6 && b[i..i + v6].iter().filter(|c| **c == b':').count() >= 3 && ends(i + v6) {
-        return Some((v6, "<ip>"));
-    }
-    // 0x… and hex ids: all hex digits, with both a digit and a letter, or long
-    if b.get(i..i + 2) == Some(b"0x") {
-        let n = run(b, i + 2, hex);
-        if n > 0 && ends(i + 2 + n) {
-            return Some((n + 2, "<hex>"));
-        }
-    }
-    let n = run(b, i, hex);
-    if n >= 2 && ends(i + n) {
-        let word = &b[i..i + n];
-        let has_digit = word.iter().any(u8::is_ascii_digit);
-        let has_letter = word.iter().any(u8::is_ascii_alphabetic);
-        if has_letter && (has_digit || n >= 12) {
-            return Some((n, "<hex>"));
-        }
-    }
-    // durations: 250ms, 1.5s, 1h2m3s, 30µs
+    None
+}
+
+/// A duration at `i`: 250ms, 1.5s, 1h2m3s, 30µs.
+fn duration(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    let ends = |j: usize| b.get(j).is_none_or(|c| !is_word(*c));
     let mut j = i;
     let mut units = 0;
     loop {
