@@ -23,7 +23,7 @@ const TABLE: usize = (1 << 16) + 256;
 /// candidates" is one test of their OR.
 const OUTPUT: u16 = 1 << 15;
 /// Positions scanned between two passes over the states that had candidates.
-const BLOCK: usize = 64;
+const BLOCK: usize = 32;
 
 /// A keyword occurrence that level detection needs the position of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -330,22 +330,30 @@ pub(crate) fn scan(event: &str) -> Scan {
     let first_line = memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len());
     let mut s = Scan::default();
     s.bits = PREFILTER.scan(event.as_bytes(), |start, p| {
-        if p.flags & fam::LEVEL_WORD != 0
-            && start < LEVEL_PREFIX.min(first_line)
-            && s.n_level_words < MAX_POSITIONS
-        {
-            s.level_words[s.n_level_words] = start as u32;
-            s.n_level_words += 1;
+        if p.flags & fam::LEVEL_WORD != 0 && start < LEVEL_PREFIX.min(first_line) {
+            keep_leftmost(&mut s.level_words, &mut s.n_level_words, start as u32);
         }
-        if p.flags & fam::LEVEL_KEY != 0 && start < first_line && s.n_level_keys < MAX_POSITIONS {
-            s.level_keys[s.n_level_keys] = start as u32;
-            s.n_level_keys += 1;
+        if p.flags & fam::LEVEL_KEY != 0 && start < first_line {
+            keep_leftmost(&mut s.level_keys, &mut s.n_level_keys, start as u32);
         }
     });
-    // Occurrences come ordered by their end; level detection wants the leftmost first.
+    // Occurrences come in no particular order; level detection wants the leftmost first.
     s.level_words[..s.n_level_words].sort_unstable();
     s.level_keys[..s.n_level_keys].sort_unstable();
     s
+}
+
+/// Adds `start` to the positions, keeping the [`MAX_POSITIONS`] leftmost whatever the order
+/// they come in (the scan reports the parts of a line interleaved).
+fn keep_leftmost(positions: &mut [u32; MAX_POSITIONS], n: &mut usize, start: u32) {
+    if *n < MAX_POSITIONS {
+        positions[*n] = start;
+        *n += 1;
+    } else if let Some(last) = positions.iter_mut().max()
+        && start < *last
+    {
+        *last = start;
+    }
 }
 
 /// A compiled family: strong patterns count anywhere, weak ones only in an error context.
@@ -978,5 +986,21 @@ mod tests {
         assert_eq!(json.level_keys(), [11]);
         let plain = scan("nothing to see");
         assert_eq!(plain.bits, 0);
+    }
+
+    /// More level words than are kept: the leftmost are kept, wherever the scan's parts
+    /// found them.
+    #[test]
+    fn the_leftmost_level_words_are_kept() {
+        let line = format!(
+            "{} ERROR {}",
+            "log ".repeat(MAX_POSITIONS),
+            "inf ".repeat(30)
+        );
+        let s = scan(&line);
+        let want: Vec<u32> = (0..MAX_POSITIONS as u32).map(|i| 4 * i).collect();
+        assert_eq!(s.level_words(), want);
+        let line = format!("ERROR {}", "log ".repeat(60));
+        assert_eq!(scan(&line).level_words()[0], 0);
     }
 }
