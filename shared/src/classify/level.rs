@@ -34,21 +34,19 @@ fn from_name(name: &[u8]) -> Option<Level> {
     let lower = buf.get_mut(..name.len())?;
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    let Ok(name) = std::str::from_utf8(lower) else {
-        return None;
-    };
-    Some(match name {
-        "trace" | "trc" | "trce" | "trac" | "verbose" | "vrb" | "finest" | "finer" => Level::Trace,
-        "debug" | "dbg" | "dbug" | "debu" | "fine" => Level::Debug,
-        "info" | "inf" | "information" | "informational" | "notice" | "log" | "config" => {
+    Some(match &*lower {
+        b"trace" | b"trc" | b"trce" | b"trac" | b"verbose" | b"vrb" | b"finest" | b"finer" => {
+            Level::Trace
+        }
+        b"debug" | b"dbg" | b"dbug" | b"debu" | b"fine" => Level::Debug,
+        b"info" | b"inf" | b"information" | b"informational" | b"notice" | b"log" | b"config" => {
             Level::Info
         }
-        "warn" | "warning" | "wrn" | "warni" => Level::Warn,
-        "error" | "err" | "eror" | "erro" | "fail" | "severe" => Level::Error,
-        "fatal" | "fata" | "ftl" | "critical" | "crit" | "alert" | "emerg" | "emergency" => {
-            Level::Fatal
-        }
-        "panic" | "pani" | "dpanic" => Level::Panic,
+        b"warn" | b"warning" | b"wrn" | b"warni" => Level::Warn,
+        b"error" | b"err" | b"eror" | b"erro" | b"fail" | b"severe" => Level::Error,
+        b"fatal" | b"fata" | b"ftl" | b"critical" | b"crit" | b"alert" | b"emerg"
+        | b"emergency" => Level::Fatal,
+        b"panic" | b"pani" | b"dpanic" => Level::Panic,
         _ => return None,
     })
 }
@@ -106,10 +104,10 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
     let before = p.checked_sub(1).map(|i| line[i]);
     let after = line.get(p + len).copied();
     let mut buf = [0u8; 11];
-    let lower = &mut buf[..len];
-    lower.copy_from_slice(word);
-    lower.make_ascii_lowercase();
-    let name = std::str::from_utf8(lower).ok()?;
+    let name = &mut buf[..len];
+    name.copy_from_slice(word);
+    name.make_ascii_lowercase();
+    let name = &*name;
     let upper = word.iter().all(|b| b.is_ascii_uppercase());
     let bracketed = matches!(before, Some(b'[' | b':')) && after == Some(b']');
     if upper {
@@ -118,10 +116,10 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
             after,
             None | Some(b' ' | b'\t' | b']' | b')' | b':' | b',' | b'!' | b'|' | b'[' | b'-')
         );
-        if !(starts && ends) || (matches!(name, "alert" | "emerg") && !bracketed) {
+        if !(starts && ends) || (matches!(name, b"alert" | b"emerg") && !bracketed) {
             return None;
         }
-        if matches!(name, "trac" | "pani" | "fata" | "debu" | "erro") && after != Some(b'[') {
+        if matches!(name, b"trac" | b"pani" | b"fata" | b"debu" | b"erro") && after != Some(b'[') {
             // logrus's four-letter terminal forms come with "[0001]".
             return None;
         }
@@ -140,7 +138,9 @@ fn text_level_at(line: &[u8], p: usize) -> Option<Level> {
         return from_name(word);
     }
     // OpenSSH's verbose levels: "debug1: ", "debug2: ", "debug3: ".
-    if name == "debug" && matches!(after, Some(b'1'..=b'3')) && line.get(p + len + 1) == Some(&b':')
+    if name == b"debug"
+        && matches!(after, Some(b'1'..=b'3'))
+        && line.get(p + len + 1) == Some(&b':')
     {
         return Some(Level::Debug);
     }
@@ -215,14 +215,16 @@ fn key_level_at(line: &[u8], p: usize) -> Option<Level> {
         v = &v[1..];
     }
     let len = v.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
-    let value = std::str::from_utf8(&v[..len]).ok()?;
+    let value = &v[..len];
     if value.is_empty() || len > 16 {
         return None;
     }
-    if !quoted && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse().ok().and_then(from_number);
+    if !quoted && value.iter().all(u8::is_ascii_digit) {
+        // At most 16 digits: no overflow in a u64.
+        let n = value.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        return u32::try_from(n).ok().and_then(from_number);
     }
-    from_name(value.as_bytes())
+    from_name(value)
 }
 
 /// The level a text line states before `end`: a glog/Ruby/.NET letter at its start, or the
@@ -358,6 +360,9 @@ mod tests {
             ("t=2024 lvl=eror msg=boom", Some(Error), true),
             (r#"{"level":"error","msg":"boom"}"#, Some(Error), true),
             (r#"{"level":50,"msg":"boom"}"#, Some(Error), true),
+            (r#"{"level":60,"msg":"boom"}"#, Some(Fatal), true),
+            (r#"{"level":4294967346,"msg":"not 50"}"#, None, true),
+            (r#"{"level":9999999999999999,"msg":"x"}"#, None, true),
             (r#"{"level":60,"msg":"boom"}"#, Some(Fatal), true),
             (r#"{"level":30,"msg":"ok"}"#, Some(Info), true),
             (

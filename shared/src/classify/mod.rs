@@ -296,7 +296,7 @@ impl Classifier {
     pub fn classify(&self, event: &str) -> Classification {
         let event = event.trim_end_matches(['\n', '\r']);
         let first_line = &event[..memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len())];
-        let scan = rules::scan(event);
+        let scan = rules::scan_lines(event, first_line.len());
         let families = scan.bits;
 
         let access = if families & fam::ACCESS != 0 {

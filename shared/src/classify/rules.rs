@@ -327,7 +327,14 @@ impl Scan {
 /// Scans `event` once (every keyword occurrence, overlapping ones too, ASCII
 /// case-insensitive).
 pub(crate) fn scan(event: &str) -> Scan {
-    let first_line = memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len());
+    scan_lines(
+        event,
+        memchr::memchr(b'\n', event.as_bytes()).unwrap_or(event.len()),
+    )
+}
+
+/// [`scan`] of an event whose first line is `event[..first_line]`.
+pub(crate) fn scan_lines(event: &str, first_line: usize) -> Scan {
     let mut s = Scan::default();
     s.bits = PREFILTER.scan(event.as_bytes(), |start, p| {
         if p.flags & fam::LEVEL_WORD != 0 && start < LEVEL_PREFIX.min(first_line) {
