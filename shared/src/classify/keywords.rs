@@ -106,6 +106,46 @@ fn load_tail(text: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(buf)
 }
 
+/// Runs the automaton over one block of each part (slices of one length, at most [`BLOCK`])
+/// from `states`, and notes each position where some part's state has candidates. Its own
+/// function, which makes no call: every value of the loop stays in a register (inlined into
+/// the scan, the compiler kept two of them on the stack, across the comparisons' calls).
+#[inline(never)]
+fn steps(
+    next: &[u16; TABLE],
+    class: &[u8; 256],
+    parts: [&[u8]; CHAINS],
+    states: &mut [u16; CHAINS],
+    noted: &mut [(usize, [u16; CHAINS]); BLOCK],
+) -> usize {
+    // States held as usize (a state's load zero-extends it): nothing but an add and a load
+    // between two steps.
+    let step = |s: usize, b: u8| usize::from(next[s + usize::from(class[usize::from(b)])]);
+    let [mut a, mut b, mut c, mut d] = states.map(usize::from);
+    let mut n = 0;
+    let [p0, p1, p2, p3] = parts;
+    let len = p0
+        .len()
+        .min(p1.len())
+        .min(p2.len())
+        .min(p3.len())
+        .min(BLOCK);
+    for i in 0..len {
+        a = step(a, p0[i]);
+        b = step(b, p1[i]);
+        c = step(c, p2[i]);
+        d = step(d, p3[i]);
+        if (a | b | c | d) & usize::from(OUTPUT) != 0 {
+            // At most one note per position of the block: `n < BLOCK` here, and the mask
+            // only tells the compiler so.
+            noted[n % BLOCK] = (i, [a as u16, b as u16, c as u16, d as u16]);
+            n += 1;
+        }
+    }
+    *states = [a as u16, b as u16, c as u16, d as u16];
+    n
+}
+
 pub struct Keywords {
     /// Byte → class; every byte that occurs in no keyword is class 0.
     class: [u8; 256],
@@ -274,30 +314,22 @@ impl Keywords {
             let mut noted = [(0usize, [0u16; CHAINS]); BLOCK];
             for block in (0..part).step_by(BLOCK) {
                 let end = (block + BLOCK).min(part);
-                let mut n = 0;
-                let [mut a, mut b, mut c, mut d] = states;
-                let bytes = p0[block..end]
-                    .iter()
-                    .zip(&p1[block..end])
-                    .zip(&p2[block..end])
-                    .zip(&p3[block..end]);
-                for (i, (((&w, &x), &y), &z)) in bytes.enumerate() {
-                    a = step(a, w);
-                    b = step(b, x);
-                    c = step(c, y);
-                    d = step(d, z);
-                    if (a | b | c | d) & OUTPUT != 0
-                        && let Some(slot) = noted.get_mut(n)
-                    {
-                        *slot = (block + i, [a, b, c, d]);
-                        n += 1;
-                    }
-                }
-                states = [a, b, c, d];
+                let n = steps(
+                    next,
+                    class,
+                    [
+                        &p0[block..end],
+                        &p1[block..end],
+                        &p2[block..end],
+                        &p3[block..end],
+                    ],
+                    &mut states,
+                    &mut noted,
+                );
                 for &(i, at) in &noted[..n] {
                     for (k, s) in at.into_iter().enumerate() {
                         if s & OUTPUT != 0 {
-                            bits |= self.hit(text, k * part + i, s, &mut on_positioned);
+                            bits |= self.hit(text, k * part + block + i, s, &mut on_positioned);
                         }
                     }
                 }
@@ -426,10 +458,13 @@ mod tests {
             ("\"level\"", 16),
         ];
         let mut texts = Vec::new();
-        for len in [CHAINS * 16 - 1, CHAINS * 16, 65, 66, 67, 80, 131, 201] {
+        for len in [CHAINS * 16 - 1, CHAINS * 16, 65, 66, 67, 80, 131, 201, 1003] {
             let part = len / CHAINS;
             for k in ["ERROR", "err", "ab", "\"level\"", "errerror", "x"] {
-                for boundary in (1..CHAINS).map(|c| c * part).chain([len - k.len()]) {
+                // Part and block boundaries, and the end.
+                let blocks = (0..CHAINS)
+                    .flat_map(|c| (0..part.div_ceil(BLOCK)).map(move |b| c * part + b * BLOCK));
+                for boundary in blocks.skip(1).chain([len - k.len()]) {
                     for at in boundary.saturating_sub(10)..(boundary + 4).min(len - k.len() + 1) {
                         let mut t = "-".repeat(len);
                         t.replace_range(at..at + k.len(), k);
