@@ -185,6 +185,27 @@ fn access_hints_skip_only_what_cannot_match() {
         ]);
     }
     events.push("Completed 500 Internal Server Error in 12ms".into());
+    // JSON records the hints send straight to their fields.
+    let links: String = (0..20).map(|i| format!(r#"{{"url":"/l{i}"}},"#)).collect();
+    events.extend(
+        [
+            r#"{"msg":"said \"status\":500 \\","status":"200","method":"GET","path":"/x"}"#,
+            r#"{"req":{"method":"GET","url":"/health"},"res":{"statusCode":200}}"#,
+            r#"{ "Status" : "503" , "Method":"POST", "URL":"https://x.example/y?q=1" }"#,
+            r#"{"status":"abc","status":502,"method":"PUT","method":"GET","path":"","path":"/p"}"#,
+            r#"2026-11-29T14:35:27Z {"status":500,"path":"/a","method":"HEAD"}"#,
+            r#"{"msg":"{\"status\":500,\"method\":\"GET\"}","status":200}"#,
+            r#"{"status":{"code":500},"status_code":"502","method":["GET"],"verb":"DELETE"}"#,
+            r#"{"status"  :  404,"path"	:	"/t"}"#,
+            r#"{"msg":"GET /api/users/7 404","status":404}"#,
+            r#"{"status":503"#,
+            r#"{"status":"#,
+        ]
+        .map(String::from),
+    );
+    events.push(format!(
+        r#"{{"links":[{links}],"method":"GET","status":500}}"#
+    ));
     let mut parsed = 0;
     for event in &events {
         let first = event.lines().next().unwrap_or_default();
