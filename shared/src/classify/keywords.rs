@@ -22,7 +22,8 @@ const TABLE: usize = (1 << 16) + 256;
 /// States with candidates are placed from this offset on, so that "any of these states has
 /// candidates" is one test of their OR.
 const OUTPUT: u16 = 1 << 15;
-/// Positions scanned between two passes over the states that had candidates.
+/// Positions scanned between two passes over the states that had candidates (at most 256:
+/// a position in a block is noted as a byte).
 const BLOCK: usize = 32;
 
 /// A keyword occurrence that level detection needs the position of.
@@ -116,7 +117,7 @@ fn steps(
     class: &[u8; 256],
     parts: [&[u8]; CHAINS],
     states: &mut [u16; CHAINS],
-    noted: &mut [(usize, [u16; CHAINS]); BLOCK],
+    noted: &mut [(u8, [u16; CHAINS]); BLOCK],
 ) -> usize {
     // States held as usize (a state's load zero-extends it): nothing but an add and a load
     // between two steps.
@@ -138,7 +139,7 @@ fn steps(
         if (a | b | c | d) & usize::from(OUTPUT) != 0 {
             // At most one note per position of the block: `n < BLOCK` here, and the mask
             // only tells the compiler so.
-            noted[n % BLOCK] = (i, [a as u16, b as u16, c as u16, d as u16]);
+            noted[n % BLOCK] = (i as u8, [a as u16, b as u16, c as u16, d as u16]);
             n += 1;
         }
     }
@@ -311,7 +312,7 @@ impl Keywords {
             let (p1, rest) = rest.split_at(part);
             let (p2, rest) = rest.split_at(part);
             let p3 = &rest[..part];
-            let mut noted = [(0usize, [0u16; CHAINS]); BLOCK];
+            let mut noted = [(0u8, [0u16; CHAINS]); BLOCK];
             for block in (0..part).step_by(BLOCK) {
                 let end = (block + BLOCK).min(part);
                 let n = steps(
@@ -327,6 +328,7 @@ impl Keywords {
                     &mut noted,
                 );
                 for &(i, at) in &noted[..n] {
+                    let i = usize::from(i);
                     for (k, s) in at.into_iter().enumerate() {
                         if s & OUTPUT != 0 {
                             bits |= self.hit(text, k * part + block + i, s, &mut on_positioned);

@@ -299,7 +299,7 @@ static PREFILTER: LazyLock<Keywords> = LazyLock::new(|| {
 /// Level words are looked for only near the start of a line, where loggers put them; further
 /// on, the same words are part of the message.
 pub(crate) const LEVEL_PREFIX: usize = 200;
-const MAX_POSITIONS: usize = 16;
+const MAX_POSITIONS: usize = 8;
 
 /// What one pass over an event found: the families whose keywords occur, and where the
 /// level words and level keys of its first line are.
