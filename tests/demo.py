@@ -383,6 +383,40 @@ def main():
     say(f"the alert redelivered (same SNS MessageId): duplicate of {again.get('report')}")
     check(again.get("duplicate", "").startswith("sns/") and again.get("report") == report["report_url"], "a redelivery is a duplicate")
 
+    title("A deployment of api fails and the circuit breaker rolls it back: told in the same thread")
+    failed_id = "ecs-svc/1234567890123456789"
+    for i, task_id in enumerate(["c0ffee01", "c0ffee02"]):
+        # The new revision's tasks exit at start; each carries its deployment's id (startedBy).
+        harness_call(harness, "harness", "add_stopped_task", {
+            "cluster": CLUSTER, "service": "api", "task_id": task_id, "exit_code": 1,
+            "stopped_at": int(time.time()) - 240 + 120 * i, "reason": "Essential container in task exited",
+            "started_by": failed_id, "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/app:43"})
+    answers = []
+    for name in ["ecs-deployment-failed.json", "ecs-deployment-rolling-back.json", "ecs-deployment-completed.json"]:
+        f = WORK / name
+        f.write_text((ROOT / "events" / name).read_text().replace("/prod/", f"/{CLUSTER}/"))
+        say(f"$ aws lambda invoke --function-name diagnose --payload file://events/{name}")
+        answers.append(invoke(ports["diagnose"], "diagnose", f, env))
+    notice_msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    notices = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in notice_msgs]
+    for envelope_, n in notices:
+        say(f"{n['event']:<24} {envelope_['Subject']}")
+        say(f"{'':<24} thread {n['chat']['metadata']['threadId']}")
+    rolled_back = notices[-1][1] if notices else {}
+    for line in rolled_back.get("text", "").splitlines()[:8]:
+        print(f"      | {line}")
+    check([n["event"] for _, n in notices] == ["deployment.failed", "deployment.rolling_back", "deployment.rolled_back"],
+          "the failure, the rollback and its completion are told; the failed deployment's diagnosis is the alert's report")
+    check(answers[0].get("covered_by", [{}])[0].get("report") == report["report_url"], "its diagnosis is coalesced into the incident's")
+    check(all(n.get("incident_id") == alert["incident_id"] and alert["incident_id"] in e["Subject"]
+              and n["chat"]["metadata"]["threadId"] == alert["incident_id"] for e, n in notices),
+          "every notice joins the alert's incident (thread, subject, machine message)")
+    check("ROLLED BACK to ecs-svc/1111111111111111111" in notices[-1][0]["Subject"] and "completed" not in notices[-1][0]["Subject"],
+          "the rollback's completion is announced as a rollback, never as a success")
+    check("task c0ffee02: Essential container in task exited (exit 1)" in notices[0][1]["text"],
+          "the failed deployment's own tasks are named, newest first")
+    summary_msgs += notice_msgs
+
     title("Every call both functions made, checked against their policies in template.yaml")
     strict = harness_call(harness, "harness", "strict_report", {})
     for d in strict["denials"]:
@@ -392,7 +426,7 @@ def main():
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")
-    written = [json.dumps([first, second, report])]
+    written = [json.dumps([first, second, report, answers])]
     for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
     written += [m["Body"] for m in msgs + summary_msgs]

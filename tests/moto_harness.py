@@ -101,7 +101,8 @@ FakeTargetGroup.health_for = health_for
 STOPPED = {}  # cluster name -> [task dict]
 
 
-def add_stopped_task(cluster, service, task_id, reason, stop_code="EssentialContainerExited", exit_code=1, stopped_at=None):
+def add_stopped_task(cluster, service, task_id, reason, stop_code="EssentialContainerExited", exit_code=1, stopped_at=None,
+                     started_by=None, task_definition=None):
     arn = f"arn:aws:ecs:us-east-1:123456789012:task/{cluster}/{task_id}"
     at = datetime.datetime.fromtimestamp(stopped_at, datetime.timezone.utc) if stopped_at else datetime.datetime.now(datetime.timezone.utc)
     STOPPED.setdefault(cluster, []).append({
@@ -118,6 +119,11 @@ def add_stopped_task(cluster, service, task_id, reason, stop_code="EssentialCont
         "containers": [{"name": "app", "exitCode": exit_code, "lastStatus": "STOPPED",
                         "reason": reason if "OutOfMemory" in reason else None}],
     })
+    # A service's task carries the id of the deployment that started it (Task.startedBy).
+    if started_by:
+        STOPPED[cluster][-1]["startedBy"] = started_by
+    if task_definition:
+        STOPPED[cluster][-1]["taskDefinitionArn"] = task_definition
     return {"taskArn": arn}
 
 

@@ -28,6 +28,20 @@ pub enum Event {
     /// A diagnosis found problems.
     #[serde(rename = "diagnose.report")]
     DiagnoseReport,
+    /// A deployment started (ECS SERVICE_DEPLOYMENT_IN_PROGRESS).
+    #[serde(rename = "deployment.started")]
+    DeploymentStarted,
+    /// A deployment failed (ECS SERVICE_DEPLOYMENT_FAILED: its circuit breaker gave up).
+    #[serde(rename = "deployment.failed")]
+    DeploymentFailed,
+    /// A circuit breaker rolls a failed deployment back.
+    #[serde(rename = "deployment.rolling_back")]
+    DeploymentRollingBack,
+    #[serde(rename = "deployment.completed")]
+    DeploymentCompleted,
+    /// A rollback completed: the failed deployment did not land.
+    #[serde(rename = "deployment.rolled_back")]
+    DeploymentRolledBack,
     /// An event of a later version: read, never acted on.
     #[serde(other)]
     Unknown,
@@ -41,6 +55,11 @@ impl Event {
             Event::HealthRecovered => "health.recovered",
             Event::HealthReminder => "health.reminder",
             Event::DiagnoseReport => "diagnose.report",
+            Event::DeploymentStarted => "deployment.started",
+            Event::DeploymentFailed => "deployment.failed",
+            Event::DeploymentRollingBack => "deployment.rolling_back",
+            Event::DeploymentCompleted => "deployment.completed",
+            Event::DeploymentRolledBack => "deployment.rolled_back",
             Event::Unknown => "unknown",
         }
     }
@@ -248,6 +267,11 @@ mod tests {
             Event::HealthRecovered,
             Event::HealthReminder,
             Event::DiagnoseReport,
+            Event::DeploymentStarted,
+            Event::DeploymentFailed,
+            Event::DeploymentRollingBack,
+            Event::DeploymentCompleted,
+            Event::DeploymentRolledBack,
         ] {
             let json = serde_json::to_string(&e).unwrap();
             assert_eq!(json, format!("\"{}\"", e.as_str()));
@@ -263,6 +287,11 @@ mod tests {
             Event::HealthRecovered,
             Event::HealthReminder,
             Event::DiagnoseReport,
+            Event::DeploymentStarted,
+            Event::DeploymentFailed,
+            Event::DeploymentRollingBack,
+            Event::DeploymentCompleted,
+            Event::DeploymentRolledBack,
             Event::Unknown,
         ]
         .into_iter()

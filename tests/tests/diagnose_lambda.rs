@@ -172,12 +172,18 @@ async fn every_trigger_diagnoses_and_reports() {
     assert_eq!(keys.len(), reports, "every report kept: {keys:?}");
     assert!(keys.iter().any(|k| k.contains("-ecs_event-")), "{keys:?}");
     let msgs = published(&moto, &queue);
+    // One summary per diagnosis of a critical service, and the failed deployment's notice.
+    let events: Vec<&str> = msgs.iter().map(|m| m["event"].as_str().unwrap()).collect();
+    assert_eq!(events.len(), reports + 1, "{events:?}");
     assert_eq!(
-        msgs.len(),
-        reports,
-        "one summary per diagnosis of a critical service"
+        events.iter().filter(|e| **e == "deployment.failed").count(),
+        1,
+        "{events:?}"
     );
-    assert!(msgs.iter().all(|m| m["event"] == "diagnose.report"));
+    let msgs: Vec<Value> = msgs
+        .into_iter()
+        .filter(|m| m["event"] == "diagnose.report")
+        .collect();
     // The summary of the health alert's diagnosis names the alert's incident (its thread);
     // the others open none.
     let incidents: Vec<&Value> = msgs.iter().filter_map(|m| m.get("incident_id")).collect();
@@ -339,16 +345,137 @@ async fn a_failed_diagnosis_is_retried_not_lost() {
     proxy.set_policy(Box::new(|c| {
         (c.op == "Publish").then_some(Fault::ServerError)
     }));
-    let err = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+    let err = invoke(&app, sample_event("ecs-task-stopped-exit-1.json"), "x1")
         .await
         .expect_err("not published")
         .to_string();
     assert!(err.contains("summary could not be published"), "{err}");
     proxy.set_policy(Box::new(|_| None));
+    let retry = invoke(&app, sample_event("ecs-task-stopped-exit-1.json"), "x1")
+        .await
+        .unwrap();
+    assert_eq!(retry["published"], true, "{retry}");
+    // ... or a failed deployment's notice: the retry sends it, then the diagnosis.
+    proxy.set_policy(Box::new(|c| {
+        (c.op == "Publish").then_some(Fault::ServerError)
+    }));
+    let err = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+        .await
+        .expect_err("not published")
+        .to_string();
+    assert!(
+        err.contains("deployment notice could not be published"),
+        "{err}"
+    );
+    proxy.set_policy(Box::new(|_| None));
     let retry = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
         .await
         .unwrap();
     assert_eq!(retry["published"], true, "{retry}");
+    let events: Vec<Value> = published(&moto, &queue)
+        .iter()
+        .map(|m| m["event"].clone())
+        .collect();
+    assert_eq!(
+        events,
+        ["diagnose.report", "deployment.failed", "diagnose.report"],
+        "the exit-1 retry's summary, then the notice and the summary of the deployment"
+    );
+}
+
+/// A deployment's story against moto behind the strict layer: its start, its failure
+/// (notice and diagnosis), the circuit breaker's rollback and the rollback's completion, in
+/// one thread, with what each event says remembered in S3 under the claims the template
+/// grants, the failing tasks named, a redelivery silent, and no call denied.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_deployment_is_told_from_start_to_rollback() {
+    let (moto, topic, queue) = seed("reports");
+    let failed = "ecs-svc/1234567890123456789";
+    let ago = |s: i64| OffsetDateTime::now_utc().unix_timestamp() - s;
+    for (id, at) in [("bad1", ago(240)), ("bad2", ago(120))] {
+        moto.ok(
+            "harness",
+            "add_stopped_task",
+            json!({"cluster": "prod", "service": "api", "task_id": id,
+                "reason": "Essential container in task exited", "exit_code": 1, "stopped_at": at,
+                "started_by": failed,
+                "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/app:43"}),
+        );
+    }
+    let app = app_at(
+        &moto.endpoint,
+        config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]),
+    )
+    .await;
+    let samples = [
+        "ecs-deployment-in-progress.json",
+        "ecs-deployment-failed.json",
+        "ecs-deployment-rolling-back.json",
+        "ecs-deployment-completed.json",
+    ];
+    for (i, name) in samples.iter().enumerate() {
+        invoke(&app, sample_event(name), &format!("d{i}"))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for (i, name) in samples.iter().enumerate() {
+        let again = invoke(&app, sample_event(name), &format!("again{i}"))
+            .await
+            .unwrap();
+        assert!(again["duplicate"].is_string(), "{name}: {again}");
+    }
+    let msgs = published(&moto, &queue);
+    let events: Vec<&str> = msgs.iter().map(|m| m["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        [
+            "deployment.started",
+            "deployment.failed",
+            "diagnose.report",
+            "deployment.rolling_back",
+            "deployment.rolled_back"
+        ]
+    );
+    let subject = |i: usize| msgs[i]["subject"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        subject(1),
+        format!("[ecs-monitor] prod api: deployment {failed} (app:43) FAILED")
+    );
+    assert!(
+        subject(4)
+            .starts_with("[ecs-monitor] prod api: ROLLED BACK to ecs-svc/1111111111111111111"),
+        "{}",
+        subject(4)
+    );
+    let text = msgs[3]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Failing tasks:\n  - task bad2: Essential container in task exited (exit 1)\n  - task bad1:"),
+        "{text}"
+    );
+    let kept = moto.ok(
+        "s3",
+        "list_objects_v2",
+        json!({"Bucket": "reports", "Prefix": "reports/prod/claims/deployments/api/"}),
+    );
+    let keys: Vec<&str> = kept["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "reports/prod/claims/deployments/api/ecs-svc-1234567890123456789.json",
+            "reports/prod/claims/deployments/api/ecs-svc-3333333333333333333.json",
+            "reports/prod/claims/deployments/api/last-failure.json"
+        ]
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
 }
 
 /// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".

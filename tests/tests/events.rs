@@ -27,15 +27,28 @@ fn every_sample_event_parses() {
             continue;
         }
         let inv = parse(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if let Invocation::Deployment(d) = &inv {
+            // The deployment samples that only need a notice.
+            assert!(name.starts_with("ecs-deployment-"), "{name}");
+            assert_eq!(d.service, "api", "{name}");
+            continue;
+        }
         let Invocation::Diagnose {
             services,
             trigger,
             dedupe_key,
             minutes,
+            notice,
         } = inv
         else {
-            panic!("{name}: every sample should start a diagnosis");
+            panic!("{name}: every other sample should start a diagnosis");
         };
+        // A failed deployment's diagnosis comes with its notice.
+        assert_eq!(
+            notice.is_some(),
+            name == "ecs-deployment-failed.json",
+            "{name}"
+        );
         let expected_kind = if name.starts_with("ecs-") || name.starts_with("failed-") {
             "ecs_event"
         } else if name.starts_with("sns-") {

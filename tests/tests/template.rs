@@ -5,7 +5,7 @@
 
 use ecs_monitor::config::{DiagnoseConfig, HealthConfig};
 use ecs_monitor_e2e::moto::venv_python;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -93,4 +93,39 @@ fn diagnose_is_deployed_for_asynchronous_events() {
     // drop every alert.
     let alert = &props["Events"]["HealthAlert"]["Properties"];
     assert!(alert.get("FilterPolicy").is_none(), "{alert}");
+}
+
+/// Deployment notices: the rule brings every deployment event, or only failures when they
+/// are off; the function is told which.
+#[test]
+fn deployment_events_follow_the_notices_parameter() {
+    for (value, names) in [
+        (
+            "true",
+            json!([
+                "SERVICE_DEPLOYMENT_IN_PROGRESS",
+                "SERVICE_DEPLOYMENT_COMPLETED",
+                "SERVICE_DEPLOYMENT_FAILED"
+            ]),
+        ),
+        ("false", json!(["SERVICE_DEPLOYMENT_FAILED"])),
+    ] {
+        let param = format!("DeploymentNotices={value}");
+        let props = template(
+            "resource",
+            "DiagnoseFunction",
+            &["ClusterName=prod", &param],
+        );
+        let pattern = &props["Events"]["Deployments"]["Properties"]["Pattern"];
+        assert_eq!(pattern["detail"]["eventName"], names, "{value}");
+        let env = env_of(&template(
+            "env",
+            "DiagnoseFunction",
+            &["ClusterName=prod", &param],
+        ));
+        let source: HashMap<&str, &str> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let c = DiagnoseConfig::from_env(&source).unwrap();
+        assert_eq!(c.deployment_notices.to_string(), value);
+    }
 }

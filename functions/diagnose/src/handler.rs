@@ -52,7 +52,7 @@ mod tests {
     use ecs_monitor::config::DiagnoseConfig;
     use ecs_monitor::ports::StoppedTaskInfo;
     use ecs_monitor::ports::fakes::{
-        DIAGNOSE_SAMPLES, FakeEcs, FakeLogs, FakeSns, MemRecords, sample_event,
+        DIAGNOSE_SAMPLES, FakeEcs, FakeLogs, FakeSns, MemRecords, NOTICE_SAMPLES, sample_event,
     };
     use lambda_runtime::Context as LambdaContext;
     use serde_json::json;
@@ -64,11 +64,16 @@ mod tests {
     /// api: an OOM and a refused connection in its logs, a task OOM-killed; coalescing
     /// `coalesce` minutes.
     fn fake_app(coalesce: &'static str) -> App {
+        fake_app_with(coalesce, "true")
+    }
+
+    fn fake_app_with(coalesce: &'static str, notices: &'static str) -> App {
         let env = HashMap::from([
             ("ECS_CLUSTER", "prod"),
             ("ECS_SERVICES", "api"),
             ("REPORT_BUCKET", "reports"),
             ("DIAGNOSE_COALESCE_MINUTES", coalesce),
+            ("DEPLOYMENT_NOTICES", notices),
         ]);
         let cfg = DiagnoseConfig::from_env(&env).unwrap();
         let now = ecs_monitor::timefmt::to_millis(OffsetDateTime::now_utc());
@@ -94,6 +99,7 @@ mod tests {
                     "OutOfMemoryError: Container killed due to memory usage".into(),
                 ),
                 containers: vec![],
+                ..Default::default()
             },
         );
         Diagnosis {
@@ -143,7 +149,15 @@ mod tests {
             );
         }
         assert_eq!(reports(&app), n);
-        assert_eq!(sns(&app).events(), vec!["diagnose.report"; n]);
+        // A failed deployment's notice goes out before its diagnosis.
+        let want: Vec<&str> = DIAGNOSE_SAMPLES
+            .iter()
+            .flat_map(|name| match *name {
+                "ecs-deployment-failed.json" => vec!["deployment.failed", "diagnose.report"],
+                _ => vec!["diagnose.report"],
+            })
+            .collect();
+        assert_eq!(sns(&app).events(), want);
         // The OOM event again, and the failed-event record carrying it: duplicates.
         for name in ["ecs-task-stopped-oom.json", "failed-event-record.json"] {
             let out = invoke(&app, sample_event(name), "again").await.unwrap();
@@ -250,7 +264,7 @@ mod tests {
         // SNS refuses the summary: the invocation fails, its retry publishes.
         let app = fake_app("10");
         sns(&app).fail.store(true, Ordering::SeqCst);
-        let e = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+        let e = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "o1")
             .await
             .unwrap_err();
         assert_eq!(e.error_type, "PublishError");
@@ -261,11 +275,32 @@ mod tests {
         );
         sns(&app).fail.store(false, Ordering::SeqCst);
         assert_eq!(
-            invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+            invoke(&app, sample_event("ecs-task-stopped-oom.json"), "o1")
                 .await
                 .unwrap()["published"],
             true
         );
+        // ... or a failed deployment's notice: nothing is diagnosed yet; the retry sends the
+        // notice, then the diagnosis.
+        let app = fake_app("10");
+        sns(&app).fail.store(true, Ordering::SeqCst);
+        let e = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, "PublishError");
+        assert!(
+            e.error_message.contains("deployment notice"),
+            "{}",
+            e.error_message
+        );
+        assert_eq!(reports(&app), 0);
+        sns(&app).fail.store(false, Ordering::SeqCst);
+        let retry = invoke(&app, sample_event("ecs-deployment-failed.json"), "d1")
+            .await
+            .unwrap();
+        assert_eq!(retry["published"], true, "{retry}");
+        assert_eq!(retry["notice"]["notice"], "deployment.failed", "{retry}");
+        assert_eq!(sns(&app).events(), ["deployment.failed", "diagnose.report"]);
         // The claim cannot be written.
         let app = fake_app("10");
         app.store
@@ -286,5 +321,202 @@ mod tests {
             .fail("ecs:ListServices", "AccessDeniedException: not authorized");
         let e = invoke(&app, json!({}), "l1").await.unwrap_err();
         assert_eq!(e.error_type, "EcsError");
+    }
+
+    /// A task of deployment `by` (revision `revision` of api) that stopped `ago_ms` ago.
+    fn failed_task(id: &str, by: &str, revision: u32, ago_ms: i64) -> StoppedTaskInfo {
+        let now = ecs_monitor::timefmt::to_millis(OffsetDateTime::now_utc());
+        StoppedTaskInfo {
+            task_arn: format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}"),
+            stopped_at: Some(now - ago_ms),
+            started_by: Some(by.into()),
+            task_definition: Some(format!(
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/api:{revision}"
+            )),
+            stop_code: Some("EssentialContainerExited".into()),
+            stopped_reason: Some("Essential container in task exited".into()),
+            containers: vec![ecs_monitor::ports::ContainerExit {
+                name: "app".into(),
+                exit_code: Some(1),
+                reason: None,
+            }],
+        }
+    }
+
+    const FAILED: &str = "ecs-svc/1234567890123456789";
+    const ROLLBACK: &str = "ecs-svc/3333333333333333333";
+
+    /// One deployment's story, told in one thread: it starts, fails (its notice, then its
+    /// diagnosis), the circuit breaker rolls back, the rollback completes, announced as a
+    /// rollback. A redelivered event says nothing twice.
+    #[tokio::test]
+    async fn a_failed_deployment_is_one_thread_from_start_to_rollback() {
+        let app = fake_app("0");
+        app.history
+            .add_stopped("api", failed_task("bad1", FAILED, 43, 240_000));
+        app.history
+            .add_stopped("api", failed_task("bad2", FAILED, 43, 120_000));
+        let mut answers = Vec::new();
+        for (i, name) in [
+            "ecs-deployment-in-progress.json",
+            "ecs-deployment-failed.json",
+            "ecs-deployment-rolling-back.json",
+            "ecs-deployment-completed.json",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if name == "ecs-deployment-rolling-back.json" {
+                app.ecs.set_primary(
+                    "api",
+                    ROLLBACK,
+                    "arn:aws:ecs:us-east-1:123456789012:task-definition/api:42",
+                );
+            }
+            if name == "ecs-deployment-in-progress.json" {
+                app.ecs.set_primary(
+                    "api",
+                    FAILED,
+                    "arn:aws:ecs:us-east-1:123456789012:task-definition/api:43",
+                );
+            }
+            let out = invoke(&app, sample_event(name), &format!("d{i}"))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            answers.push(out);
+        }
+        assert_eq!(
+            sns(&app).events(),
+            [
+                "deployment.started",
+                "deployment.failed",
+                "diagnose.report",
+                "deployment.rolling_back",
+                "deployment.rolled_back"
+            ]
+        );
+        let thread = ecs_monitor::diagnose::deployment::thread_id(
+            "prod",
+            "api",
+            None,
+            OffsetDateTime::now_utc(),
+        );
+        assert_eq!(sns(&app).threads(), vec![thread.clone(); 5]);
+        let sent = sns(&app).machine_messages();
+        let subjects: Vec<String> = sns(&app)
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.subject.clone())
+            .collect();
+        assert_eq!(
+            subjects[0],
+            format!("[ecs-monitor] prod api: deployment {FAILED} (api:43) started")
+        );
+        assert_eq!(
+            subjects[1],
+            format!("[ecs-monitor] prod api: deployment {FAILED} (api:43) FAILED")
+        );
+        assert_eq!(
+            subjects[3],
+            "[ecs-monitor] prod api: deployment FAILED, rolling back to ecs-svc/1111111111111111111 (api:42)"
+        );
+        assert_eq!(
+            subjects[4],
+            "[ecs-monitor] prod api: ROLLED BACK to ecs-svc/1111111111111111111 (api:42)"
+        );
+        // The failing tasks are the failed deployment's, newest first.
+        for i in [1, 3] {
+            let text = sent[i]["text"].as_str().unwrap();
+            assert!(
+                text.contains("Failing tasks:\n  - task bad2: Essential container in task exited (exit 1)\n  - task bad1:"),
+                "{text}"
+            );
+        }
+        let done = sent[4]["text"].as_str().unwrap();
+        assert!(
+            done.contains(&format!("The failed deployment did not land: {FAILED}.")),
+            "{done}"
+        );
+        assert_eq!(answers[1]["notice"]["notice"], "deployment.failed");
+        assert_eq!(answers[1]["trigger"]["thread"], thread.as_str());
+        // EventBridge delivers at least once.
+        for (i, name) in NOTICE_SAMPLES.iter().enumerate() {
+            let out = invoke(&app, sample_event(name), &format!("again{i}"))
+                .await
+                .unwrap();
+            assert!(out["duplicate"].is_string(), "{name}: {out}");
+        }
+        assert_eq!(sns(&app).events().len(), 5);
+    }
+
+    /// A rollback whose start was not seen is still a rollback when it completes right after
+    /// the service's failure; a completion with no failure before is a success.
+    #[tokio::test]
+    async fn a_completion_after_a_failure_is_a_rollback_even_unseen() {
+        let app = fake_app("0");
+        invoke(&app, sample_event("ecs-deployment-failed.json"), "f")
+            .await
+            .unwrap();
+        invoke(&app, sample_event("ecs-deployment-completed.json"), "c")
+            .await
+            .unwrap();
+        let last = sns(&app).machine_messages().pop().unwrap();
+        assert_eq!(last["event"], "deployment.rolled_back");
+        assert!(
+            last["subject"]
+                .as_str()
+                .unwrap()
+                .contains("ROLLED BACK to the previous deployment"),
+            "{last}"
+        );
+        let app = fake_app("0");
+        invoke(&app, sample_event("ecs-deployment-completed.json"), "c")
+            .await
+            .unwrap();
+        assert_eq!(sns(&app).events(), ["deployment.completed"]);
+    }
+
+    /// Notices join the open incident's thread; turned off, only diagnoses go out.
+    #[tokio::test]
+    async fn notices_join_the_incident_and_can_be_turned_off() {
+        let app = fake_app("0");
+        *app.store.as_ref().unwrap().incident.lock().unwrap() =
+            Some(Ok("prod-20261129T140000Z".into()));
+        invoke(&app, sample_event("ecs-deployment-in-progress.json"), "s")
+            .await
+            .unwrap();
+        let m = sns(&app).machine_messages().pop().unwrap();
+        assert_eq!(m["incident_id"], "prod-20261129T140000Z");
+        assert_eq!(m["chat"]["metadata"]["threadId"], "prod-20261129T140000Z");
+
+        // Only the watched services' deployments are told (ECS_SERVICES=api).
+        let app = fake_app("0");
+        for name in [
+            "ecs-deployment-in-progress.json",
+            "ecs-deployment-failed.json",
+        ] {
+            let mut other = sample_event(name);
+            other["resources"][0] = json!("arn:aws:ecs:us-east-1:123456789012:service/prod/web");
+            let out = invoke(&app, other, "w").await.unwrap();
+            assert!(
+                out["ignored"].is_string() && out.get("notice").is_none(),
+                "{out}"
+            );
+        }
+        assert_eq!(sns(&app).events().len(), 0);
+
+        let app = fake_app_with("0", "false");
+        let out = invoke(&app, sample_event("ecs-deployment-in-progress.json"), "s")
+            .await
+            .unwrap();
+        assert_eq!(out["ignored"], "deployment notices are off");
+        let out = invoke(&app, sample_event("ecs-deployment-failed.json"), "f")
+            .await
+            .unwrap();
+        assert!(out.get("notice").is_none(), "{out}");
+        assert_eq!(out["trigger"].get("thread"), None);
+        assert_eq!(sns(&app).events(), ["diagnose.report"]);
     }
 }

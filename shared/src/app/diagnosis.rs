@@ -13,7 +13,10 @@ use crate::aws::{
 };
 use crate::classify::Classifier;
 use crate::config::{DiagnoseConfig, ProcessEnv};
-use crate::diagnose::claims::{Admission, Claims};
+use crate::diagnose::claims::{Admission, Claims, EventClaim, overwrite_record, read_record};
+use crate::diagnose::deployment::{
+    self, Completion, DeploymentEvent, Failure, NoticeContext, Phase, Started,
+};
 use crate::diagnose::render;
 use crate::diagnose::report::Report;
 use crate::diagnose::run::{Request, diagnose, resolve_services};
@@ -126,15 +129,44 @@ where
             )
             .into());
         };
-        let (services, minutes, mut trigger, key) = match invocation {
+        let (services, minutes, mut trigger, key, notice) = match invocation {
             Invocation::Ignore(reason) => return Ok(json!({"ignored": reason})),
+            Invocation::Deployment(ev) => {
+                if !self.cfg.deployment_notices {
+                    return Ok(json!({"ignored": "deployment notices are off"}));
+                }
+                if !self.watches(&ev.service) {
+                    return Ok(
+                        json!({"ignored": format!("{} is not a watched service", ev.service)}),
+                    );
+                }
+                // Boxed: the notice's future inside the diagnosis's would be one deep type.
+                return Box::pin(self.deployment_notice(store, &ev, ctx, now)).await;
+            }
             Invocation::Diagnose {
                 services,
                 minutes,
                 trigger,
                 dedupe_key,
-            } => (services, minutes, trigger, dedupe_key),
+                notice,
+            } => (services, minutes, trigger, dedupe_key, notice),
         };
+        let mut noticed = None;
+        if let Some(ev) = &notice
+            && self.cfg.deployment_notices
+            && self.watches(&ev.service)
+        {
+            // A failed deployment: its notice first, then the diagnosis, in the same thread.
+            noticed = Some(Box::pin(self.deployment_notice(store, ev, ctx, now)).await?);
+            if trigger.incident_id.is_none() {
+                trigger.thread = Some(deployment::thread_id(
+                    &self.cfg.cluster,
+                    &ev.service,
+                    None,
+                    now,
+                ));
+            }
+        }
         if trigger.kind == "ecs_event" && trigger.incident_id.is_none() {
             // An ECS event during an open incident belongs to it. Not knowing is no reason to
             // lose the diagnosis: it then posts in a thread of its own.
@@ -167,12 +199,16 @@ where
                 .map_err(AppError::Claims)?
             {
                 Admission::Duplicate { record } => {
-                    return Ok(
+                    return Ok(with_notice(
                         json!({"duplicate": key, "state": record.state, "report": record.report}),
-                    );
+                        noticed,
+                    ));
                 }
                 Admission::Coalesced { covered } => {
-                    return Ok(json!({"coalesced": key, "covered_by": covered}));
+                    return Ok(with_notice(
+                        json!({"coalesced": key, "covered_by": covered}),
+                        noticed,
+                    ));
                 }
                 Admission::Go {
                     services,
@@ -209,6 +245,7 @@ where
                 };
                 answer["report_url"] = json!(url);
                 answer["published"] = json!(published);
+                let mut answer = with_notice(answer, noticed);
                 if !covered.is_empty() {
                     answer["covered_by"] = json!(covered);
                 }
@@ -221,6 +258,194 @@ where
                 Err(e)
             }
         }
+    }
+
+    /// Whether `service` is one this deployment watches (every service without ECS_SERVICES).
+    fn watches(&self, service: &str) -> bool {
+        self.cfg
+            .services
+            .as_ref()
+            .is_none_or(|watched| watched.iter().any(|s| s == service))
+    }
+
+    /// A deployment's notice, once per event (EventBridge delivers at least once): what it
+    /// says of the deployment is remembered for the events after it, the ECS evidence and
+    /// the open incident are read, and the notice is published in the incident's thread.
+    async fn deployment_notice(
+        &self,
+        store: &S,
+        ev: &DeploymentEvent,
+        ctx: &Context<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Value, AppError> {
+        let claims = Claims {
+            store,
+            by: ctx.request_id,
+            until: ctx.deadline,
+            window: time::Duration::ZERO,
+        };
+        let key = ev.notice_key();
+        let held = match claims
+            .admit_event(&key, now)
+            .await
+            .map_err(AppError::Claims)?
+        {
+            EventClaim::Duplicate(record) => {
+                return Ok(json!({"duplicate": key, "state": record.state}));
+            }
+            EventClaim::Go(held) => held,
+        };
+        match self.send_notice(store, ev, now).await {
+            Ok(answer) => {
+                if let Err(e) = claims.settle(held, None, now).await {
+                    // The notice is out: a redelivery may send it again.
+                    tracing::warn!("could not mark the notice {key} sent: {e}");
+                }
+                Ok(answer)
+            }
+            Err(e) => {
+                claims.release(held, now).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn send_notice(
+        &self,
+        store: &S,
+        ev: &DeploymentEvent,
+        now: OffsetDateTime,
+    ) -> Result<Value, AppError> {
+        let cluster = &self.cfg.cluster;
+        let service = &ev.service;
+        let last_failure: Option<Failure> =
+            read_record(store, &deployment::failure_record(service))
+                .await
+                .map_err(AppError::Claims)?;
+        let mut completion = Completion::Succeeded;
+        match &ev.phase {
+            Phase::Started | Phase::RollingBack { .. } => {
+                let rollback_to = match &ev.phase {
+                    Phase::RollingBack { to } => Some(to.clone()),
+                    _ => None,
+                };
+                let started = Started {
+                    deployment: ev.deployment_id.clone(),
+                    rollback_to,
+                    at: ev.at.unwrap_or(now),
+                };
+                overwrite_record(
+                    store,
+                    &deployment::started_record(service, &ev.deployment_id),
+                    &started,
+                )
+                .await
+                .map_err(AppError::Claims)?;
+            }
+            Phase::Failed => {
+                let failure = Failure {
+                    deployment: ev.deployment_id.clone(),
+                    reason: ev.reason.clone(),
+                    at: ev.at.unwrap_or(now),
+                };
+                overwrite_record(store, &deployment::failure_record(service), &failure)
+                    .await
+                    .map_err(AppError::Claims)?;
+            }
+            Phase::Completed => {
+                let started: Option<Started> = read_record(
+                    store,
+                    &deployment::started_record(service, &ev.deployment_id),
+                )
+                .await
+                .map_err(AppError::Claims)?;
+                completion = deployment::completion(
+                    &ev.deployment_id,
+                    started.as_ref(),
+                    last_failure.as_ref(),
+                    ev.at.unwrap_or(now),
+                );
+            }
+        }
+        // The failed deployment whose tasks the notice names: this one, or the service's
+        // last failure when this rolls it back.
+        let failed = match (&ev.phase, &completion) {
+            (Phase::Failed, _) => Some(ev.deployment_id.clone()),
+            (Phase::RollingBack { .. }, _) => last_failure
+                .as_ref()
+                .filter(|f| ev.at.unwrap_or(now) - f.at <= deployment::ROLLBACK_WINDOW)
+                .map(|f| f.deployment.clone()),
+            (_, Completion::RolledBack { failed, .. }) => failed.clone(),
+            _ => None,
+        };
+        // Evidence and the incident are worth a try, never worth losing the notice.
+        let primary = match self
+            .ecs
+            .describe_services(cluster, std::slice::from_ref(service))
+            .await
+        {
+            Ok(obs) => obs
+                .found
+                .into_iter()
+                .next()
+                .and_then(|s| Some((s.primary_deployment?, s.task_definition?))),
+            Err(e) => {
+                tracing::warn!("no revision for the notice: {e}");
+                None
+            }
+        };
+        let stopped = if ev.phase == Phase::Started {
+            Vec::new()
+        } else {
+            self.history
+                .stopped_tasks(cluster, service)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!("no failing tasks for the notice: {e}");
+                    Vec::new()
+                })
+        };
+        let evidence = deployment::evidence(
+            ev,
+            primary.as_ref().map(|(id, td)| (id.as_str(), td.as_str())),
+            &stopped,
+            failed.as_deref(),
+        );
+        let incident = store.open_incident().await.unwrap_or_else(|e| {
+            tracing::warn!("could not read the open incident: {e}");
+            None
+        });
+        let n = deployment::notice(
+            ev,
+            &NoticeContext {
+                cluster,
+                region: &self.cfg.region,
+                incident_id: incident.as_deref(),
+                completion,
+                evidence: &evidence,
+            },
+            now,
+        );
+        let event = n.message.event.as_str();
+        let thread = n.card.metadata.thread_id.clone();
+        let published = match &self.publisher {
+            Some(p) => {
+                p.publish_json(&n.subject, n.document())
+                    .await
+                    .map_err(AppError::PublishNotice)?;
+                true
+            }
+            None => false,
+        };
+        tracing::info!(service = %service, deployment = %ev.deployment_id, event, published, "deployment notice");
+        Ok(json!({
+            "notice": event,
+            "service": service,
+            "deployment": ev.deployment_id,
+            "subject": n.subject,
+            "thread": thread,
+            "published": published,
+        }))
     }
 
     /// The report, stored, and its summary published when a service is not healthy.
@@ -266,4 +491,12 @@ where
         }
         Ok((report, url, published))
     }
+}
+
+/// The answer, with the notice that went before it (a failed deployment's).
+fn with_notice(mut answer: Value, notice: Option<Value>) -> Value {
+    if let Some(notice) = notice {
+        answer["notice"] = notice;
+    }
+    answer
 }

@@ -40,6 +40,8 @@ pub enum AppError {
     ReportStore(StoreError),
     #[error("the report is at {report}, but its summary could not be published: {error}")]
     Publish { report: String, error: AwsError },
+    #[error("the deployment notice could not be published: {0}")]
+    PublishNotice(AwsError),
 }
 
 impl From<TriggerError> for AppError {
@@ -57,7 +59,7 @@ impl AppError {
             AppError::Ecs(_) => "EcsError",
             AppError::Claims(_) => "ClaimsError",
             AppError::ReportStore(_) => "ReportStoreError",
-            AppError::Publish { .. } => "PublishError",
+            AppError::Publish { .. } | AppError::PublishNotice(_) => "PublishError",
         }
     }
 }

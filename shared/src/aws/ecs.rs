@@ -72,6 +72,10 @@ impl EcsServices for Ecs {
                 rollout_started_at: primary
                     .and_then(|d| d.created_at())
                     .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
+                primary_deployment: primary.and_then(|d| d.id()).map(str::to_string),
+                task_definition: primary
+                    .and_then(|d| d.task_definition())
+                    .map(str::to_string),
                 failed_tasks: primary.map_or(0, |d| d.failed_tasks()),
                 events: s
                     .events()

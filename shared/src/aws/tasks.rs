@@ -55,6 +55,8 @@ impl TaskHistory for EcsTasks {
                 out.push(StoppedTaskInfo {
                     task_arn: t.task_arn().unwrap_or_default().to_string(),
                     stopped_at: millis(t.stopped_at()),
+                    started_by: t.started_by().map(str::to_string),
+                    task_definition: t.task_definition_arn().map(str::to_string),
                     stop_code: t.stop_code().map(|c| c.as_str().to_string()),
                     stopped_reason: t.stopped_reason().map(str::to_string),
                     containers: t

@@ -110,6 +110,7 @@ pub async fn run<W: Write>(
             kind: "manual".into(),
             detail: format!("ecs-monitor logs {}", command_name(opts.command)),
             incident_id: None,
+            thread: None,
         },
     };
     if std::io::stderr().is_terminal() {

@@ -11,6 +11,7 @@ pub const DIAGNOSE_MINUTES: &str = "DIAGNOSE_MINUTES";
 pub const DIAGNOSE_EVENT_LIMIT: &str = "DIAGNOSE_EVENT_LIMIT";
 pub const DIAGNOSE_CONCURRENCY: &str = "DIAGNOSE_CONCURRENCY";
 pub const DIAGNOSE_COALESCE_MINUTES: &str = "DIAGNOSE_COALESCE_MINUTES";
+pub const DEPLOYMENT_NOTICES: &str = "DEPLOYMENT_NOTICES";
 
 /// Configuration of diagnose (the Lambda and `ecs-monitor logs`).
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct DiagnoseConfig {
     pub concurrency: u32,
     /// Automatic triggers diagnose a service at most once per this many minutes; 0: each.
     pub coalesce_minutes: u32,
+    /// Post a notice when a deployment starts, rolls back or completes.
+    pub deployment_notices: bool,
     /// The health state file, for `logs auto-diagnose`.
     pub state_file: PathBuf,
     pub classifier: ClassifierConfig,
@@ -72,6 +75,13 @@ impl DiagnoseConfig {
             event_limit: int_var(source, DIAGNOSE_EVENT_LIMIT, 100_000, 1..=100_000_000)?,
             concurrency: int_var(source, DIAGNOSE_CONCURRENCY, 1, 1..=1000)? as u32,
             coalesce_minutes: int_var(source, DIAGNOSE_COALESCE_MINUTES, 10, 0..=1440)? as u32,
+            deployment_notices: match source.get(DEPLOYMENT_NOTICES)?.as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(invalid(DEPLOYMENT_NOTICES, other, "must be true or false"));
+                }
+            },
             state_file: common.state_file,
             classifier: ClassifierConfig::from_env(source)?,
         })

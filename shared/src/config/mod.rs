@@ -114,6 +114,20 @@ mod tests {
         assert_eq!(c.report_prefix, "reports/");
         assert_eq!((c.minutes, c.event_limit), (60, 100_000));
         assert_eq!((c.concurrency, c.coalesce_minutes), (1, 10));
+        assert!(c.deployment_notices);
+        for (value, on) in [("false", Some(false)), ("true", Some(true)), ("off", None)] {
+            let env = HashMap::from([(ECS_CLUSTER, "prod"), (DEPLOYMENT_NOTICES, value)]);
+            match DiagnoseConfig::from_env(&env) {
+                Ok(c) => assert_eq!(Some(c.deployment_notices), on, "{value}"),
+                Err(e) => {
+                    assert_eq!(on, None, "{value}");
+                    assert_eq!(
+                        e.to_string(),
+                        "DEPLOYMENT_NOTICES=\"off\": must be true or false"
+                    );
+                }
+            }
+        }
         let env = HashMap::from([(ECS_CLUSTER, "prod"), (ECS_LOG_PATTERN, "/aws/ecs/prod")]);
         let err = DiagnoseConfig::from_env(&env).unwrap_err().to_string();
         assert!(
@@ -207,6 +221,7 @@ mod tests {
             DIAGNOSE_EVENT_LIMIT,
             DIAGNOSE_CONCURRENCY,
             DIAGNOSE_COALESCE_MINUTES,
+            DEPLOYMENT_NOTICES,
         ];
         for blank in ["", " "] {
             let mut env: HashMap<&str, &str> = every.iter().map(|v| (*v, blank)).collect();

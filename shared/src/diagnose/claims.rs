@@ -12,6 +12,7 @@
 //! - Manual invokes take no claims: they always diagnose.
 
 use crate::ports::{Records, StoreError};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -63,6 +64,15 @@ pub enum Admission {
     Coalesced { covered: Vec<Covered> },
 }
 
+/// What an event without services gets ([`Claims::admit_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventClaim {
+    /// Go on; settle or release `held` afterwards.
+    Go(Held),
+    /// The event was (or is being) handled already.
+    Duplicate(Record),
+}
+
 /// A service another diagnosis covers, with its report (`None` while it runs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Covered {
@@ -83,6 +93,39 @@ fn event_name(key: &str) -> String {
 
 fn service_name(service: &str) -> String {
     format!("claims/services/{service}.json")
+}
+
+/// The record `name` as a `T`; `None` when there is none, or when it does not read as one
+/// (written by another version: replaced, not obeyed).
+pub async fn read_record<T: DeserializeOwned>(
+    store: &impl Records,
+    name: &str,
+) -> Result<Option<T>, StoreError> {
+    Ok(store
+        .get_record(name)
+        .await?
+        .and_then(|(body, _)| serde_json::from_slice(&body).ok()))
+}
+
+/// Writes `value` as the record `name`, whatever it held (read, then written on that version;
+/// again when another writer came between).
+pub async fn overwrite_record<T: Serialize>(
+    store: &impl Records,
+    name: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_vec(value).map_err(|e| StoreError::Failed(e.to_string()))?;
+    for _ in 0..3 {
+        let version = store.get_record(name).await?.map(|(_, v)| v);
+        match store
+            .put_record(name, body.clone(), version.as_deref())
+            .await
+        {
+            Err(StoreError::Conflict) => continue,
+            other => return other.map(|_| ()),
+        }
+    }
+    Err(StoreError::Conflict)
 }
 
 pub struct Claims<'a, R> {
@@ -209,6 +252,39 @@ impl<R: Records> Claims<'_, R> {
         })
     }
 
+    /// Claims the event `key` alone (a notice, which no window coalesces).
+    pub async fn admit_event(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<EventClaim, StoreError> {
+        let ev = event_name(key);
+        let (existing, version) = self.read(&ev).await?;
+        if let Some(r) = existing.filter(|r| r.covers(now, time::Duration::MAX)) {
+            return Ok(EventClaim::Duplicate(r));
+        }
+        match self
+            .store
+            .put_record(
+                &ev,
+                self.record(State::Running, now, None),
+                version.as_deref(),
+            )
+            .await
+        {
+            Ok(v) => Ok(EventClaim::Go(Held {
+                records: vec![(ev, v)],
+            })),
+            Err(StoreError::Conflict) => match self.read(&ev).await?.0 {
+                Some(record) => Ok(EventClaim::Duplicate(record)),
+                None => Err(StoreError::Failed(format!(
+                    "{ev} changed while it was claimed and then vanished"
+                ))),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     /// Marks what `held` holds as done, covered by `report`.
     pub async fn settle(
         &self,
@@ -273,6 +349,60 @@ mod tests {
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// An event without services (a notice): one holder at a time, once done always a
+    /// duplicate; released or lapsed, the next delivery goes.
+    #[tokio::test]
+    async fn an_event_alone_is_handled_once() {
+        let store = MemRecords::default();
+        let key = "deployment/ecs-svc-1/started";
+        let c = claims(&store, "r1", T0);
+        let EventClaim::Go(held) = c.admit_event(key, T0).await.unwrap() else {
+            panic!()
+        };
+        let busy = claims(&store, "r2", T0 + MIN)
+            .admit_event(key, T0 + MIN)
+            .await
+            .unwrap();
+        assert!(
+            matches!(busy, EventClaim::Duplicate(r) if r.state == State::Running && r.by == "r1")
+        );
+        c.release(held, T0 + MIN).await;
+        let EventClaim::Go(held) = claims(&store, "r3", T0 + MIN)
+            .admit_event(key, T0 + MIN)
+            .await
+            .unwrap()
+        else {
+            panic!("released: the retry goes")
+        };
+        claims(&store, "r3", T0 + MIN)
+            .settle(held, None, T0 + 2 * MIN)
+            .await
+            .unwrap();
+        let late = T0 + 600 * MIN;
+        let done = claims(&store, "r4", late)
+            .admit_event(key, late)
+            .await
+            .unwrap();
+        assert!(matches!(done, EventClaim::Duplicate(r) if r.state == State::Done));
+        // A holder that died: its claim lapses at its deadline.
+        let other = "deployment/ecs-svc-2/completed";
+        let EventClaim::Go(_) = claims(&store, "r5", T0)
+            .admit_event(other, T0)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        let after = T0 + 6 * MIN;
+        assert!(matches!(
+            claims(&store, "r6", after)
+                .admit_event(other, after)
+                .await
+                .unwrap(),
+            EventClaim::Go(_)
+        ));
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod cause;
 pub mod claims;
+pub mod deployment;
 pub mod fetch;
 pub mod render;
 pub mod report;

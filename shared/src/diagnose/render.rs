@@ -381,6 +381,7 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
                 .trigger
                 .incident_id
                 .clone()
+                .or_else(|| report.trigger.thread.clone())
                 .unwrap_or_else(|| format!("{}-diagnose", report.cluster)),
             subject.clone(),
             Default::default(),

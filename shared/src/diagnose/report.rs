@@ -65,7 +65,7 @@ pub struct Window {
     pub minutes: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Trigger {
     /// `manual`, `sns` or `ecs_event`.
     pub kind: String,
@@ -74,6 +74,10 @@ pub struct Trigger {
     /// joins its thread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<String>,
+    /// The thread the summary posts in when no incident is open (a failed deployment's
+    /// diagnosis joins the service's deployment thread); none: the cluster's diagnose thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

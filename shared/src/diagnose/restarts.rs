@@ -119,6 +119,7 @@ mod tests {
                 exit_code: exit,
                 reason: None,
             }],
+            ..Default::default()
         }
     }
 

@@ -281,6 +281,7 @@ mod tests {
                 kind: "manual".into(),
                 detail: String::new(),
                 incident_id: None,
+                thread: None,
             },
         };
         let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);

@@ -126,6 +126,7 @@ mod tests {
                 exit_code: exit,
                 reason: container_reason.map(str::to_string),
             }],
+            ..Default::default()
         }
     }
 

@@ -2,6 +2,7 @@
 //! through SNS, an ECS event through EventBridge, or a direct invoke
 //! (`{"services": ["api"], "minutes": 30}`, every field optional).
 
+use super::deployment::{DeploymentEvent, Phase};
 use super::report::Trigger;
 use super::stops;
 use crate::notify::Message;
@@ -10,6 +11,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
 use serde::Deserialize;
 use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// What to do with an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +24,11 @@ pub enum Invocation {
         trigger: Trigger,
         /// ECS events are delivered at least once: the same key is diagnosed once.
         dedupe_key: Option<String>,
+        /// A failed deployment: its notice goes out before the diagnosis.
+        notice: Option<DeploymentEvent>,
     },
+    /// A deployment started, is rolling back, or completed: a notice, not a diagnosis.
+    Deployment(DeploymentEvent),
     /// A well-formed event that needs no diagnosis (a task stopped by a deployment).
     Ignore(String),
 }
@@ -42,6 +49,9 @@ struct Manual {
 struct TaskDetail {
     task_arn: String,
     group: String,
+    started_by: Option<String>,
+    task_definition_arn: Option<String>,
+    stopped_at: Option<String>,
     last_status: String,
     stop_code: Option<String>,
     stopped_reason: Option<String>,
@@ -91,8 +101,10 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
             kind: "manual".into(),
             detail,
             incident_id: None,
+            thread: None,
         },
         dedupe_key: None,
+        notice: None,
     })
 }
 
@@ -160,8 +172,10 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
             kind: "sns".into(),
             detail: detail.join("; "),
             incident_id,
+            thread: None,
         },
         dedupe_key: Some(format!("sns/{}", ids.join("+"))),
+        notice: None,
     })
 }
 
@@ -218,8 +232,10 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
             kind: "ecs_event".into(),
             detail,
             incident_id: None,
+            thread: None,
         },
         dedupe_key: key,
+        notice: None,
     };
     match event.detail_type.as_str() {
         "ECS Task State Change" => {
@@ -243,7 +259,13 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
             let reason = d.stopped_reason.clone().unwrap_or_default();
             let info = StoppedTaskInfo {
                 task_arn: d.task_arn.clone(),
-                stopped_at: None,
+                stopped_at: d
+                    .stopped_at
+                    .as_deref()
+                    .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                    .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
+                started_by: d.started_by.clone(),
+                task_definition: d.task_definition_arn.clone(),
                 stop_code: d.stop_code.clone(),
                 stopped_reason: d.stopped_reason.clone(),
                 containers: d
@@ -279,22 +301,57 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
         }
         "ECS Deployment State Change" => {
             let name = event.detail["eventName"].as_str().unwrap_or_default();
-            if name != "SERVICE_DEPLOYMENT_FAILED" {
+            if !matches!(
+                name,
+                "SERVICE_DEPLOYMENT_FAILED"
+                    | "SERVICE_DEPLOYMENT_IN_PROGRESS"
+                    | "SERVICE_DEPLOYMENT_COMPLETED"
+            ) {
                 return Ok(Invocation::Ignore(format!("deployment event {name}")));
             }
             let service = service_from_resources().ok_or_else(|| {
                 TriggerError("deployment event without a service ARN in resources".into())
             })?;
-            let reason = event.detail["reason"].as_str().unwrap_or("no reason given");
+            let reason = event.detail["reason"].as_str().unwrap_or_default();
             let id = event.detail["deploymentId"]
                 .as_str()
                 .or(event.id.as_deref())
                 .unwrap_or("unknown");
-            Ok(on(
+            let phase = match name {
+                "SERVICE_DEPLOYMENT_COMPLETED" => Phase::Completed,
+                "SERVICE_DEPLOYMENT_FAILED" => Phase::Failed,
+                _ => DeploymentEvent::in_progress_phase(reason),
+            };
+            let at = event.detail["updatedAt"]
+                .as_str()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .or(event
+                    .time
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()));
+            let notice = DeploymentEvent {
+                service: service.clone(),
+                deployment_id: id.to_string(),
+                phase,
+                reason: reason.to_string(),
+                at,
+            };
+            if notice.phase != Phase::Failed {
+                return Ok(Invocation::Deployment(notice));
+            }
+            let reason = if reason.is_empty() {
+                "no reason given"
+            } else {
+                reason
+            };
+            let mut diagnose = on(
                 service.clone(),
                 format!("deployment of {service} failed: {reason}"),
                 Some(format!("deployment/{id}")),
-            ))
+            );
+            if let Invocation::Diagnose { notice: n, .. } = &mut diagnose {
+                *n = Some(notice);
+            }
+            Ok(diagnose)
         }
         "ECS Service Action" => {
             let kind = event.detail["eventType"].as_str().unwrap_or_default();
@@ -550,6 +607,7 @@ mod tests {
             services,
             trigger,
             dedupe_key,
+            notice: Some(failure),
             ..
         } = parse(&failed).unwrap()
         else {
@@ -558,12 +616,70 @@ mod tests {
         assert_eq!(services, Some(vec!["api".to_string()]));
         assert!(trigger.detail.contains("circuit breaker"));
         assert_eq!(dedupe_key.as_deref(), Some("deployment/ecs-svc/123"));
-        let done = bridge(
+        // Its notice goes with it.
+        assert_eq!(
+            (
+                failure.phase,
+                failure.deployment_id.as_str(),
+                failure.service.as_str()
+            ),
+            (Phase::Failed, "ecs-svc/123", "api")
+        );
+        assert_eq!(
+            failure.reason,
+            "ECS deployment circuit breaker: tasks failed to start."
+        );
+        // IN_PROGRESS and COMPLETED are notices, a rollback told apart by its reason.
+        let notice =
+            |detail: Value| match parse(&bridge("ECS Deployment State Change", detail, &[svc])) {
+                Ok(Invocation::Deployment(d)) => d,
+                other => panic!("{other:?}"),
+            };
+        let started = notice(
+            json!({"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_IN_PROGRESS", "deploymentId": "ecs-svc/124", "updatedAt": "2026-11-29T14:30:00Z", "reason": "ECS deployment ecs-svc/124 in progress."}),
+        );
+        assert_eq!(
+            (
+                started.service.as_str(),
+                started.deployment_id.as_str(),
+                &started.phase
+            ),
+            ("api", "ecs-svc/124", &Phase::Started)
+        );
+        assert_eq!(
+            started.at,
+            Some(time::macros::datetime!(2026-11-29 14:30:00 UTC))
+        );
+        let back = notice(
+            json!({"eventType": "INFO", "eventName": "SERVICE_DEPLOYMENT_IN_PROGRESS", "deploymentId": "ecs-svc/125", "reason": "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/122."}),
+        );
+        assert_eq!(
+            back.phase,
+            Phase::RollingBack {
+                to: "ecs-svc/122".into()
+            }
+        );
+        assert_eq!(
+            back.at,
+            Some(time::macros::datetime!(2026-11-29 14:35:27 UTC)),
+            "the event's time when ECS gives no updatedAt"
+        );
+        let done = notice(
+            json!({"eventName": "SERVICE_DEPLOYMENT_COMPLETED", "deploymentId": "ecs-svc/125"}),
+        );
+        assert_eq!((done.phase, done.reason.as_str()), (Phase::Completed, ""));
+        let other = bridge(
             "ECS Deployment State Change",
-            json!({"eventName": "SERVICE_DEPLOYMENT_COMPLETED"}),
+            json!({"eventName": "SERVICE_DEPLOYMENT_SOMETHING_NEW"}),
             &[svc],
         );
-        assert!(matches!(parse(&done).unwrap(), Invocation::Ignore(_)));
+        assert!(matches!(parse(&other).unwrap(), Invocation::Ignore(_)));
+        let anonymous = bridge(
+            "ECS Deployment State Change",
+            json!({"eventName": "SERVICE_DEPLOYMENT_COMPLETED"}),
+            &[],
+        );
+        assert!(parse(&anonymous).unwrap_err().0.contains("service ARN"));
         let warn = bridge(
             "ECS Service Action",
             json!({"eventType": "WARN", "eventName": "SERVICE_TASK_START_IMPAIRED"}),

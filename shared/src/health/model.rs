@@ -239,6 +239,9 @@ pub struct ServiceObservation {
     pub rollout_reason: Option<String>,
     /// When the primary deployment started (its `createdAt`).
     pub rollout_started_at: Option<OffsetDateTime>,
+    /// The primary deployment's id (`ecs-svc/…`) and task definition ARN.
+    pub primary_deployment: Option<String>,
+    pub task_definition: Option<String>,
     pub failed_tasks: i32,
     pub events: Vec<String>,
     pub target_group_arns: Vec<String>,

@@ -17,6 +17,8 @@ fn svc(name: &str, desired: i32, running: i32) -> ServiceObservation {
         rollout_state: Some("COMPLETED".into()),
         rollout_reason: None,
         rollout_started_at: None,
+        primary_deployment: None,
+        task_definition: None,
         failed_tasks: 0,
         events: vec![],
         target_group_arns: vec![],
@@ -650,7 +652,7 @@ fn the_alert_message_formats() {
     assert_eq!(alert.event.as_str(), "health.unhealthy");
     assert_eq!(
         alert.subject,
-        "[ecs-monitor] prod UNHEALTHY: api: 1/3 tasks running (+1 more)"
+        "[ecs-monitor] prod-20261129T143500Z UNHEALTHY: api: 1/3 tasks running (+1 more)"
     );
     assert!(alert.text.contains("- api: 1/3 tasks running"));
     assert!(

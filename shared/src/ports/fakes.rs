@@ -22,6 +22,9 @@ pub struct FakeEcs {
     pub stopped: Mutex<BTreeMap<String, Vec<StoppedTaskInfo>>>,
     pub events: Mutex<BTreeMap<String, Vec<(i64, String)>>>,
     pub failing: Mutex<BTreeMap<&'static str, String>>,
+    /// Each service's primary deployment and its task definition (default `ecs-svc/1` and
+    /// revision 1 of a family named after the service).
+    pub primary: Mutex<BTreeMap<String, (String, String)>>,
     /// DescribeServices calls of the health check, and the largest batch asked for.
     pub describe_calls: AtomicUsize,
     pub max_batch: AtomicUsize,
@@ -39,6 +42,10 @@ impl FakeEcs {
         if let Some(s) = lock(&self.services).get_mut(name) {
             s.1 = running;
         }
+    }
+
+    pub fn set_primary(&self, service: &str, deployment: &str, task_definition: &str) {
+        lock(&self.primary).insert(service.into(), (deployment.into(), task_definition.into()));
     }
 
     pub fn add_stopped(&self, service: &str, task: StoppedTaskInfo) {
@@ -79,8 +86,15 @@ impl EcsServices for FakeEcs {
         self.max_batch.fetch_max(names.len(), Ordering::SeqCst);
         let services = lock(&self.services);
         let groups = lock(&self.target_groups);
+        let primary = lock(&self.primary);
         let mut obs = ServicesObservation::default();
         for n in names {
+            let (deployment, task_definition) = primary.get(n).cloned().unwrap_or_else(|| {
+                (
+                    "ecs-svc/1".into(),
+                    format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{n}:1"),
+                )
+            });
             match services.get(n) {
                 Some((desired, running)) => obs.found.push(ServiceObservation {
                     name: n.clone(),
@@ -91,6 +105,8 @@ impl EcsServices for FakeEcs {
                     rollout_state: None,
                     rollout_reason: None,
                     rollout_started_at: None,
+                    primary_deployment: Some(deployment),
+                    task_definition: Some(task_definition),
                     failed_tasks: 0,
                     events: vec![],
                     target_group_arns: groups.get(n).cloned().unwrap_or_default(),
@@ -217,6 +233,18 @@ impl FakeSns {
             .filter_map(|s| {
                 let doc: serde_json::Value = serde_json::from_str(&s.message).ok()?;
                 serde_json::from_str(doc["lambda"].as_str()?).ok()
+            })
+            .collect()
+    }
+
+    /// The Amazon Q thread of each message sent (the card's `threadId`), in order.
+    pub fn threads(&self) -> Vec<String> {
+        lock(&self.sent)
+            .iter()
+            .filter_map(|s| {
+                let doc: serde_json::Value = serde_json::from_str(&s.message).ok()?;
+                let card: serde_json::Value = serde_json::from_str(doc["https"].as_str()?).ok()?;
+                Some(card["metadata"]["threadId"].as_str()?.to_string())
             })
             .collect()
     }
@@ -457,6 +485,15 @@ pub const DIAGNOSE_SAMPLES: &[&str] = &[
     "ecs-service-action-warn.json",
 ];
 
+/// The sample events (events/) that need a deployment notice, not a diagnosis: a deployment
+/// starts, and (after `ecs-deployment-failed.json`) its circuit breaker rolls back and the
+/// rollback completes.
+pub const NOTICE_SAMPLES: &[&str] = &[
+    "ecs-deployment-in-progress.json",
+    "ecs-deployment-rolling-back.json",
+    "ecs-deployment-completed.json",
+];
+
 /// A report of cluster prod at `at` over 60 minutes, triggered by SNS with `detail`.
 pub fn report(
     at: time::OffsetDateTime,
@@ -478,6 +515,7 @@ pub fn report(
             kind: "sns".into(),
             detail: detail.into(),
             incident_id: None,
+            thread: None,
         },
         services,
         totals: Counts::default(),

@@ -169,11 +169,16 @@ pub struct ContainerExit {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoppedTaskInfo {
     pub task_arn: String,
     /// Milliseconds since the epoch.
     pub stopped_at: Option<i64>,
+    /// What started it: a service's tasks carry the id of the deployment that started them
+    /// (`ecs-svc/…`; Task.startedBy, ECS API reference).
+    pub started_by: Option<String>,
+    /// Its task definition's ARN (the revision it ran).
+    pub task_definition: Option<String>,
     pub stop_code: Option<String>,
     pub stopped_reason: Option<String>,
     pub containers: Vec<ContainerExit>,
