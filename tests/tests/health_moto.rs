@@ -362,7 +362,7 @@ async fn alerts_reach_subscribers_once_per_transition_and_the_state_lands_in_s3(
     let m = &msgs[0];
     assert_eq!(
         m["Subject"],
-        "[ecs-monitor] prod DEGRADED: api: 1/2 tasks running (+1 more)"
+        "[ecs-monitor] prod-20261129T140500Z DEGRADED: api: 1/2 tasks running (+1 more)"
     );
     // As AWS delivers a MessageStructure=json publish: no message attributes.
     assert!(
@@ -392,7 +392,7 @@ async fn alerts_reach_subscribers_once_per_transition_and_the_state_lands_in_s3(
     assert_eq!(msgs.len(), 1);
     assert_eq!(
         msgs[0]["Subject"],
-        "[ecs-monitor] prod RECOVERED: all checks healthy"
+        "[ecs-monitor] prod-20261129T140500Z RECOVERED: all checks healthy"
     );
     tick(&l, 25, "r5").await;
     assert!(s.moto.drain_queue(&s.queue_url).is_empty());

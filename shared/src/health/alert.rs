@@ -155,13 +155,17 @@ pub fn subject_line(s: &str) -> String {
     out
 }
 
+/// The subject: the incident's id (its cluster and start) where the cluster alone would be,
+/// so that every message of one incident (its alert, reminders, diagnoses, deployment
+/// notices, its recovery) carries it and mail clients thread them.
 fn headline(
     event: Event,
     current: &State,
+    incident: &str,
     since: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> String {
-    let cluster = &current.cluster;
+    let cluster = incident;
     let first = current
         .issues
         .first()
@@ -215,7 +219,13 @@ fn render(
     incident: &str,
     now: OffsetDateTime,
 ) -> Alert {
-    let subject = subject_line(&headline(event, current, alerting.status_since, now));
+    let subject = subject_line(&headline(
+        event,
+        current,
+        incident,
+        alerting.status_since,
+        now,
+    ));
     // What subscribers were last told, not what the last run saw below the threshold.
     let was = previous.map(|p| p.alerting.announced).unwrap_or_default();
     let before: BTreeSet<&String> = previous
@@ -407,7 +417,18 @@ fn render(
     if description.is_empty() {
         description.push_str("Every check is healthy.\n");
     }
-    let title = format!("{emoji} {}", subject.trim_start_matches("[ecs-monitor] "));
+    // In Slack the thread already is the incident: the title names the cluster.
+    let title = format!(
+        "{emoji} {}",
+        subject_line(&headline(
+            event,
+            current,
+            &current.cluster,
+            alerting.status_since,
+            now
+        ))
+        .trim_start_matches("[ecs-monitor] ")
+    );
     let next_steps: Vec<String> = if event == Event::HealthRecovered {
         vec!["No action needed; the incident thread is closed.".into()]
     } else {
