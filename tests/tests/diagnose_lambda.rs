@@ -102,7 +102,7 @@ fn report_keys(moto: &Moto) -> Vec<String> {
         .unwrap_or_default()
         .iter()
         .map(|o| o["Key"].as_str().unwrap().to_string())
-        .filter(|k| !k.contains("/claims/"))
+        .filter(|k| !k.contains("/claims/") && !k.contains("/stops/"))
         .collect()
 }
 
@@ -323,8 +323,10 @@ async fn a_failed_diagnosis_is_retried_not_lost() {
     let proxy = FaultProxy::start(&moto.endpoint, Box::new(|_| None)).await;
     let cfg = config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]);
     let app = app_at(&proxy.endpoint, cfg).await;
+    // The report's PUT fails (not the claims' nor the stop's record).
     proxy.set_policy(Box::new(|c| {
-        (c.op == "s3:PUT" && !c.path.contains("/claims/")).then_some(Fault::ServerError)
+        (c.op == "s3:PUT" && !c.path.contains("/claims/") && !c.path.contains("/stops/"))
+            .then_some(Fault::ServerError)
     }));
     let event = sample_event("ecs-task-stopped-oom.json");
     let err = invoke(&app, event.clone(), "try1")
@@ -470,6 +472,95 @@ async fn a_failed_deployment_is_told_from_start_to_rollback() {
             "reports/prod/claims/deployments/api/ecs-svc-3333333333333333333.json",
             "reports/prod/claims/deployments/api/last-failure.json"
         ]
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
+}
+
+/// Every task-stopped event is recorded (normal stops too) under the template's grants, and a
+/// diagnosis of a window longer than ECS's hour counts the stops ECS no longer describes,
+/// each saying it comes from its recorded event.
+#[tokio::test(flavor = "multi_thread")]
+async fn task_stops_are_kept_past_the_hour_ecs_keeps_them() {
+    let (moto, topic, _) = seed("reports");
+    let app = app_at(
+        &moto.endpoint,
+        config(&topic, &[("DIAGNOSE_COALESCE_MINUTES", "0")]),
+    )
+    .await;
+    let now = OffsetDateTime::now_utc();
+    let stop = |id: &str, minutes_ago: i64, code: &str, reason: &str, exit: i32| {
+        let mut e = sample_event("ecs-task-stopped-oom.json");
+        let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}");
+        e["id"] = json!(format!("event-{id}"));
+        e["detail"]["taskArn"] = json!(arn);
+        e["detail"]["stopCode"] = json!(code);
+        e["detail"]["stoppedReason"] = json!(reason);
+        e["detail"]["containers"][0]["exitCode"] = json!(exit);
+        e["detail"]["containers"][0]["reason"] = Value::Null;
+        e["detail"]["stoppedAt"] = json!(ecs_monitor::timefmt::rfc3339(
+            now - time::Duration::minutes(minutes_ago)
+        ));
+        e
+    };
+    let crashed = invoke(
+        &app,
+        stop(
+            "crash1",
+            150,
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            1,
+        ),
+        "s1",
+    )
+    .await
+    .unwrap();
+    assert!(crashed["report_url"].is_string(), "{crashed}");
+    let normal = invoke(
+        &app,
+        stop(
+            "scale1",
+            120,
+            "ServiceSchedulerInitiated",
+            "Scaling activity initiated by (deployment ecs-svc/1)",
+            143,
+        ),
+        "s2",
+    )
+    .await
+    .unwrap();
+    assert_eq!(normal["recorded"], true, "{normal}");
+    let kept = moto.ok(
+        "s3",
+        "list_objects_v2",
+        json!({"Bucket": "reports", "Prefix": "reports/prod/stops/api/"}),
+    );
+    assert_eq!(kept["KeyCount"], 2, "{kept}");
+    // Three hours back: ECS (moto) describes neither task any more.
+    let out = invoke(&app, json!({"services": ["api"], "minutes": 180}), "m")
+        .await
+        .unwrap();
+    let restarts = &out["services"][0]["restarts"];
+    assert_eq!(restarts["count"], 1, "{restarts}");
+    assert_eq!(restarts["stopped_tasks"][0]["task"], "crash1");
+    assert_eq!(restarts["stopped_tasks"][0]["source"], "recorded");
+    let timeline = restarts["timeline"].to_string();
+    assert!(
+        timeline.contains(
+            "task crash1 stopped: Essential container in task exited (exit 1) [recorded ECS event]"
+        ) && timeline.contains("task scale1 stopped (normal)"),
+        "{timeline}"
+    );
+    assert!(
+        restarts["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("come from the task-stopped events recorded"),
+        "{restarts}"
     );
     assert_eq!(
         moto.denials(),

@@ -39,14 +39,20 @@ fn every_sample_event_parses() {
             dedupe_key,
             minutes,
             notice,
+            stop,
         } = inv
         else {
             panic!("{name}: every other sample should start a diagnosis");
         };
-        // A failed deployment's diagnosis comes with its notice.
+        // A failed deployment's diagnosis comes with its notice, a task's with its stop.
         assert_eq!(
             notice.is_some(),
             name == "ecs-deployment-failed.json",
+            "{name}"
+        );
+        assert_eq!(
+            stop.is_some(),
+            name.starts_with("ecs-task-stopped-") || name == "failed-event-record.json",
             "{name}"
         );
         let expected_kind = if name.starts_with("ecs-") || name.starts_with("failed-") {

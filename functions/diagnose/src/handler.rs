@@ -4,7 +4,7 @@
 use ecs_monitor::app::{AppError, Context, Diagnosis};
 use ecs_monitor::diagnose::trigger::parse;
 use ecs_monitor::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, TaskHistory,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TaskHistory,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -25,7 +25,7 @@ where
     L: LogEvents,
     E: EcsServices,
     H: TaskHistory,
-    S: Records + ReportWriter + OpenIncident,
+    S: Records + ReportWriter + OpenIncident + StopLog,
     P: Publisher,
 {
     let invocation = parse(&event.payload).map_err(|e| diagnostic(e.into()))?;
@@ -188,6 +188,14 @@ mod tests {
             assert!(out["ignored"].is_string(), "{out}");
         }
         assert_eq!((reports(&app), sns(&app).events().len()), (0, 0));
+        // The normal stop of the watched service is kept for later windows; the other
+        // service's is not.
+        let stops = app.store.as_ref().unwrap().stops.lock().unwrap().clone();
+        let kept: Vec<(&str, Option<&str>)> = stops
+            .iter()
+            .map(|(s, t)| (s.as_str(), t.stop_code.as_deref()))
+            .collect();
+        assert_eq!(kept, [("api", Some("ServiceSchedulerInitiated"))]);
     }
 
     #[tokio::test]
@@ -314,6 +322,22 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.error_type, "ClaimsError", "{}", e.error_message);
+        // The stop cannot be recorded: the invocation fails (Lambda retries), nothing diagnosed.
+        let app = fake_app("10");
+        let store = app.store.as_ref().unwrap();
+        store.fail_stops.store(true, Ordering::SeqCst);
+        let e = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "s1")
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, "StopLogError", "{}", e.error_message);
+        assert_eq!(reports(&app), 0);
+        store.fail_stops.store(false, Ordering::SeqCst);
+        assert!(
+            invoke(&app, sample_event("ecs-task-stopped-oom.json"), "s1")
+                .await
+                .unwrap()["report_url"]
+                .is_string()
+        );
         // ECS cannot list the services an alert without names asks for.
         let mut app = fake_app("10");
         app.cfg.services = None;
@@ -340,6 +364,7 @@ mod tests {
                 exit_code: Some(1),
                 reason: None,
             }],
+            source: Default::default(),
         }
     }
 

@@ -21,8 +21,9 @@ use crate::diagnose::render;
 use crate::diagnose::report::Report;
 use crate::diagnose::run::{Request, diagnose, resolve_services};
 use crate::diagnose::trigger::Invocation;
+use crate::diagnose::trigger::TaskStop;
 use crate::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, TaskHistory,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TaskHistory,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -96,16 +97,18 @@ where
     L: LogEvents,
     E: EcsServices,
     H: TaskHistory,
-    S: Records + ReportWriter + OpenIncident,
+    S: Records + ReportWriter + OpenIncident + StopLog,
     P: Publisher,
 {
-    /// The report of `req` over the window ending at `now` (nothing stored).
+    /// The report of `req` over the window ending at `now` (nothing stored; the recorded
+    /// task stops are read when there is a store).
     pub async fn report(&self, req: &Request, now: OffsetDateTime) -> Result<Report, AppError> {
         Ok(diagnose(
             &self.cfg,
             &self.logs,
             &self.ecs,
             &self.history,
+            self.store.as_ref(),
             &self.classifier,
             req,
             now,
@@ -143,13 +146,24 @@ where
                 // Boxed: the notice's future inside the diagnosis's would be one deep type.
                 return Box::pin(self.deployment_notice(store, &ev, ctx, now)).await;
             }
+            Invocation::RecordStop { stop, reason } => {
+                let recorded = self.record_stop(store, &stop, now).await?;
+                return Ok(json!({"ignored": reason, "recorded": recorded}));
+            }
             Invocation::Diagnose {
                 services,
                 minutes,
                 trigger,
                 dedupe_key,
                 notice,
-            } => (services, minutes, trigger, dedupe_key, notice),
+                stop,
+            } => {
+                if let Some(stop) = &stop {
+                    // Kept before anything else: a retry records it again, harmlessly.
+                    self.record_stop(store, stop, now).await?;
+                }
+                (services, minutes, trigger, dedupe_key, notice)
+            }
         };
         let mut noticed = None;
         if let Some(ev) = &notice
@@ -258,6 +272,24 @@ where
                 Err(e)
             }
         }
+    }
+
+    /// Records a watched service's task stop, so that diagnoses of later windows still see
+    /// it after ECS forgets the task (about an hour). Whether it was recorded.
+    async fn record_stop(
+        &self,
+        store: &S,
+        stop: &TaskStop,
+        now: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        if !self.watches(&stop.service) {
+            return Ok(false);
+        }
+        store
+            .record_stop(&stop.service, &stop.task, crate::timefmt::to_millis(now))
+            .await
+            .map_err(AppError::StopLog)?;
+        Ok(true)
     }
 
     /// Whether `service` is one this deployment watches (every service without ECS_SERVICES).

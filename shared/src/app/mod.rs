@@ -42,6 +42,8 @@ pub enum AppError {
     Publish { report: String, error: AwsError },
     #[error("the deployment notice could not be published: {0}")]
     PublishNotice(AwsError),
+    #[error("cannot record the task stop: {0}")]
+    StopLog(StoreError),
 }
 
 impl From<TriggerError> for AppError {
@@ -60,6 +62,7 @@ impl AppError {
             AppError::Claims(_) => "ClaimsError",
             AppError::ReportStore(_) => "ReportStoreError",
             AppError::Publish { .. } | AppError::PublishNotice(_) => "PublishError",
+            AppError::StopLog(_) => "StopLogError",
         }
     }
 }

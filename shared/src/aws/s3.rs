@@ -3,9 +3,13 @@
 //! dated copy under `history/`.
 
 use super::describe;
+use crate::diagnose::stoplog;
 use crate::health::model::{Overall, SCHEMA_VERSION, State};
-use crate::ports::{Loaded, OpenIncident, Records, ReportWriter, StateStore, StoreError};
+use crate::ports::{
+    Loaded, OpenIncident, Records, ReportWriter, StateStore, StopLog, StoppedTaskInfo, StoreError,
+};
 use aws_sdk_s3::primitives::ByteStream;
+use futures_util::stream::{self, StreamExt};
 
 /// An S3 client; path-style addressing with a custom endpoint (moto, LocalStack, MinIO),
 /// which rarely resolves bucket subdomains.
@@ -320,6 +324,66 @@ impl Records for ReportStore {
         expected: Option<&str>,
     ) -> Result<String, StoreError> {
         put_conditional(&self.client, &self.bucket, &self.key(name), body, expected).await
+    }
+}
+
+/// Recorded stops read at once.
+const STOP_READS: usize = 16;
+
+impl StopLog for ReportStore {
+    async fn record_stop(
+        &self,
+        service: &str,
+        task: &StoppedTaskInfo,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let key = self.key(&stoplog::name(service, task, now_ms));
+        put_json(&self.client, &self.bucket, &key, stoplog::encode(task)).await
+    }
+
+    /// Lists the window's records by name (they start with their stop time), then reads the
+    /// newest [`stoplog::MAX_RECORDED`] of them, a few at a time.
+    async fn recorded_stops(
+        &self,
+        service: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<StoppedTaskInfo>, StoreError> {
+        let prefix = self.key(&stoplog::prefix(service));
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .start_after(format!("{prefix}{}", stoplog::stamp(start_ms)))
+            .into_paginator()
+            .send();
+        'pages: while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                StoreError::Failed(format!(
+                    "s3:ListObjectsV2 s3://{}/{prefix} failed: {}",
+                    self.bucket,
+                    describe(&e)
+                ))
+            })?;
+            for key in page.contents().iter().filter_map(|o| o.key()) {
+                if !stoplog::ends_by(&key[prefix.len().min(key.len())..], end_ms) {
+                    break 'pages;
+                }
+                keys.push(key.to_string());
+            }
+        }
+        let newest = keys.len().saturating_sub(stoplog::MAX_RECORDED);
+        let reads = stream::iter(keys.into_iter().skip(newest))
+            .map(|key| async move {
+                let got = get_object(&self.client, &self.bucket, &key).await;
+                got.map(|o| o.and_then(|(body, _)| stoplog::decode(&body)))
+            })
+            .buffered(STOP_READS)
+            .collect::<Vec<_>>()
+            .await;
+        reads.into_iter().filter_map(Result::transpose).collect()
     }
 }
 

@@ -57,6 +57,7 @@ impl TaskHistory for EcsTasks {
                     stopped_at: millis(t.stopped_at()),
                     started_by: t.started_by().map(str::to_string),
                     task_definition: t.task_definition_arn().map(str::to_string),
+                    source: crate::ports::StopSource::Ecs,
                     stop_code: t.stop_code().map(|c| c.as_str().to_string()),
                     stopped_reason: t.stopped_reason().map(str::to_string),
                     containers: t

@@ -342,6 +342,7 @@ mod tests {
             exit_code: exit,
             kind,
             oom: kind == StopKind::Oom,
+            source: Default::default(),
         }
     }
 

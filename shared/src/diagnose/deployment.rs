@@ -497,6 +497,7 @@ mod tests {
                 exit_code: Some(exit),
                 reason: None,
             }],
+            source: Default::default(),
         }
     }
 

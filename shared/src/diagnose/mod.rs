@@ -9,5 +9,6 @@ pub mod render;
 pub mod report;
 pub mod restarts;
 pub mod run;
+pub mod stoplog;
 pub mod stops;
 pub mod trigger;

@@ -107,6 +107,10 @@ pub struct StoppedTask {
     pub kind: StopKind,
     /// Killed for memory: an OutOfMemory reason (exit 137 alone is `killed`).
     pub oom: bool,
+    /// Where it is known from: `ecs` (ECS still describes the task) or `recorded` (its
+    /// task-stopped event, kept past ECS's hour).
+    #[serde(default)]
+    pub source: crate::ports::StopSource,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

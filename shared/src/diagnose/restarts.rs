@@ -5,7 +5,7 @@
 use super::report::{Restarts, StoppedTask};
 use super::stops::{StopKind, classify, classify_exit};
 use crate::aws::tasks::task_id;
-use crate::ports::StoppedTaskInfo;
+use crate::ports::{StopSource, StoppedTaskInfo};
 use crate::timefmt::{from_millis as at, millis_rfc3339 as stamp};
 
 /// Timeline entries kept at most (the latest).
@@ -52,11 +52,15 @@ pub fn assemble(
         timeline.push((
             ms,
             format!(
-                "task {} stopped{}: {}{}",
+                "task {} stopped{}: {}{}{}",
                 task_id(&t.task_arn),
                 if kind.is_failure() { "" } else { " (normal)" },
                 reason.as_deref().unwrap_or("no reason given"),
-                exit.map(|e| format!(" (exit {e})")).unwrap_or_default()
+                exit.map(|e| format!(" (exit {e})")).unwrap_or_default(),
+                match t.source {
+                    StopSource::Ecs => "",
+                    StopSource::Recorded => " [recorded ECS event]",
+                }
             ),
         ));
         if kind.is_failure() {
@@ -68,6 +72,7 @@ pub fn assemble(
                 exit_code: exit,
                 kind,
                 oom: kind == StopKind::Oom,
+                source: t.source,
             });
         }
     }

@@ -6,9 +6,10 @@ use super::analyze::{Analyzer, Findings, LogEvent};
 use super::fetch::{Limiters, Query, fetch_window, streams_started};
 use super::report::*;
 use super::restarts;
+use super::stoplog;
 use crate::classify::{Category, Classifier};
 use crate::config::DiagnoseConfig;
-use crate::ports::{EcsServices, LogEvents, TaskHistory};
+use crate::ports::{EcsServices, LogEvents, StopLog, StoppedTaskInfo, StoreError, TaskHistory};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
@@ -67,10 +68,12 @@ fn all_categories(counts: &BTreeMap<Category, u64>) -> BTreeMap<Category, u64> {
         .collect()
 }
 
-struct Ctx<'a, L, H> {
+struct Ctx<'a, L, H, R> {
     cfg: &'a DiagnoseConfig,
     logs: &'a L,
     history: &'a H,
+    /// The task stops recorded from ECS events; none for the CLI.
+    stop_log: Option<&'a R>,
     classifier: &'a Classifier,
     limiters: &'a Limiters,
     start: i64,
@@ -80,7 +83,7 @@ struct Ctx<'a, L, H> {
 }
 
 async fn analyze_window<L: LogEvents>(
-    ctx: &Ctx<'_, L, impl TaskHistory>,
+    ctx: &Ctx<'_, L, impl TaskHistory, impl StopLog>,
     group: &str,
     start: i64,
     end: i64,
@@ -105,18 +108,37 @@ async fn analyze_window<L: LogEvents>(
     Ok((analyzer.finish(), fetched.truncated))
 }
 
-async fn service_report<L: LogEvents, H: TaskHistory>(
-    ctx: &Ctx<'_, L, H>,
+/// The window's recorded stops, when there is a record to read.
+async fn recorded<R: StopLog>(
+    ctx: &Ctx<'_, impl LogEvents, impl TaskHistory, R>,
+    service: &str,
+) -> Option<Result<Vec<StoppedTaskInfo>, StoreError>> {
+    match ctx.stop_log {
+        Some(log) => Some(log.recorded_stops(service, ctx.start, ctx.end).await),
+        None => None,
+    }
+}
+
+async fn service_report<L: LogEvents, H: TaskHistory, R: StopLog>(
+    ctx: &Ctx<'_, L, H, R>,
     service: &str,
 ) -> ServiceReport {
     let group = ctx.cfg.log_group(service);
-    let (current, previous, streams, stopped, events) = tokio::join!(
+    let (current, previous, streams, stopped, events, recorded) = tokio::join!(
         analyze_window(ctx, &group, ctx.start, ctx.end),
         analyze_window(ctx, &group, ctx.prev_start, ctx.start),
         streams_started(ctx.logs, &ctx.limiters.streams, &group, ctx.start, ctx.end),
         ctx.history.stopped_tasks(&ctx.cfg.cluster, service),
         ctx.history.service_events(&ctx.cfg.cluster, service),
+        recorded(ctx, service),
     );
+    let recorded_error = match &recorded {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    let have_records = matches!(recorded, Some(Ok(_)));
+    let stopped =
+        stopped.map(|ecs| stoplog::merge(ecs, recorded.and_then(Result::ok).unwrap_or_default()));
     let (findings, truncated, error) = match current {
         Ok((f, t)) => (f, t, None),
         Err(e) => (Findings::default(), false, Some(e)),
@@ -173,6 +195,7 @@ async fn service_report<L: LogEvents, H: TaskHistory>(
                     .as_ref()
                     .err()
                     .map(|e| format!("stopped tasks: {e}")),
+                recorded_error.map(|e| format!("recorded task stops: {e}")),
                 events
                     .as_ref()
                     .err()
@@ -182,7 +205,12 @@ async fn service_report<L: LogEvents, H: TaskHistory>(
             .into_iter()
             .flatten()
             .collect();
-            if ctx.end - ctx.start > STOPPED_TASKS_KEPT_MS {
+            if ctx.end - ctx.start > STOPPED_TASKS_KEPT_MS && have_records {
+                r.notes.push(format!(
+                    "ECS keeps stopped tasks about an hour: stops before {} come from the task-stopped events recorded since the stack was deployed",
+                    crate::timefmt::rfc3339(at(ctx.end - STOPPED_TASKS_KEPT_MS)),
+                ));
+            } else if ctx.end - ctx.start > STOPPED_TASKS_KEPT_MS {
                 r.notes.push(format!(
                     "ECS keeps stopped tasks about an hour: the stopped-task evidence covers {} to {}, not the whole window",
                     crate::timefmt::rfc3339(at(ctx.end - STOPPED_TASKS_KEPT_MS)),
@@ -200,11 +228,13 @@ async fn service_report<L: LogEvents, H: TaskHistory>(
 }
 
 /// Diagnoses the services of `req` over the window ending at `now`.
-pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
+#[allow(clippy::too_many_arguments)] // the ports of one diagnosis
+pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory, R: StopLog>(
     cfg: &DiagnoseConfig,
     logs: &L,
     ecs: &E,
     history: &H,
+    stop_log: Option<&R>,
     classifier: &Classifier,
     req: &Request,
     now: OffsetDateTime,
@@ -216,6 +246,7 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
         cfg,
         logs,
         history,
+        stop_log,
         classifier,
         limiters: &limiters,
         start: ms(now - minutes),
@@ -254,7 +285,8 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::fakes::{FakeEcs, FakeLogs};
+    use crate::ports::StopSource;
+    use crate::ports::fakes::{FakeEcs, FakeLogs, MemRecords};
     use std::collections::HashMap;
 
     /// api: one error 10 minutes before `now`; its log streams and stopped tasks unreadable.
@@ -286,9 +318,19 @@ mod tests {
         };
         let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
         let (logs, ecs) = fakes(now);
-        let r = diagnose(&cfg, &logs, &ecs, &ecs, &Classifier::default(), &req, now)
-            .await
-            .unwrap();
+        let none = None::<&MemRecords>;
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            none,
+            &Classifier::default(),
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
         let api = &r.services[0];
         assert_eq!(
             (api.service.as_str(), api.errors_total, api.status),
@@ -306,16 +348,18 @@ mod tests {
             api.restarts.notes.is_empty(),
             "an hour: ECS still has every stopped task"
         );
+        let long = Request {
+            minutes: 180,
+            ..req
+        };
         let r = diagnose(
             &cfg,
             &logs,
             &ecs,
             &ecs,
+            none,
             &Classifier::default(),
-            &Request {
-                minutes: 180,
-                ..req
-            },
+            &long,
             now,
         )
         .await
@@ -325,6 +369,74 @@ mod tests {
             [
                 "ECS keeps stopped tasks about an hour: the stopped-task evidence covers 2026-11-29T13:35:00Z to 2026-11-29T14:35:00Z, not the whole window"
             ]
+        );
+    }
+
+    /// Stops ECS no longer describes come from the recorded task-stopped events, each saying
+    /// so; ECS's own description wins for a task it still has; a record that cannot be read
+    /// is said, not hidden.
+    #[tokio::test]
+    async fn recorded_stops_complete_a_window_longer_than_ecs_keeps_tasks() {
+        let cfg = DiagnoseConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
+        let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
+        let logs = FakeLogs::default();
+        let ecs = FakeEcs::with(&[("api", 2, 2)]);
+        let task = |id: &str, minutes_ago: i64| StoppedTaskInfo {
+            task_arn: format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{id}"),
+            stopped_at: Some(ms(now) - minutes_ago * 60_000),
+            stop_code: Some("EssentialContainerExited".into()),
+            stopped_reason: Some("Essential container in task exited".into()),
+            containers: vec![crate::ports::ContainerExit {
+                name: "app".into(),
+                exit_code: Some(1),
+                reason: None,
+            }],
+            ..Default::default()
+        };
+        ecs.add_stopped("api", task("recent", 10));
+        let log = MemRecords::default();
+        for t in [task("recent", 10), task("old", 150), task("older", 400)] {
+            log.record_stop("api", &t, 0).await.unwrap();
+        }
+        let req = Request {
+            services: Some(vec!["api".into()]),
+            minutes: 180,
+            limit: 100,
+            trigger: Trigger::default(),
+        };
+        let classifier = Classifier::default();
+        let run = |log| diagnose(&cfg, &logs, &ecs, &ecs, Some(log), &classifier, &req, now);
+        let r = run(&log).await.unwrap();
+        let restarts = &r.services[0].restarts;
+        let stops: Vec<(&str, StopSource)> = restarts
+            .stopped_tasks
+            .iter()
+            .map(|t| (t.task.as_str(), t.source))
+            .collect();
+        assert_eq!(
+            stops,
+            [("old", StopSource::Recorded), ("recent", StopSource::Ecs)],
+            "the 400-minute-old one is outside the window"
+        );
+        assert!(
+            restarts.timeline[0].ends_with("(exit 1) [recorded ECS event]"),
+            "{:?}",
+            restarts.timeline
+        );
+        assert_eq!(
+            restarts.notes,
+            [
+                "ECS keeps stopped tasks about an hour: stops before 2026-11-29T13:35:00Z come from the task-stopped events recorded since the stack was deployed"
+            ]
+        );
+        log.fail_stops
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let r = run(&log).await.unwrap();
+        let restarts = &r.services[0].restarts;
+        assert_eq!(restarts.count, 1, "ECS's stops still count");
+        assert_eq!(
+            restarts.unavailable,
+            ["recorded task stops: s3:ListObjectsV2 failed: AccessDenied"]
         );
     }
 }

@@ -6,7 +6,7 @@ use super::deployment::{DeploymentEvent, Phase};
 use super::report::Trigger;
 use super::stops;
 use crate::notify::Message;
-use crate::ports::{ContainerExit, StoppedTaskInfo};
+use crate::ports::{ContainerExit, StopSource, StoppedTaskInfo};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
 use serde::Deserialize;
@@ -25,12 +25,23 @@ pub enum Invocation {
         /// ECS events are delivered at least once: the same key is diagnosed once.
         dedupe_key: Option<String>,
         /// A failed deployment: its notice goes out before the diagnosis.
-        notice: Option<DeploymentEvent>,
+        notice: Option<Box<DeploymentEvent>>,
+        /// A task stopped: recorded (past ECS's hour) before the diagnosis.
+        stop: Option<Box<TaskStop>>,
     },
+    /// A task stopped normally: recorded, not diagnosed.
+    RecordStop { stop: Box<TaskStop>, reason: String },
     /// A deployment started, is rolling back, or completed: a notice, not a diagnosis.
     Deployment(DeploymentEvent),
     /// A well-formed event that needs no diagnosis (a task stopped by a deployment).
     Ignore(String),
+}
+
+/// A task of a service that stopped, as its ECS event told it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskStop {
+    pub service: String,
+    pub task: StoppedTaskInfo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,6 +116,7 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
         },
         dedupe_key: None,
         notice: None,
+        stop: None,
     })
 }
 
@@ -176,6 +188,7 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
         },
         dedupe_key: Some(format!("sns/{}", ids.join("+"))),
         notice: None,
+        stop: None,
     })
 }
 
@@ -236,6 +249,7 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
         },
         dedupe_key: key,
         notice: None,
+        stop: None,
     };
     match event.detail_type.as_str() {
         "ECS Task State Change" => {
@@ -263,7 +277,10 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
                     .stopped_at
                     .as_deref()
                     .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-                    .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64),
+                    .or(event
+                        .time
+                        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()))
+                    .map(crate::timefmt::to_millis),
                 started_by: d.started_by.clone(),
                 task_definition: d.task_definition_arn.clone(),
                 stop_code: d.stop_code.clone(),
@@ -277,13 +294,21 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
                         reason: c.reason.clone(),
                     })
                     .collect(),
+                source: StopSource::Ecs,
             };
             let kind = stops::classify(&info);
+            let stop = Box::new(TaskStop {
+                service: service.clone(),
+                task: info.clone(),
+            });
             if !kind.is_failure() {
-                return Ok(Invocation::Ignore(format!(
-                    "task stopped normally ({}): {reason}",
-                    d.stop_code.as_deref().unwrap_or("no stop code")
-                )));
+                return Ok(Invocation::RecordStop {
+                    stop,
+                    reason: format!(
+                        "task stopped normally ({}): {reason}",
+                        d.stop_code.as_deref().unwrap_or("no stop code")
+                    ),
+                });
             }
             let exit = stops::classify_exit(&info).filter(|e| *e != 0);
             let task = d
@@ -297,7 +322,11 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
                 exit.map(|e| format!(" (exit {e})")).unwrap_or_default()
             );
             let key = format!("task/{task}/{}", d.version.unwrap_or_default());
-            Ok(on(service, detail, Some(key)))
+            let mut diagnose = on(service, detail, Some(key));
+            if let Invocation::Diagnose { stop: s, .. } = &mut diagnose {
+                *s = Some(stop);
+            }
+            Ok(diagnose)
         }
         "ECS Deployment State Change" => {
             let name = event.detail["eventName"].as_str().unwrap_or_default();
@@ -349,7 +378,7 @@ fn ecs(v: &Value) -> Result<Invocation, TriggerError> {
                 Some(format!("deployment/{id}")),
             );
             if let Invocation::Diagnose { notice: n, .. } = &mut diagnose {
-                *n = Some(notice);
+                *n = Some(Box::new(notice));
             }
             Ok(diagnose)
         }
@@ -467,6 +496,7 @@ mod tests {
             services,
             trigger,
             dedupe_key,
+            stop: Some(stop),
             ..
         } = oom
         else {
@@ -478,6 +508,34 @@ mod tests {
             trigger.detail.contains("OutOfMemoryError") && trigger.detail.contains("(exit 137)")
         );
         assert_eq!(dedupe_key.as_deref(), Some("task/0f1e2d3c/4"));
+        // The stop is recorded too: without its own stoppedAt, at the event's time.
+        assert_eq!(stop.service, "api");
+        assert_eq!(
+            stop.task.stopped_at,
+            Some(crate::timefmt::to_millis(
+                time::macros::datetime!(2026-11-29 14:35:27 UTC)
+            ))
+        );
+        let mut with_time = task_stopped(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            1,
+        );
+        with_time["detail"]["stoppedAt"] = json!("2026-11-29T14:30:01.5Z");
+        with_time["detail"]["startedBy"] = json!("ecs-svc/77");
+        let Invocation::Diagnose {
+            stop: Some(stop), ..
+        } = parse(&with_time).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            stop.task.stopped_at,
+            Some(crate::timefmt::to_millis(
+                time::macros::datetime!(2026-11-29 14:30:01.5 UTC)
+            ))
+        );
+        assert_eq!(stop.task.started_by.as_deref(), Some("ecs-svc/77"));
         assert!(matches!(
             parse(&task_stopped(
                 "EssentialContainerExited",
@@ -524,13 +582,15 @@ mod tests {
             ),
             ("UserInitiated", "Task stopped by user", 137),
         ] {
-            assert!(
-                matches!(
-                    parse(&task_stopped(code, reason, exit)).unwrap(),
-                    Invocation::Ignore(_)
-                ),
-                "{code} {exit}"
-            );
+            // Not diagnosed, but recorded: a later, longer window counts it as a normal stop.
+            let Invocation::RecordStop { stop, reason: why } =
+                parse(&task_stopped(code, reason, exit)).unwrap()
+            else {
+                panic!("{code} {exit}")
+            };
+            assert_eq!(stop.service, "api");
+            assert_eq!(stop.task.stop_code.as_deref(), Some(code));
+            assert!(why.starts_with("task stopped normally"), "{why}");
         }
         // Exit 137 without an OutOfMemory reason is a kill, diagnosed but not called OOM.
         let Invocation::Diagnose { trigger, .. } = parse(&task_stopped(

@@ -399,6 +399,57 @@ pub struct MemRecords {
     pub fail_reports: AtomicBool,
     /// What [`OpenIncident::open_incident`] answers: an incident id, or an error text.
     pub incident: Mutex<Option<Result<String, String>>>,
+    /// Recorded task stops (service, stop).
+    pub stops: Mutex<Vec<(String, StoppedTaskInfo)>>,
+    /// Recording and reading stops answers this error.
+    pub fail_stops: AtomicBool,
+}
+
+impl StopLog for MemRecords {
+    async fn record_stop(
+        &self,
+        service: &str,
+        task: &StoppedTaskInfo,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        if self.fail_stops.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed(
+                "s3:PutObject failed: InternalError".into(),
+            ));
+        }
+        let mut task = task.clone();
+        task.stopped_at = task.stopped_at.or(Some(now_ms));
+        let mut stops = lock(&self.stops);
+        // The same stop again (a redelivery) replaces its record.
+        stops.retain(|(s, t)| !(s == service && t.task_arn == task.task_arn));
+        stops.push((service.to_string(), task));
+        Ok(())
+    }
+
+    async fn recorded_stops(
+        &self,
+        service: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<StoppedTaskInfo>, StoreError> {
+        if self.fail_stops.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed(
+                "s3:ListObjectsV2 failed: AccessDenied".into(),
+            ));
+        }
+        Ok(lock(&self.stops)
+            .iter()
+            .filter(|(s, t)| {
+                s == service
+                    && t.stopped_at
+                        .is_some_and(|ms| (start_ms..=end_ms).contains(&ms))
+            })
+            .map(|(_, t)| StoppedTaskInfo {
+                source: StopSource::Recorded,
+                ..t.clone()
+            })
+            .collect())
+    }
 }
 
 impl MemRecords {

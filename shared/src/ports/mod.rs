@@ -179,9 +179,41 @@ pub struct StoppedTaskInfo {
     pub started_by: Option<String>,
     /// Its task definition's ARN (the revision it ran).
     pub task_definition: Option<String>,
+    /// Where the diagnosis learned of it.
+    pub source: StopSource,
     pub stop_code: Option<String>,
     pub stopped_reason: Option<String>,
     pub containers: Vec<ContainerExit>,
+}
+
+/// Where a stop is known from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopSource {
+    /// ECS still describes the task (about an hour after it stopped).
+    #[default]
+    Ecs,
+    /// Its task-stopped event, recorded by diagnose when it came.
+    Recorded,
+}
+
+/// Task stops recorded from ECS's events, kept past the hour ECS keeps them.
+pub trait StopLog: Send + Sync {
+    /// Records the stop of a task of `service` (again: the same record).
+    fn record_stop(
+        &self,
+        service: &str,
+        task: &StoppedTaskInfo,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The recorded stops of `service` in [start, end] (milliseconds), at most
+    /// `diagnose::stoplog::MAX_RECORDED` (the newest).
+    fn recorded_stops(
+        &self,
+        service: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> impl Future<Output = Result<Vec<StoppedTaskInfo>, StoreError>> + Send;
 }
 
 /// Stopped tasks and events of a service.
