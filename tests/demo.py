@@ -92,8 +92,13 @@ def seed(aws, harness):
     thousands of log events and an OOM-killed task."""
     ecs, logs = aws("ecs"), aws("logs")
     ecs.create_cluster(clusterName=CLUSTER)
-    ecs.register_task_definition(family="app", containerDefinitions=[
-        {"name": "app", "image": "public.ecr.aws/nginx/nginx", "memory": 256, "portMappings": [{"containerPort": 80}]}])
+    # One task definition per service, its container logging to /ecs/<service> (awslogs, stream
+    # prefix "ecs"): diagnose finds the log groups there, as ECS_LOG_PATTERN is left blank.
+    for name in ["web", "api", "worker", "nightly"]:
+        ecs.register_task_definition(family=name, containerDefinitions=[
+            {"name": "app", "image": "public.ecr.aws/nginx/nginx", "memory": 256, "portMappings": [{"containerPort": 80}],
+             "logConfiguration": {"logDriver": "awslogs", "options": {
+                 "awslogs-group": f"/ecs/{name}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}])
     vpc = aws("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     tg = aws("elbv2").create_target_group(Name="web-tg", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
     tg_arn = tg["TargetGroups"][0]["TargetGroupArn"]
@@ -107,7 +112,7 @@ def seed(aws, harness):
             tags += [{"key": "harness.rollout", "value": "IN_PROGRESS"},
                      {"key": "harness.rollout-reason", "value": "ECS deployment ecs-svc/4242 in progress."},
                      {"key": "harness.rollout-started", "value": "40"}]
-        ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition="app", desiredCount=desired, launchType="EC2",
+        ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition=name, desiredCount=desired, launchType="EC2",
                            tags=tags, **kw)
     now = int(time.time() * 1000)
 
@@ -165,10 +170,16 @@ def seed(aws, harness):
         '  File "/app/jobs/invoice.py", line 42, in run',
         '    total = order["amount"]',
         "KeyError: 'amount'"])]
-    put("/ecs/worker", "ecs/worker/worker-1", worker)
+    put("/ecs/worker", "ecs/app/worker-1", worker)
+    # What the OOM-killed task wrote last, in its own stream (awslogs: ecs/<container>/<task id>).
+    put("/ecs/api", "ecs/app/7f3c9a1e", [(at(11, i), m) for i, m in enumerate([
+        "2026-11-29T14:35:27Z INFO orders: warming the price cache",
+        "2026-11-29T14:35:27Z INFO orders: price cache holds 1,900,000 entries",
+        "2026-11-29T14:35:27Z WARN orders: GC overhead above 90 %"])])
     harness_call(harness, "harness", "add_stopped_task", {
         "cluster": CLUSTER, "service": "api", "task_id": "7f3c9a1e", "exit_code": 137, "stopped_at": int(time.time()) - 600,
-        "reason": "OutOfMemoryError: Container killed due to memory usage"})
+        "reason": "OutOfMemoryError: Container killed due to memory usage",
+        "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/api:1"})
     aws("s3").create_bucket(Bucket=BUCKET)
     topic = aws("sns").create_topic(Name="ecs-monitor-alerts")["TopicArn"]
     queue = aws("sqs").create_queue(QueueName="alert-inbox")["QueueUrl"]
@@ -348,13 +359,16 @@ def main():
             say(f"           {t[:110]}")
     say(f"full report: {report['report_url']}")
     say("probable cause, most severe first:")
-    for c in report["probable_causes"][:3]:
+    for i, c in enumerate(report["probable_causes"][:3]):
         say(f"  {c['sentence']}")
-        for e in c["evidence"][:1]:
+        for e in c["evidence"][:3 if i == 0 else 1]:
             say(f"      {e[:110]}")
     kinds = [c["kind"] for c in report["probable_causes"]]
     check(kinds[:1] == ["oom_killed"] and "panic" in kinds and "dependency_down" in kinds,
           "the OOM kill leads the probable causes; the panic and the refused database follow")
+    check("(memory limit 256 MiB)" in report["probable_causes"][0]["sentence"]
+          and any("GC overhead above 90 %" in e for e in report["probable_causes"][0]["evidence"]),
+          "the OOM kill names its memory limit and what the task wrote last (its task definition says where)")
     api = next(x for x in report["services"] if x["service"] == "api")
     check(report["trigger"]["kind"] == "sns" and [x["service"] for x in report["services"]] == ["api"], "diagnose took the alert's service")
     check(api["status"] == "critical" and api["restarts"]["count"] == 1 and api["restarts"]["stopped_tasks"][0]["oom"], "the OOM kill is found")

@@ -291,6 +291,11 @@ class StrictLayer:
         group = params.get("logGroupName") or params.get("logGroupIdentifier") or ""
         if group.startswith("arn:"):
             group = group.split(":log-group:", 1)[1].removesuffix(":*")
+        if op == "GetLogEvents":
+            # GetLogEvents is authorized on the log stream (IAM service authorization
+            # reference, CloudWatch Logs: resource type log-stream).
+            stream = params.get("logStreamName") or ""
+            return [Check("logs:GetLogEvents", f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}:log-stream:{stream}")]
         # LogGroup.arn: "arn:aws:logs:us-east-1:123456789012:log-group:/mystuff:*".
         resource = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}:*"
         return [Check(f"logs:{op}", resource)]

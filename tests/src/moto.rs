@@ -162,6 +162,25 @@ impl Moto {
 
 impl Moto {
     /// Creates the SQS queue `name` and subscribes it to `topic_arn`; returns the queue URL.
+    /// Registers a task definition for `service` (family = its name) whose one container `app`
+    /// sends its logs to `/ecs/<service>` with stream prefix `ecs` (so a task's stream is
+    /// `ecs/app/<task id>`), and creates the service (EC2 launch type) on it.
+    pub fn service_with_logs(&self, cluster: &str, service: &str, desired: i32) {
+        self.ok(
+            "ecs",
+            "register_task_definition",
+            serde_json::json!({"family": service, "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128,
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": format!("/ecs/{service}"),
+                    "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]}),
+        );
+        self.ok(
+            "ecs",
+            "create_service",
+            serde_json::json!({"cluster": cluster, "serviceName": service, "taskDefinition": service,
+                "desiredCount": desired, "launchType": "EC2"}),
+        );
+    }
+
     pub fn subscribe_queue(&self, topic_arn: &str, name: &str) -> String {
         let url = self.ok("sqs", "create_queue", json!({"QueueName": name}))["QueueUrl"]
             .as_str()

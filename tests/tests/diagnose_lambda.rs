@@ -26,8 +26,7 @@ use time::OffsetDateTime;
 fn seed(bucket: &str) -> (Moto, String, String) {
     let moto = Moto::start();
     moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
-    moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 64}]}));
-    moto.ok("ecs", "create_service", json!({"cluster": "prod", "serviceName": "api", "taskDefinition": "app", "desiredCount": 1, "launchType": "EC2"}));
+    moto.service_with_logs("prod", "api", 1);
     moto.ok(
         "logs",
         "create_log_group",
@@ -569,6 +568,61 @@ async fn task_stops_are_kept_past_the_hour_ecs_keeps_them() {
     );
 }
 
+/// Where the logs are and what a dead task last said come from the task definition (its
+/// awslogs group and stream prefix, its container's memory), read under the template's
+/// grants (DescribeTaskDefinition, GetLogEvents on the task's own stream).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_task_definition_names_the_logs_and_a_dead_tasks_last_lines() {
+    let (moto, topic, _) = seed("reports");
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    moto.ok(
+        "logs",
+        "create_log_stream",
+        json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/oom7"}),
+    );
+    moto.ok(
+        "logs",
+        "put_log_events",
+        json!({"logGroupName": "/ecs/api", "logStreamName": "ecs/app/oom7", "logEvents": [
+        {"timestamp": (now - 320) * 1000, "message": "loading the catalogue"},
+        {"timestamp": (now - 310) * 1000, "message": "catalogue holds 2,000,000 items"}]}),
+    );
+    moto.ok(
+        "harness",
+        "add_stopped_task",
+        json!({"cluster": "prod", "service": "api", "task_id": "oom7",
+            "reason": "OutOfMemoryError: Container killed due to memory usage", "exit_code": 137,
+            "stopped_at": now - 300,
+            "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/api:1"}),
+    );
+    let app = app_at(&moto.endpoint, config(&topic, &[])).await;
+    let out = invoke(&app, json!({"services": ["api"]}), "t1")
+        .await
+        .unwrap();
+    let api = &out["services"][0];
+    assert_eq!(
+        api["log_group"], "/ecs/api",
+        "from the task definition: {api}"
+    );
+    let task = &api["restarts"]["stopped_tasks"][0];
+    assert_eq!(task["task"], "oom7");
+    assert_eq!(task["memory_limit_mib"], 128, "{task}");
+    assert_eq!(
+        task["last_lines"],
+        json!(["loading the catalogue", "catalogue holds 2,000,000 items"])
+    );
+    let oom = &out["probable_causes"][0];
+    assert_eq!(
+        oom["sentence"],
+        "api: 1 task was killed for running out of memory (memory limit 128 MiB)"
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
+}
+
 /// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".
 #[tokio::test(flavor = "multi_thread")]
 async fn a_409_on_a_claim_is_retried() {
@@ -612,6 +666,8 @@ async fn throttling_and_5xx_on_every_aws_call_are_retried() {
     assert_eq!(published(&moto, &queue).len(), 1, "the summary, once");
     proxy.assert_every_call_faulted(&[
         "DescribeServices",
+        "DescribeTaskDefinition",
+        "GetLogEvents",
         "ListTasks",
         "DescribeTasks",
         "DescribeLogStreams",

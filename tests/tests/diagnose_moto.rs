@@ -37,9 +37,8 @@ const SECRET_LINE: &str = "ERROR login to postgres://app:hunter2@db:5432/orders 
 fn seed() -> Moto {
     let moto = Moto::start();
     moto.ok("ecs", "create_cluster", json!({"clusterName": "prod"}));
-    moto.ok("ecs", "register_task_definition", json!({"family": "app", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}]}));
     for s in ["api", "worker", "ghost"] {
-        moto.ok("ecs", "create_service", json!({"cluster": "prod", "serviceName": s, "taskDefinition": "app", "desiredCount": 1, "launchType": "EC2"}));
+        moto.service_with_logs("prod", s, 1);
     }
     let now = now_ms();
     let t = |minutes_ago: i64, i: i64| now - minutes_ago * 60_000 + i;
@@ -173,7 +172,9 @@ fn logs_diagnose_explains_what_broke() {
         &[("ECS_SERVICES", "api,worker,ghost")],
     );
     assert!(
-        text.contains("\nProbable cause:\n  1. api: 1 task was killed for running out of memory\n"),
+        text.contains(
+            "\nProbable cause:\n  1. api: 1 task was killed for running out of memory (memory limit 128 MiB)\n"
+        ),
         "{text}"
     );
     let svc = |name: &str| {

@@ -4,7 +4,8 @@
 use ecs_monitor::app::{AppError, Context, Diagnosis};
 use ecs_monitor::diagnose::trigger::parse;
 use ecs_monitor::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TaskHistory,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog,
+    TaskDefinitions, TaskHistory,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -23,7 +24,7 @@ pub async fn handle<L, E, H, S, P>(
 ) -> Result<Value, Diagnostic>
 where
     L: LogEvents,
-    E: EcsServices,
+    E: EcsServices + TaskDefinitions,
     H: TaskHistory,
     S: Records + ReportWriter + OpenIncident + StopLog,
     P: Publisher,

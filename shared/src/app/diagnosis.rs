@@ -23,7 +23,8 @@ use crate::diagnose::run::{Request, diagnose, resolve_services};
 use crate::diagnose::trigger::Invocation;
 use crate::diagnose::trigger::TaskStop;
 use crate::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TaskHistory,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog,
+    TaskDefinitions, TaskHistory,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -95,7 +96,7 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns> {
 impl<L, E, H, S, P> Diagnosis<L, E, H, S, P>
 where
     L: LogEvents,
-    E: EcsServices,
+    E: EcsServices + TaskDefinitions,
     H: TaskHistory,
     S: Records + ReportWriter + OpenIncident + StopLog,
     P: Publisher,

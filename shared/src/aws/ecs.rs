@@ -2,7 +2,9 @@
 
 use super::short_name;
 use crate::health::model::{ServiceObservation, ServicesObservation};
-use crate::ports::{AwsError, EcsServices};
+use crate::ports::{
+    AwsError, AwsLogs, ContainerDefinitionInfo, EcsServices, TaskDefinitionInfo, TaskDefinitions,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -114,5 +116,45 @@ impl EcsServices for Ecs {
             }
         }
         Ok(obs)
+    }
+}
+
+impl TaskDefinitions for Ecs {
+    async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        let out = self
+            .0
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ecs:DescribeTaskDefinition", &e))?;
+        let Some(td) = out.task_definition() else {
+            return Err(AwsError {
+                operation: "ecs:DescribeTaskDefinition",
+                message: format!("{arn}: no task definition in the answer"),
+            });
+        };
+        Ok(TaskDefinitionInfo {
+            arn: td.task_definition_arn().unwrap_or(arn).to_string(),
+            memory: td.memory().map(str::to_string),
+            containers: td
+                .container_definitions()
+                .iter()
+                .map(|c| ContainerDefinitionInfo {
+                    name: c.name().unwrap_or_default().to_string(),
+                    // ECS's default: a container is essential unless it says otherwise.
+                    essential: c.essential().unwrap_or(true),
+                    memory: c.memory(),
+                    log: c.log_configuration().and_then(|l| {
+                        let options = l.options()?;
+                        (l.log_driver().as_str() == "awslogs").then(|| AwsLogs {
+                            group: options.get("awslogs-group").cloned().unwrap_or_default(),
+                            region: options.get("awslogs-region").cloned(),
+                            stream_prefix: options.get("awslogs-stream-prefix").cloned(),
+                        })
+                    }),
+                })
+                .collect(),
+        })
     }
 }

@@ -86,6 +86,35 @@ impl LogEvents for CloudWatchLogs {
         })
     }
 
+    async fn last_events(
+        &self,
+        group: &str,
+        stream: &str,
+        limit: i32,
+    ) -> Result<Vec<(i64, String)>, LogsError> {
+        // The newest events, in time order (GetLogEvents, API reference: startFromHead false).
+        let out = self
+            .0
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| classify_error(group, &e))?;
+        Ok(out
+            .events()
+            .iter()
+            .map(|e| {
+                (
+                    e.timestamp().unwrap_or_default(),
+                    e.message().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    }
+
     async fn streams_page(
         &self,
         group: &str,

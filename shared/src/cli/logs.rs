@@ -222,47 +222,63 @@ async fn pull<W: Write>(
     let end = crate::timefmt::to_millis(now);
     let start = end - i64::from(opts.minutes) * 60_000;
     for service in services {
-        let group = cfg.log_group(&service);
-        let q = Query {
-            group: &group,
-            start_ms: start,
-            end_ms: end,
-            pattern: opts.filter.as_deref(),
-            cap: opts.limit.unwrap_or(200),
+        // ECS_LOG_PATTERN's group, else the groups of the service's task definition.
+        let groups = match crate::diagnose::run::find_log_groups(cfg, ecs, &service)
+            .await
+            .0
+        {
+            Ok(groups) => groups,
+            Err(e) => {
+                eprintln!("ecs-monitor: {service}: {e}");
+                continue;
+            }
         };
-        let mut n = 0u64;
-        let mut write_err = None;
-        let fetched = fetch_window(logs, &limiter, q, |e| {
-            n += 1;
-            if progress && n.is_multiple_of(1000) {
-                eprint!("\rpulling {service}: {n} events");
-            }
-            let at = crate::timefmt::millis_rfc3339(e.timestamp);
-            let line = if opts.json {
-                serde_json::json!({"timestamp": at, "service": service, "stream": e.stream, "message": e.message}).to_string()
-            } else {
-                format!("{at} {service} {} {}", e.stream, e.message.trim_end())
+        let mut left = opts.limit.unwrap_or(200);
+        for group in &groups {
+            let q = Query {
+                group,
+                start_ms: start,
+                end_ms: end,
+                pattern: opts.filter.as_deref(),
+                cap: left,
             };
-            if write_err.is_none()
-                && let Err(err) = writeln!(out, "{line}")
-            {
-                write_err = Some(err);
+            let mut n = 0u64;
+            let mut write_err = None;
+            let fetched = fetch_window(logs, &limiter, q, |e| {
+                n += 1;
+                if progress && n.is_multiple_of(1000) {
+                    eprint!("\rpulling {service}: {n} events");
+                }
+                let at = crate::timefmt::millis_rfc3339(e.timestamp);
+                let line = if opts.json {
+                    serde_json::json!({"timestamp": at, "service": service, "stream": e.stream, "message": e.message}).to_string()
+                } else {
+                    format!("{at} {service} {} {}", e.stream, e.message.trim_end())
+                };
+                if write_err.is_none()
+                    && let Err(err) = writeln!(out, "{line}")
+                {
+                    write_err = Some(err);
+                }
+            })
+            .await;
+            if progress {
+                eprint!("\r{:60}\r", "");
             }
-        })
-        .await;
-        if progress {
-            eprint!("\r{:60}\r", "");
-        }
-        if let Some(e) = write_err {
-            return Err(CliError::Write(e));
-        }
-        match fetched {
-            Ok(f) if f.truncated => eprintln!(
-                "ecs-monitor: {service}: stopped at --limit {} events",
-                f.events
-            ),
-            Ok(_) => {}
-            Err(e) => eprintln!("ecs-monitor: {service}: {e}"),
+            if let Some(e) = write_err {
+                return Err(CliError::Write(e));
+            }
+            match fetched {
+                Ok(f) if f.truncated => {
+                    eprintln!(
+                        "ecs-monitor: {service}: stopped at --limit {} events",
+                        opts.limit.unwrap_or(200)
+                    );
+                    break;
+                }
+                Ok(f) => left = left.saturating_sub(f.events),
+                Err(e) => eprintln!("ecs-monitor: {service} ({group}): {e}"),
+            }
         }
     }
     out.flush().map_err(CliError::Write)

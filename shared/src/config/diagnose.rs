@@ -19,8 +19,9 @@ pub struct DiagnoseConfig {
     pub cluster: String,
     pub region: String,
     pub services: Option<Vec<String>>,
-    /// Log group of a service: `{service}` is replaced by its name. Default `/ecs/{service}`.
-    pub log_pattern: String,
+    /// Log group of a service: `{service}` is replaced by its name. Unset: the groups its task
+    /// definition's containers log to (`diagnose::logsource`).
+    pub log_pattern: Option<String>,
     /// Where reports go: `REPORT_BUCKET`, else `STATE_BUCKET`.
     pub report_bucket: Option<String>,
     pub report_prefix: String,
@@ -50,13 +51,13 @@ impl DiagnoseConfig {
         // Only the common variables and diagnose's own: a health-only variable, good or bad,
         // does not concern it.
         let common = CommonConfig::from_env(source)?;
-        let log_pattern = source
-            .get(ECS_LOG_PATTERN)?
-            .unwrap_or_else(|| "/ecs/{service}".into());
-        if !log_pattern.contains("{service}") {
+        let log_pattern = source.get(ECS_LOG_PATTERN)?;
+        if let Some(p) = &log_pattern
+            && !p.contains("{service}")
+        {
             return Err(invalid(
                 ECS_LOG_PATTERN,
-                &log_pattern,
+                p,
                 "must contain {service}, as in /ecs/{service}",
             ));
         }
@@ -87,8 +88,12 @@ impl DiagnoseConfig {
         })
     }
 
-    pub fn log_group(&self, service: &str) -> String {
-        self.log_pattern.replace("{service}", service)
+    /// The log group ECS_LOG_PATTERN names for `service`; `None` when it is unset (the task
+    /// definition says).
+    pub fn log_group(&self, service: &str) -> Option<String> {
+        self.log_pattern
+            .as_ref()
+            .map(|p| p.replace("{service}", service))
     }
 
     /// The report bucket, required where reports go to S3 (the Lambda).

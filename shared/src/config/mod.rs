@@ -109,7 +109,7 @@ mod tests {
     fn diagnose_defaults_and_errors() {
         let env = HashMap::from([(ECS_CLUSTER, "prod"), (STATE_BUCKET, "state")]);
         let c = DiagnoseConfig::from_env(&env).unwrap();
-        assert_eq!(c.log_group("api"), "/ecs/api");
+        assert_eq!(c.log_group("api"), None, "unset: the task definition says");
         assert_eq!(c.report_bucket.as_deref(), Some("state"));
         assert_eq!(c.report_prefix, "reports/");
         assert_eq!((c.minutes, c.event_limit), (60, 100_000));
@@ -128,6 +128,17 @@ mod tests {
                 }
             }
         }
+        let env = HashMap::from([
+            (ECS_CLUSTER, "prod"),
+            (ECS_LOG_PATTERN, "/aws/ecs/{service}"),
+        ]);
+        assert_eq!(
+            DiagnoseConfig::from_env(&env)
+                .unwrap()
+                .log_group("api")
+                .as_deref(),
+            Some("/aws/ecs/api")
+        );
         let env = HashMap::from([(ECS_CLUSTER, "prod"), (ECS_LOG_PATTERN, "/aws/ecs/prod")]);
         let err = DiagnoseConfig::from_env(&env).unwrap_err().to_string();
         assert!(

@@ -109,24 +109,50 @@ fn tasks(n: usize) -> String {
 fn stop_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
     let stops = &s.restarts.stopped_tasks;
     let of_kind = |k: StopKind| stops.iter().filter(move |t| t.kind == k);
+    // The stops, and what the newest of them wrote last (its own stream): a crash's last
+    // words are often the reason.
     let mut add = |kind: CauseKind, sentence: String, evidence: Vec<&StoppedTask>| {
+        let last_words: Vec<String> = evidence
+            .iter()
+            .filter(|t| !t.last_lines.is_empty())
+            .max_by_key(|t| t.stopped_at)
+            .map(|t| {
+                let n = t.last_lines.len();
+                t.last_lines[n.saturating_sub(2)..]
+                    .iter()
+                    .map(|l| cut(format!("task {} wrote last: {l}", t.task)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stops = MAX_EVIDENCE.saturating_sub(last_words.len()).max(1);
         out.push(Cause {
             service: s.service.clone(),
             kind,
             sentence,
             evidence: evidence
                 .into_iter()
-                .take(MAX_EVIDENCE)
+                .take(stops)
                 .map(stop_line)
+                .chain(last_words)
+                .take(MAX_EVIDENCE)
                 .collect(),
         });
     };
     let oom: Vec<&StoppedTask> = stops.iter().filter(|t| t.oom).collect();
     if !oom.is_empty() {
+        // The limit they ran under, from their task definition, when all say the same.
+        let limits: std::collections::BTreeSet<i32> =
+            oom.iter().filter_map(|t| t.memory_limit_mib).collect();
+        let limit = match (limits.len(), limits.first()) {
+            (1, Some(l)) if oom.iter().all(|t| t.memory_limit_mib.is_some()) => {
+                format!(" (memory limit {l} MiB)")
+            }
+            _ => String::new(),
+        };
         add(
             CauseKind::OomKilled,
             format!(
-                "{}: {} killed for running out of memory",
+                "{}: {} killed for running out of memory{limit}",
                 s.service,
                 match oom.len() {
                     1 => "1 task was".to_string(),
@@ -311,6 +337,8 @@ mod tests {
         ServiceReport {
             service: name.into(),
             log_group: format!("/ecs/{name}"),
+            log_groups: vec![],
+            log_group_errors: vec![],
             status: ServiceStatus::Degraded,
             events_scanned: 100,
             health_noise: 0,
@@ -343,6 +371,8 @@ mod tests {
             kind,
             oom: kind == StopKind::Oom,
             source: Default::default(),
+            memory_limit_mib: None,
+            last_lines: vec![],
         }
     }
 
@@ -428,6 +458,55 @@ mod tests {
             [
                 "2026-12-02T10:05:00Z task 7f3c9a1e stopped: OutOfMemoryError: Container killed due to memory usage (exit 137)"
             ]
+        );
+    }
+
+    /// The task definition's memory limit and the task's last lines join the OOM cause.
+    #[test]
+    fn an_oom_kill_names_its_memory_limit_and_last_words() {
+        let mut api = service("api");
+        let mut a = stop(
+            "a",
+            1,
+            StopKind::Oom,
+            Some(137),
+            "OutOfMemoryError: Container killed due to memory usage",
+        );
+        let mut b = stop(
+            "b",
+            3,
+            StopKind::Oom,
+            Some(137),
+            "OutOfMemoryError: Container killed due to memory usage",
+        );
+        a.memory_limit_mib = Some(512);
+        b.memory_limit_mib = Some(512);
+        b.last_lines = vec![
+            "warming cache".into(),
+            "loaded 2,000,000 items".into(),
+            "resizing to 4,000,000".into(),
+        ];
+        api.restarts.stopped_tasks = vec![a.clone(), b.clone()];
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(
+            causes[0].sentence,
+            "api: 2 tasks were killed for running out of memory (memory limit 512 MiB)"
+        );
+        assert_eq!(
+            causes[0].evidence,
+            [
+                "2026-12-02T10:01:00Z task a stopped: OutOfMemoryError: Container killed due to memory usage (exit 137)",
+                "task b wrote last: loaded 2,000,000 items",
+                "task b wrote last: resizing to 4,000,000"
+            ]
+        );
+        // Limits that differ (or are unknown for one) are not summed up in one figure.
+        b.memory_limit_mib = Some(1024);
+        api.restarts.stopped_tasks = vec![a, b];
+        let causes = rank(&report(vec![api]));
+        assert_eq!(
+            causes[0].sentence,
+            "api: 2 tasks were killed for running out of memory"
         );
     }
 

@@ -169,6 +169,22 @@ pub async fn fetch_window<L: LogEvents>(
     }
 }
 
+/// The last `limit` events of one stream, through `limiter` (the streams' budget): what a
+/// stopped task wrote last.
+pub async fn last_lines<L: LogEvents>(
+    logs: &L,
+    limiter: &RateLimiter,
+    group: &str,
+    stream: &str,
+    limit: i32,
+) -> Result<Vec<(i64, String)>, LogsError> {
+    let mut retries = 0;
+    limited(limiter, stream, &mut retries, || {
+        logs.last_events(group, stream, limit)
+    })
+    .await
+}
+
 /// First-event times (ms) and names of the log streams that started in [start, end]: one per
 /// task. Streams come newest last event first, so paging stops at the first page whose
 /// streams all ended before the window (less the slack for `lastEventTimestamp`).

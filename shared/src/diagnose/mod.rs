@@ -5,6 +5,7 @@ pub mod cause;
 pub mod claims;
 pub mod deployment;
 pub mod fetch;
+pub mod logsource;
 pub mod render;
 pub mod report;
 pub mod restarts;

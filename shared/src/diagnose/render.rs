@@ -22,10 +22,16 @@ fn service_links(report: &Report, s: &ServiceReport) -> Option<ServiceLinks> {
         return None;
     }
     let ecs = |page| links::ecs_service(region, &report.cluster, &s.service, page);
+    // Every group read: the main one and its sidecars'.
+    let groups: Vec<&str> = if s.log_groups.is_empty() {
+        vec![s.log_group.as_str()]
+    } else {
+        s.log_groups.iter().map(String::as_str).collect()
+    };
     Some(ServiceLinks {
         logs: links::logs_insights(
             region,
-            &[&s.log_group],
+            &groups,
             report.window.start,
             report.window.end,
             links::ERROR_QUERY,
@@ -156,15 +162,22 @@ pub fn text(report: &Report) -> String {
         if s.status == ServiceStatus::Healthy || s.status == ServiceStatus::NoLogs {
             continue;
         }
+        let groups = if s.log_groups.is_empty() {
+            s.log_group.clone()
+        } else {
+            s.log_groups.join(", ")
+        };
         let _ = writeln!(
             o,
-            "\n== {} ({}) — {}",
+            "\n== {} ({groups}) — {}",
             s.service,
-            s.log_group,
             s.status.as_str().to_uppercase()
         );
         if let Some(e) = &s.error {
             let _ = writeln!(o, "  cannot read the logs: {e}");
+        }
+        for e in &s.log_group_errors {
+            let _ = writeln!(o, "  cannot read the log group {e}");
         }
         if s.previous_window.errors_total > 0 || s.errors_total > 0 {
             let _ = writeln!(
@@ -199,6 +212,21 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(o, "  restarts: {} (timeline)", s.restarts.count);
             for t in s.restarts.timeline.iter().rev().take(15).rev() {
                 let _ = writeln!(o, "    {t}");
+            }
+        }
+        for t in s
+            .restarts
+            .stopped_tasks
+            .iter()
+            .filter(|t| !t.last_lines.is_empty())
+        {
+            let limit = t
+                .memory_limit_mib
+                .map(|m| format!(" (memory limit {m} MiB)"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "  task {} wrote last{limit}:", t.task);
+            for l in &t.last_lines {
+                let _ = writeln!(o, "    | {l}");
             }
         }
         if let Some(links) = service_links(report, s) {
@@ -443,6 +471,8 @@ mod tests {
         ServiceReport {
             service: format!("service-with-a-long-name-{i:03}-{}", "s".repeat(60)),
             log_group: format!("/ecs/service-{i}"),
+            log_groups: vec![],
+            log_group_errors: vec![],
             status: ServiceStatus::Critical,
             events_scanned: 1_000_000,
             health_noise: 0,

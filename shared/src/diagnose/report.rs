@@ -111,6 +111,13 @@ pub struct StoppedTask {
     /// task-stopped event, kept past ECS's hour).
     #[serde(default)]
     pub source: crate::ports::StopSource,
+    /// For an OOM kill: the memory limit (MiB) its container ran under (its own hard limit,
+    /// else the task's), from its task definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_mib: Option<i32>,
+    /// The last lines its container wrote (its own log stream), secrets redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -138,7 +145,14 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceReport {
     pub service: String,
+    /// Its main log group (its essential container's); empty when none could be found.
     pub log_group: String,
+    /// Every group read: the main one, then its sidecars' (from the task definition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_groups: Vec<String>,
+    /// Groups besides the main one that could not be read, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_group_errors: Vec<String>,
     pub status: ServiceStatus,
     pub events_scanned: u64,
     pub health_noise: u64,

@@ -73,6 +73,8 @@ pub fn assemble(
                 kind,
                 oom: kind == StopKind::Oom,
                 source: t.source,
+                memory_limit_mib: None,
+                last_lines: Vec::new(),
             });
         }
     }

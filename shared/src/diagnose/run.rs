@@ -3,15 +3,20 @@
 //! service events, into a [`Report`].
 
 use super::analyze::{Analyzer, Findings, LogEvent};
-use super::fetch::{Limiters, Query, fetch_window, streams_started};
+use super::fetch::{Limiters, Query, fetch_window, last_lines, streams_started};
+use super::logsource;
 use super::report::*;
 use super::restarts;
 use super::stoplog;
 use crate::classify::{Category, Classifier};
 use crate::config::DiagnoseConfig;
-use crate::ports::{EcsServices, LogEvents, StopLog, StoppedTaskInfo, StoreError, TaskHistory};
+use crate::ports::{
+    EcsServices, LogEvents, LogsError, StopLog, StoppedTaskInfo, StoreError, TaskDefinitionInfo,
+    TaskDefinitions, TaskHistory,
+};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// What to diagnose.
@@ -33,6 +38,9 @@ pub enum DiagnoseError {
 
 /// Top errors listed per service.
 pub const TOP_ERRORS: usize = 10;
+/// Stopped tasks whose last lines are read (the newest), and how many lines each.
+pub const LAST_LINES_TASKS: usize = 5;
+pub const LAST_LINES: i32 = 5;
 /// How long ECS keeps a stopped task describable: "at least one hour" (DescribeTasks and
 /// ListTasks, ECS API reference).
 pub const STOPPED_TASKS_KEPT_MS: i64 = 60 * 60 * 1000;
@@ -68,9 +76,12 @@ fn all_categories(counts: &BTreeMap<Category, u64>) -> BTreeMap<Category, u64> {
         .collect()
 }
 
-struct Ctx<'a, L, H, R> {
+struct Ctx<'a, L, E, H, R> {
     cfg: &'a DiagnoseConfig,
     logs: &'a L,
+    ecs: &'a E,
+    /// Task definitions read in this diagnosis, by ARN.
+    task_definitions: Mutex<BTreeMap<String, TaskDefinitionInfo>>,
     history: &'a H,
     /// The task stops recorded from ECS events; none for the CLI.
     stop_log: Option<&'a R>,
@@ -82,35 +93,180 @@ struct Ctx<'a, L, H, R> {
     limit: u64,
 }
 
-async fn analyze_window<L: LogEvents>(
-    ctx: &Ctx<'_, L, impl TaskHistory, impl StopLog>,
-    group: &str,
+impl<L, E: TaskDefinitions, H, R> Ctx<'_, L, E, H, R> {
+    /// A task definition, read once per diagnosis.
+    async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, String> {
+        if let Some(td) = self
+            .task_definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(arn)
+        {
+            return Ok(td.clone());
+        }
+        let td = self
+            .ecs
+            .task_definition(arn)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.task_definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(arn.to_string(), td.clone());
+        Ok(td)
+    }
+}
+
+/// One window of a service's logs, over its groups (the main one first; the event cap is the
+/// service's, over all of them). The main group's failure is the window's; the others' are
+/// listed.
+async fn analyze_window<L: LogEvents, E, H, R>(
+    ctx: &Ctx<'_, L, E, H, R>,
+    groups: &[String],
     start: i64,
     end: i64,
-) -> Result<(Findings, bool), String> {
+) -> Result<(Findings, bool, Vec<String>), String> {
     let mut analyzer = Analyzer::new(ctx.classifier);
-    let q = Query {
-        group,
-        start_ms: start,
-        end_ms: end,
-        pattern: None,
-        cap: ctx.limit,
-    };
-    let fetched = fetch_window(ctx.logs, &ctx.limiters.filter, q, |e| {
-        analyzer.add(&LogEvent {
-            timestamp: e.timestamp,
-            stream: &e.stream,
-            message: &e.message,
+    let (mut truncated, mut left, mut failed) = (false, ctx.limit, Vec::new());
+    for (i, group) in groups.iter().enumerate() {
+        let q = Query {
+            group,
+            start_ms: start,
+            end_ms: end,
+            pattern: None,
+            cap: left,
+        };
+        let fetched = fetch_window(ctx.logs, &ctx.limiters.filter, q, |e| {
+            analyzer.add(&LogEvent {
+                timestamp: e.timestamp,
+                stream: &e.stream,
+                message: &e.message,
+            })
         })
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok((analyzer.finish(), fetched.truncated))
+        .await;
+        match fetched {
+            Ok(f) => {
+                truncated |= f.truncated;
+                left = left.saturating_sub(f.events);
+            }
+            Err(e) if i == 0 => return Err(e.to_string()),
+            Err(e) => failed.push(format!("{group}: {e}")),
+        }
+    }
+    Ok((analyzer.finish(), truncated, failed))
+}
+
+/// Where a service's logs are: ECS_LOG_PATTERN's group, else the groups the containers of its
+/// task definition (its primary deployment's) log to, the main one first; and that task
+/// definition, when it can be read.
+pub async fn find_log_groups<E: EcsServices + TaskDefinitions>(
+    cfg: &DiagnoseConfig,
+    ecs: &E,
+    service: &str,
+) -> (Result<Vec<String>, String>, Option<TaskDefinitionInfo>) {
+    let td = match ecs
+        .describe_services(&cfg.cluster, &[service.to_string()])
+        .await
+    {
+        Ok(obs) => match obs.found.into_iter().next().and_then(|s| s.task_definition) {
+            Some(arn) => ecs.task_definition(&arn).await.map_err(|e| e.to_string()),
+            None => Err(format!(
+                "{service} is not an active service of {}",
+                cfg.cluster
+            )),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    match (cfg.log_group(service), td) {
+        (Some(group), td) => (Ok(vec![group]), td.ok()),
+        (None, Ok(td)) => (logsource::groups(&td, &cfg.region), Some(td)),
+        (None, Err(e)) => (
+            Err(format!(
+                "cannot find the log groups of {service} (its task definition): {e}"
+            )),
+            None,
+        ),
+    }
+}
+
+/// Adds what the newest failing stopped tasks' task definitions tell: an OOM-killed
+/// container's memory limit, and the last lines each task wrote (its own stream). Whatever
+/// cannot be read is listed in `unavailable`, the rest goes on.
+async fn stopped_task_details<L: LogEvents, E: TaskDefinitions, H, R>(
+    ctx: &Ctx<'_, L, E, H, R>,
+    service_td: Option<&TaskDefinitionInfo>,
+    infos: &[StoppedTaskInfo],
+    restarts: &mut Restarts,
+) {
+    let mut unavailable = Vec::new();
+    for t in restarts
+        .stopped_tasks
+        .iter_mut()
+        .rev()
+        .take(LAST_LINES_TASKS)
+    {
+        let Some(info) = infos
+            .iter()
+            .find(|i| crate::aws::tasks::task_id(&i.task_arn) == t.task)
+        else {
+            continue;
+        };
+        let td = match info.task_definition.as_deref() {
+            Some(arn) => match ctx.task_definition(arn).await {
+                Ok(td) => Some(td),
+                Err(e) => {
+                    unavailable.push(format!("task definition of task {}: {e}", t.task));
+                    continue;
+                }
+            },
+            None => service_td.cloned(),
+        };
+        let Some(td) = td else { continue };
+        // The containers that exited badly first: theirs are the lines that tell.
+        let failing: Vec<&str> = info
+            .containers
+            .iter()
+            .filter(|c| c.exit_code.is_some_and(|e| e != 0) || c.reason.is_some())
+            .map(|c| c.name.as_str())
+            .collect();
+        if t.oom {
+            t.memory_limit_mib = logsource::memory_limit(&td, failing.first().copied());
+        }
+        let Some(stream) = logsource::task_streams(&td, &ctx.cfg.region, &t.task, &failing)
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let name = stream.stream_prefix.unwrap_or_default();
+        match last_lines(
+            ctx.logs,
+            &ctx.limiters.streams,
+            &stream.group,
+            &name,
+            LAST_LINES,
+        )
+        .await
+        {
+            Ok(lines) => {
+                t.last_lines = lines
+                    .into_iter()
+                    .map(|(_, m)| {
+                        crate::health::alert::cut(crate::redact::redact(m.trim_end()).into_owned())
+                    })
+                    .collect();
+            }
+            // A task that failed before writing has no stream.
+            Err(LogsError::MissingGroup(_)) => {}
+            Err(e) => unavailable.push(format!("last lines of task {}: {e}", t.task)),
+        }
+    }
+    restarts.unavailable.extend(unavailable);
 }
 
 /// The window's recorded stops, when there is a record to read.
-async fn recorded<R: StopLog>(
-    ctx: &Ctx<'_, impl LogEvents, impl TaskHistory, R>,
+async fn recorded<L, E, H, R: StopLog>(
+    ctx: &Ctx<'_, L, E, H, R>,
     service: &str,
 ) -> Option<Result<Vec<StoppedTaskInfo>, StoreError>> {
     match ctx.stop_log {
@@ -119,15 +275,41 @@ async fn recorded<R: StopLog>(
     }
 }
 
-async fn service_report<L: LogEvents, H: TaskHistory, R: StopLog>(
-    ctx: &Ctx<'_, L, H, R>,
+async fn service_report<
+    L: LogEvents,
+    E: EcsServices + TaskDefinitions,
+    H: TaskHistory,
+    R: StopLog,
+>(
+    ctx: &Ctx<'_, L, E, H, R>,
     service: &str,
 ) -> ServiceReport {
-    let group = ctx.cfg.log_group(service);
-    let (current, previous, streams, stopped, events, recorded) = tokio::join!(
-        analyze_window(ctx, &group, ctx.start, ctx.end),
-        analyze_window(ctx, &group, ctx.prev_start, ctx.start),
-        streams_started(ctx.logs, &ctx.limiters.streams, &group, ctx.start, ctx.end),
+    let (groups, service_td) = find_log_groups(ctx.cfg, ctx.ecs, service).await;
+    if let Some(td) = &service_td {
+        ctx.task_definitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(td.arn.clone(), td.clone());
+    }
+    let found: &[String] = groups.as_deref().unwrap_or_default();
+    let main = found.first().cloned().unwrap_or_default();
+    let logs = async {
+        match &groups {
+            Ok(g) => tokio::join!(
+                analyze_window(ctx, g, ctx.start, ctx.end),
+                analyze_window(ctx, g, ctx.prev_start, ctx.start),
+                // One stream per task: the main group's (a sidecar's would count it twice).
+                streams_started(ctx.logs, &ctx.limiters.streams, &main, ctx.start, ctx.end),
+            ),
+            Err(e) => (
+                Err(e.clone()),
+                Err(e.clone()),
+                Err(LogsError::Other(e.clone())),
+            ),
+        }
+    };
+    let ((current, previous, streams), stopped, events, recorded) = tokio::join!(
+        logs,
         ctx.history.stopped_tasks(&ctx.cfg.cluster, service),
         ctx.history.service_events(&ctx.cfg.cluster, service),
         recorded(ctx, service),
@@ -139,12 +321,12 @@ async fn service_report<L: LogEvents, H: TaskHistory, R: StopLog>(
     let have_records = matches!(recorded, Some(Ok(_)));
     let stopped =
         stopped.map(|ecs| stoplog::merge(ecs, recorded.and_then(Result::ok).unwrap_or_default()));
-    let (findings, truncated, error) = match current {
-        Ok((f, t)) => (f, t, None),
-        Err(e) => (Findings::default(), false, Some(e)),
+    let (findings, truncated, log_group_errors, error) = match current {
+        Ok((f, t, failed)) => (f, t, failed, None),
+        Err(e) => (Findings::default(), false, Vec::new(), Some(e)),
     };
     let (prev_counts, prev_fps) = match &previous {
-        Ok((p, _)) => (
+        Ok((p, _, _)) => (
             Counts {
                 errors_total: p.summary.errors_total,
                 categories: all_categories(&p.summary.categories),
@@ -169,7 +351,13 @@ async fn service_report<L: LogEvents, H: TaskHistory, R: StopLog>(
         .collect();
     let mut r = ServiceReport {
         service: service.to_string(),
-        log_group: group,
+        log_group: main,
+        log_groups: if found.len() > 1 {
+            found.to_vec()
+        } else {
+            Vec::new()
+        },
+        log_group_errors,
         status: ServiceStatus::Healthy,
         events_scanned: s.lines,
         health_noise: s.health_noise,
@@ -223,13 +411,25 @@ async fn service_report<L: LogEvents, H: TaskHistory, R: StopLog>(
         truncated,
         error,
     };
+    stopped_task_details(
+        ctx,
+        service_td.as_ref(),
+        stopped.as_deref().unwrap_or_default(),
+        &mut r.restarts,
+    )
+    .await;
     r.status = service_status(&r);
     r
 }
 
 /// Diagnoses the services of `req` over the window ending at `now`.
 #[allow(clippy::too_many_arguments)] // the ports of one diagnosis
-pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory, R: StopLog>(
+pub async fn diagnose<
+    L: LogEvents,
+    E: EcsServices + TaskDefinitions,
+    H: TaskHistory,
+    R: StopLog,
+>(
     cfg: &DiagnoseConfig,
     logs: &L,
     ecs: &E,
@@ -245,6 +445,8 @@ pub async fn diagnose<L: LogEvents, E: EcsServices, H: TaskHistory, R: StopLog>(
     let ctx = Ctx {
         cfg,
         logs,
+        ecs,
+        task_definitions: Mutex::new(BTreeMap::new()),
         history,
         stop_log,
         classifier,
@@ -437,6 +639,197 @@ mod tests {
         assert_eq!(
             restarts.unavailable,
             ["recorded task stops: s3:ListObjectsV2 failed: AccessDenied"]
+        );
+    }
+
+    fn td(containers: Vec<crate::ports::ContainerDefinitionInfo>) -> TaskDefinitionInfo {
+        TaskDefinitionInfo {
+            arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7".into(),
+            memory: Some("1024".into()),
+            containers,
+        }
+    }
+
+    fn container(
+        name: &str,
+        essential: bool,
+        group: Option<&str>,
+    ) -> crate::ports::ContainerDefinitionInfo {
+        crate::ports::ContainerDefinitionInfo {
+            name: name.into(),
+            essential,
+            memory: (name == "app").then_some(768),
+            log: group.map(|g| crate::ports::AwsLogs {
+                group: g.into(),
+                region: Some("us-east-1".into()),
+                stream_prefix: Some("ecs".into()),
+            }),
+        }
+    }
+
+    /// Without ECS_LOG_PATTERN the task definition says where the logs are: the app's group
+    /// and its sidecar's are both read (a sidecar's that cannot be is said); a task definition
+    /// without awslogs is a clear error, never a guess; ECS_LOG_PATTERN overrides it.
+    #[tokio::test]
+    async fn log_groups_come_from_the_task_definition() {
+        let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
+        let t = ms(now) - 60_000;
+        let req = Request {
+            services: Some(vec!["api".into()]),
+            minutes: 60,
+            limit: 100,
+            trigger: Trigger::default(),
+        };
+        let ecs = FakeEcs::with(&[("api", 1, 1)]);
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7";
+        ecs.set_primary("api", "ecs-svc/1", arn);
+        ecs.task_definitions.lock().unwrap().insert(
+            arn.into(),
+            td(vec![
+                container("envoy", false, Some("/mesh/envoy")),
+                container("app", true, Some("/custom/api")),
+                container("router", false, None),
+            ]),
+        );
+        let logs = FakeLogs::default();
+        logs.put("/custom/api", &[(t, "ERROR app broke")]);
+        logs.put(
+            "/mesh/envoy",
+            &[(
+                t,
+                "upstream connect error or disconnect/reset before headers",
+            )],
+        );
+        let cfg = DiagnoseConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
+        let none = None::<&MemRecords>;
+        let classifier = Classifier::default();
+        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
+            .await
+            .unwrap();
+        let api = &r.services[0];
+        assert_eq!(api.log_group, "/custom/api");
+        assert_eq!(api.log_groups, ["/custom/api", "/mesh/envoy"]);
+        assert_eq!((api.errors_total, api.error.as_deref()), (2, None));
+
+        // The sidecar's group is gone: the app's still counts, the gap is said.
+        logs.groups.lock().unwrap().remove("/mesh/envoy");
+        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
+            .await
+            .unwrap();
+        let api = &r.services[0];
+        assert_eq!(api.errors_total, 1);
+        assert_eq!(
+            api.log_group_errors,
+            ["/mesh/envoy: log group /mesh/envoy does not exist"]
+        );
+
+        ecs.task_definitions
+            .lock()
+            .unwrap()
+            .insert(arn.into(), td(vec![container("app", true, None)]));
+        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
+            .await
+            .unwrap();
+        let e = r.services[0].error.as_deref().unwrap();
+        assert!(e.contains("api:7") && e.contains("awslogs"), "{e}");
+        assert_eq!(r.services[0].status, ServiceStatus::Error);
+
+        let cfg = DiagnoseConfig::from_env(&HashMap::from([
+            ("ECS_CLUSTER", "prod"),
+            ("ECS_LOG_PATTERN", "/custom/{service}"),
+        ]))
+        .unwrap();
+        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.services[0].log_group.as_str(), r.services[0].errors_total),
+            ("/custom/api", 1)
+        );
+    }
+
+    /// A failing stopped task carries the last lines of its own stream (the container that
+    /// exited badly), redacted, and an OOM kill its container's memory limit.
+    #[tokio::test]
+    async fn stopped_tasks_carry_their_last_lines_and_memory_limit() {
+        let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
+        let t = ms(now) - 120_000;
+        let ecs = FakeEcs::with(&[("api", 1, 1)]);
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7";
+        ecs.task_definitions.lock().unwrap().insert(
+            arn.into(),
+            td(vec![
+                container("app", true, Some("/ecs/api")),
+                container("envoy", false, Some("/ecs/api")),
+            ]),
+        );
+        ecs.add_stopped(
+            "api",
+            StoppedTaskInfo {
+                task_arn: "arn:aws:ecs:us-east-1:123456789012:task/prod/oom9".into(),
+                stopped_at: Some(t),
+                task_definition: Some(arn.into()),
+                stop_code: Some("EssentialContainerExited".into()),
+                stopped_reason: Some(
+                    "OutOfMemoryError: Container killed due to memory usage".into(),
+                ),
+                containers: vec![
+                    crate::ports::ContainerExit {
+                        name: "envoy".into(),
+                        exit_code: Some(0),
+                        reason: None,
+                    },
+                    crate::ports::ContainerExit {
+                        name: "app".into(),
+                        exit_code: Some(137),
+                        reason: Some("OutOfMemoryError".into()),
+                    },
+                ],
+                ..Default::default()
+            },
+        );
+        let logs = FakeLogs::default();
+        logs.put_stream(
+            "/ecs/api",
+            "ecs/app/oom9",
+            &[
+                (t - 3000, "loading catalogue"),
+                (t - 2000, "cache holds 2,000,000 items"),
+                (t - 1000, "connecting to postgres://app:s3cr3t@db:5432/app"),
+            ],
+        );
+        logs.put_stream("/ecs/api", "ecs/envoy/oom9", &[(t - 500, "envoy draining")]);
+        let cfg = DiagnoseConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
+        let req = Request {
+            services: Some(vec!["api".into()]),
+            minutes: 60,
+            limit: 100,
+            trigger: Trigger::default(),
+        };
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            None::<&MemRecords>,
+            &Classifier::default(),
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
+        let task = &r.services[0].restarts.stopped_tasks[0];
+        assert_eq!(
+            (task.task.as_str(), task.oom, task.memory_limit_mib),
+            ("oom9", true, Some(768))
+        );
+        assert_eq!(
+            task.last_lines,
+            [
+                "loading catalogue",
+                "cache holds 2,000,000 items",
+                "connecting to postgres://app:[REDACTED]@db:5432/app"
+            ]
         );
     }
 }

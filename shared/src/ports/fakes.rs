@@ -25,6 +25,9 @@ pub struct FakeEcs {
     /// Each service's primary deployment and its task definition (default `ecs-svc/1` and
     /// revision 1 of a family named after the service).
     pub primary: Mutex<BTreeMap<String, (String, String)>>,
+    /// Task definitions by ARN. One not given is the default of its family: one essential
+    /// container `app` with 512 MiB, logging to `/ecs/<family>` with stream prefix `ecs`.
+    pub task_definitions: Mutex<BTreeMap<String, TaskDefinitionInfo>>,
     /// DescribeServices calls of the health check, and the largest batch asked for.
     pub describe_calls: AtomicUsize,
     pub max_batch: AtomicUsize,
@@ -115,6 +118,34 @@ impl EcsServices for FakeEcs {
             }
         }
         Ok(obs)
+    }
+}
+
+impl TaskDefinitions for FakeEcs {
+    async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, AwsError> {
+        self.check("ecs:DescribeTaskDefinition")?;
+        if let Some(td) = lock(&self.task_definitions).get(arn) {
+            return Ok(td.clone());
+        }
+        let family = crate::aws::short_name(arn)
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Ok(TaskDefinitionInfo {
+            arn: arn.to_string(),
+            memory: None,
+            containers: vec![ContainerDefinitionInfo {
+                name: "app".into(),
+                essential: true,
+                memory: Some(512),
+                log: Some(AwsLogs {
+                    group: format!("/ecs/{family}"),
+                    region: Some("us-east-1".into()),
+                    stream_prefix: Some("ecs".into()),
+                }),
+            }],
+        })
     }
 }
 
@@ -302,6 +333,18 @@ pub struct FakeLogs {
 }
 
 impl FakeLogs {
+    /// `messages` of one stream of `group`, as (timestamp ms, text).
+    pub fn put_stream(&self, group: &str, stream: &str, events: &[(i64, &str)]) {
+        lock(&self.groups)
+            .entry(group.into())
+            .or_default()
+            .extend(events.iter().map(|(t, m)| OwnedEvent {
+                timestamp: *t,
+                stream: stream.into(),
+                message: m.to_string(),
+            }));
+    }
+
     /// `messages` of `group` as (timestamp ms, text), stream `s`.
     pub fn put(&self, group: &str, events: &[(i64, &str)]) {
         lock(&self.groups)
@@ -386,6 +429,25 @@ impl LogEvents for FakeLogs {
             streams: all[offset.min(end)..end].to_vec(),
             next_token: (end < all.len()).then(|| end.to_string()),
         })
+    }
+
+    async fn last_events(
+        &self,
+        group: &str,
+        stream: &str,
+        limit: i32,
+    ) -> Result<Vec<(i64, String)>, LogsError> {
+        let groups = lock(&self.groups);
+        let mut events: Vec<(i64, String)> = groups
+            .get(group)
+            .ok_or_else(|| LogsError::MissingGroup(group.into()))?
+            .iter()
+            .filter(|e| e.stream == stream)
+            .map(|e| (e.timestamp, e.message.clone()))
+            .collect();
+        events.sort_by_key(|(t, _)| *t);
+        let keep = usize::try_from(limit).unwrap_or(0);
+        Ok(events.split_off(events.len().saturating_sub(keep)))
     }
 }
 

@@ -158,6 +158,53 @@ pub trait LogEvents: Send + Sync {
         group: &str,
         token: Option<String>,
     ) -> impl Future<Output = Result<StreamPage, LogsError>> + Send;
+
+    /// The last `limit` events of one stream (time, message), oldest first: what a task wrote
+    /// before it stopped.
+    fn last_events(
+        &self,
+        group: &str,
+        stream: &str,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, LogsError>> + Send;
+}
+
+// ECS task definitions.
+
+/// Where a container's awslogs log driver sends its output (its `awslogs-group`,
+/// `awslogs-region` and `awslogs-stream-prefix` options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsLogs {
+    pub group: String,
+    pub region: Option<String>,
+    pub stream_prefix: Option<String>,
+}
+
+/// What diagnose needs of a container definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerDefinitionInfo {
+    pub name: String,
+    pub essential: bool,
+    /// Its hard memory limit (MiB), when it has one.
+    pub memory: Option<i32>,
+    pub log: Option<AwsLogs>,
+}
+
+/// What diagnose needs of a task definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDefinitionInfo {
+    pub arn: String,
+    /// The task's memory (MiB, as ECS writes it: `"512"`), when set at the task level.
+    pub memory: Option<String>,
+    pub containers: Vec<ContainerDefinitionInfo>,
+}
+
+/// DescribeTaskDefinition.
+pub trait TaskDefinitions: Send + Sync {
+    fn task_definition(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<TaskDefinitionInfo, AwsError>> + Send;
 }
 
 // ECS task history.
