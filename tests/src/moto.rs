@@ -161,11 +161,15 @@ impl Moto {
 }
 
 impl Moto {
-    /// Creates the SQS queue `name` and subscribes it to `topic_arn`; returns the queue URL.
     /// Registers a task definition for `service` (family = its name) whose one container `app`
     /// sends its logs to `/ecs/<service>` with stream prefix `ecs` (so a task's stream is
     /// `ecs/app/<task id>`), and creates the service (EC2 launch type) on it.
     pub fn service_with_logs(&self, cluster: &str, service: &str, desired: i32) {
+        self.service_with_logs_and(cluster, service, desired, json!({}));
+    }
+
+    /// The same, with `extra` CreateService arguments (tags for the harness, load balancers).
+    pub fn service_with_logs_and(&self, cluster: &str, service: &str, desired: i32, extra: Value) {
         self.ok(
             "ecs",
             "register_task_definition",
@@ -173,14 +177,15 @@ impl Moto {
                 "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": format!("/ecs/{service}"),
                     "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]}),
         );
-        self.ok(
-            "ecs",
-            "create_service",
-            serde_json::json!({"cluster": cluster, "serviceName": service, "taskDefinition": service,
-                "desiredCount": desired, "launchType": "EC2"}),
-        );
+        let mut args = serde_json::json!({"cluster": cluster, "serviceName": service, "taskDefinition": service,
+            "desiredCount": desired, "launchType": "EC2"});
+        if let (Some(args), Some(extra)) = (args.as_object_mut(), extra.as_object()) {
+            args.extend(extra.clone());
+        }
+        self.ok("ecs", "create_service", args);
     }
 
+    /// Creates the SQS queue `name` and subscribes it to `topic_arn`; returns the queue URL.
     pub fn subscribe_queue(&self, topic_arn: &str, name: &str) -> String {
         let url = self.ok("sqs", "create_queue", json!({"QueueName": name}))["QueueUrl"]
             .as_str()

@@ -7,7 +7,7 @@
 //! held to its policy in template.yaml, with every sample event of events/.
 use ecs_monitor::app::{AppError, Context, Diagnosis};
 use ecs_monitor::aws::{
-    ecs::Ecs, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
+    ecs::Ecs, elb::Elb, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
 };
 use ecs_monitor::config::DiagnoseConfig;
 use ecs_monitor::diagnose::fetch::MAX_TRIES;
@@ -65,7 +65,7 @@ fn config(topic: &str, extra: &[(&'static str, &'static str)]) -> DiagnoseConfig
     DiagnoseConfig::from_env(&env).unwrap()
 }
 
-type App = Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns>;
+type App = Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns>;
 
 async fn app_at(endpoint: &str, cfg: DiagnoseConfig) -> App {
     Diagnosis::lambda(cfg, &sdk_as(endpoint, DIAGNOSE).await).unwrap()
@@ -615,6 +615,103 @@ async fn the_task_definition_names_the_logs_and_a_dead_tasks_last_lines() {
     assert_eq!(
         oom["sentence"],
         "api: 1 task was killed for running out of memory (memory limit 128 MiB)"
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
+}
+
+/// A deployment that failed 20 minutes ago, a target the load balancer finds unhealthy, and
+/// an error that began after the deployment: the report and its causes say all three, read
+/// under the template's grants (DescribeTargetHealth among them).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_deployment_and_an_unhealthy_target_lead_the_causes() {
+    let (moto, topic, _) = seed("reports");
+    let vpc =
+        moto.ok("ec2", "create_vpc", json!({"CidrBlock": "10.0.0.0/16"}))["Vpc"]["VpcId"].clone();
+    let tg = moto.ok(
+        "elbv2",
+        "create_target_group",
+        json!({"Name": "shop-tg", "Protocol": "HTTP", "Port": 80, "VpcId": vpc, "TargetType": "ip"}),
+    )["TargetGroups"][0]["TargetGroupArn"]
+        .clone();
+    // Port 9999: the harness's unhealthy target.
+    moto.ok(
+        "elbv2",
+        "register_targets",
+        json!({"TargetGroupArn": tg, "Targets": [{"Id": "10.0.1.5", "Port": 80}, {"Id": "10.0.1.6", "Port": 9999}]}),
+    );
+    moto.service_with_logs_and(
+        "prod",
+        "shop",
+        2,
+        json!({
+            "loadBalancers": [{"targetGroupArn": tg, "containerName": "app", "containerPort": 80}],
+            "tags": [
+                {"key": "harness.running", "value": "1"},
+                {"key": "harness.rollout", "value": "FAILED"},
+                {"key": "harness.rollout-reason", "value": "ECS deployment circuit breaker: tasks failed to start."},
+                {"key": "harness.rollout-started", "value": "20"},
+                {"key": "harness.failed-tasks", "value": "3"}
+            ]
+        }),
+    );
+    moto.ok(
+        "logs",
+        "create_log_group",
+        json!({"logGroupName": "/ecs/shop"}),
+    );
+    moto.ok(
+        "logs",
+        "create_log_stream",
+        json!({"logGroupName": "/ecs/shop", "logStreamName": "ecs/app/1"}),
+    );
+    let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let minute = 60_000;
+    let mut events =
+        vec![json!({"timestamp": now - 40 * minute, "message": "ERROR cache miss for key 1"})];
+    for i in 0..6 {
+        events.push(json!({"timestamp": now - (15 - i) * minute, "message": "INFO reserving"}));
+        events.push(json!({"timestamp": now - (15 - i) * minute + 1, "message": "java.lang.IllegalStateException: inventory missing"}));
+    }
+    moto.ok(
+        "logs",
+        "put_log_events",
+        json!({"logGroupName": "/ecs/shop", "logStreamName": "ecs/app/1", "logEvents": events}),
+    );
+    let app = app_at(&moto.endpoint, config(&topic, &[])).await;
+    let out = invoke(&app, json!({"services": ["shop"]}), "d1")
+        .await
+        .unwrap();
+    let shop = &out["services"][0];
+    assert_eq!(shop["deployment"]["rollout_state"], "FAILED", "{shop}");
+    assert_eq!(shop["deployment"]["failed_tasks"], 3);
+    assert_eq!(shop["targets"]["total"], 2);
+    assert_eq!(shop["targets"]["not_healthy"][0]["target"], "10.0.1.6:9999");
+    let causes: Vec<&str> = out["probable_causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sentence"].as_str().unwrap())
+        .collect();
+    let deployment = shop["deployment"]["id"].as_str().unwrap();
+    assert_eq!(
+        causes[0],
+        format!(
+            "shop: deployment {deployment} (shop:1) failed: ECS deployment circuit breaker: tasks failed to start."
+        )
+    );
+    assert_eq!(
+        causes[1],
+        "shop: 1 of 2 load balancer targets fail its health checks: Health checks failed with these codes: [502]"
+    );
+    assert!(
+        causes[2].starts_with(&format!(
+            "shop: 6 errors of kinds not seen before deployment {deployment} (shop:1) started at "
+        )),
+        "{causes:?}"
     );
     assert_eq!(
         moto.denials(),

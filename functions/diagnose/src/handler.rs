@@ -4,7 +4,7 @@
 use ecs_monitor::app::{AppError, Context, Diagnosis};
 use ecs_monitor::diagnose::trigger::parse;
 use ecs_monitor::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TargetHealth,
     TaskDefinitions, TaskHistory,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -18,14 +18,15 @@ fn diagnostic(e: AppError) -> Diagnostic {
     }
 }
 
-pub async fn handle<L, E, H, S, P>(
-    app: &Diagnosis<L, E, H, S, P>,
+pub async fn handle<L, E, H, T, S, P>(
+    app: &Diagnosis<L, E, H, T, S, P>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic>
 where
     L: LogEvents,
     E: EcsServices + TaskDefinitions,
     H: TaskHistory,
+    T: TargetHealth,
     S: Records + ReportWriter + OpenIncident + StopLog,
     P: Publisher,
 {
@@ -53,14 +54,15 @@ mod tests {
     use ecs_monitor::config::DiagnoseConfig;
     use ecs_monitor::ports::StoppedTaskInfo;
     use ecs_monitor::ports::fakes::{
-        DIAGNOSE_SAMPLES, FakeEcs, FakeLogs, FakeSns, MemRecords, NOTICE_SAMPLES, sample_event,
+        DIAGNOSE_SAMPLES, FakeEcs, FakeLogs, FakeSns, FakeTargets, MemRecords, NOTICE_SAMPLES,
+        sample_event,
     };
     use lambda_runtime::Context as LambdaContext;
     use serde_json::json;
     use std::collections::HashMap;
     use std::sync::atomic::Ordering;
 
-    type App = Diagnosis<FakeLogs, FakeEcs, FakeEcs, MemRecords, FakeSns>;
+    type App = Diagnosis<FakeLogs, FakeEcs, FakeEcs, FakeTargets, MemRecords, FakeSns>;
 
     /// api: an OOM and a refused connection in its logs, a task OOM-killed; coalescing
     /// `coalesce` minutes.
@@ -109,6 +111,7 @@ mod tests {
             logs,
             history,
             ecs: FakeEcs::with(&[("api", 2, 1)]),
+            targets: FakeTargets::default(),
             store: Some(MemRecords::default()),
             publisher: Some(FakeSns::default()),
         }

@@ -9,7 +9,7 @@
 
 use super::AppError;
 use crate::aws::{
-    self, ecs::Ecs, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
+    self, ecs::Ecs, elb::Elb, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
 };
 use crate::classify::Classifier;
 use crate::config::{DiagnoseConfig, ProcessEnv};
@@ -23,7 +23,7 @@ use crate::diagnose::run::{Request, diagnose, resolve_services};
 use crate::diagnose::trigger::Invocation;
 use crate::diagnose::trigger::TaskStop;
 use crate::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TargetHealth,
     TaskDefinitions, TaskHistory,
 };
 use serde_json::{Value, json};
@@ -33,11 +33,13 @@ use time::OffsetDateTime;
 pub const MAX_RESPONSE: usize = 5 * 1024 * 1024;
 
 /// Diagnose, with the ports it runs on.
-pub struct Diagnosis<L, E, H, S, P> {
+pub struct Diagnosis<L, E, H, T, S, P> {
     pub cfg: DiagnoseConfig,
     pub logs: L,
     pub ecs: E,
     pub history: H,
+    /// The services' load balancer targets.
+    pub targets: T,
     pub classifier: Classifier,
     /// Reports and claims; none for the CLI, which prints its reports.
     pub store: Option<S>,
@@ -52,7 +54,7 @@ pub struct Context<'a> {
     pub deadline: OffsetDateTime,
 }
 
-impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns> {
+impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns> {
     /// The Lambda's: configuration from the process environment.
     pub async fn from_env() -> Result<Self, AppError> {
         let cfg = DiagnoseConfig::from_env(&ProcessEnv)?;
@@ -85,6 +87,7 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns> {
             logs: CloudWatchLogs::new(sdk),
             ecs: Ecs::new(sdk),
             history: EcsTasks::new(sdk),
+            targets: Elb::new(sdk),
             classifier: Classifier::new(cfg.classifier.health_paths.clone()),
             store: None,
             publisher: None,
@@ -93,11 +96,12 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, ReportStore, Sns> {
     }
 }
 
-impl<L, E, H, S, P> Diagnosis<L, E, H, S, P>
+impl<L, E, H, T, S, P> Diagnosis<L, E, H, T, S, P>
 where
     L: LogEvents,
     E: EcsServices + TaskDefinitions,
     H: TaskHistory,
+    T: TargetHealth,
     S: Records + ReportWriter + OpenIncident + StopLog,
     P: Publisher,
 {
@@ -109,6 +113,7 @@ where
             &self.logs,
             &self.ecs,
             &self.history,
+            &self.targets,
             self.store.as_ref(),
             &self.classifier,
             req,

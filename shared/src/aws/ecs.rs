@@ -1,7 +1,7 @@
 //! The ECS adapter.
 
 use super::short_name;
-use crate::health::model::{ServiceObservation, ServicesObservation};
+use crate::health::model::{DeploymentObservation, ServiceObservation, ServicesObservation};
 use crate::ports::{
     AwsError, AwsLogs, ContainerDefinitionInfo, EcsServices, TaskDefinitionInfo, TaskDefinitions,
 };
@@ -98,6 +98,21 @@ impl EcsServices for Ecs {
                     .load_balancers()
                     .iter()
                     .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+                    .collect(),
+                deployments: s
+                    .deployments()
+                    .iter()
+                    .map(|d| DeploymentObservation {
+                        id: d.id().unwrap_or_default().to_string(),
+                        status: d.status().unwrap_or_default().to_string(),
+                        rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                        rollout_reason: d.rollout_state_reason().map(str::to_string),
+                        created_at: d
+                            .created_at()
+                            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
+                        task_definition: d.task_definition().map(str::to_string),
+                        failed_tasks: d.failed_tasks(),
+                    })
                     .collect(),
             });
         }

@@ -225,7 +225,7 @@ async fn pull<W: Write>(
         // ECS_LOG_PATTERN's group, else the groups of the service's task definition.
         let groups = match crate::diagnose::run::find_log_groups(cfg, ecs, &service)
             .await
-            .0
+            .groups
         {
             Ok(groups) => groups,
             Err(e) => {

@@ -11,7 +11,7 @@ use crate::classify::summary::MAX_FINGERPRINTS;
 use crate::classify::{Category, Classification, Classifier, Summary, fingerprint};
 use crate::redact::redact;
 use regex::Regex;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::LazyLock;
 
 /// One CloudWatch log event.
@@ -116,12 +116,14 @@ pub struct Findings {
 }
 
 impl Findings {
-    /// The fingerprints seen, to tell which errors of a later window are new.
-    pub fn fingerprints(&self) -> HashSet<String> {
+    /// The fingerprints seen, each with the time (ms) it was first seen: which errors of a
+    /// later window are new, and which are new since a moment within this one (one without a
+    /// time counts as seen from the start).
+    pub fn first_seen(&self) -> HashMap<String, i64> {
         self.summary
             .top(MAX_FINGERPRINTS)
             .into_iter()
-            .map(|f| f.fingerprint.clone())
+            .map(|f| (f.fingerprint.clone(), f.first_seen.unwrap_or(i64::MIN)))
             .collect()
     }
 }

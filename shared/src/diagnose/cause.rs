@@ -3,13 +3,16 @@
 //!
 //! | kind | when | rank |
 //! |---|---|---|
-//! | `oom_killed` | a task stopped for running out of memory | 1 |
-//! | `cannot_start` | a task could not start (image pull, secrets, network interface) | 2 |
-//! | `crash_loop` | [`CRASH_LOOP_STOPS`] or more tasks exited with the same exit code | 3 |
-//! | `failing_health_checks` | tasks were stopped for failing their ELB or container health checks | 4 |
-//! | `panic` | the logs hold a panic or a fatal error | 5 |
-//! | `dependency_down` | most connection errors name one `host:port` (the first occurrence of each kind: fingerprints mask addresses) | 6 |
-//! | `new_errors` | at least [`NEW_ERRORS_MIN`] errors of a kind the previous window did not have | 7 |
+//! | `failed_deployment` | the service's deployment failed (rolling back or not), or is rolling out with failed tasks; its own stopped tasks as evidence | 1 |
+//! | `oom_killed` | a task stopped for running out of memory | 2 |
+//! | `cannot_start` | a task could not start (image pull, secrets, network interface) | 3 |
+//! | `crash_loop` | [`CRASH_LOOP_STOPS`] or more tasks exited with the same exit code | 4 |
+//! | `failing_health_checks` | tasks were stopped for failing their ELB or container health checks | 5 |
+//! | `targets_unhealthy` | load balancer targets fail its health checks, with its reason | 6 |
+//! | `panic` | the logs hold a panic or a fatal error | 7 |
+//! | `dependency_down` | most connection errors name one `host:port` (the first occurrence of each kind: fingerprints mask addresses) | 8 |
+//! | `new_since_deployment` | at least [`NEW_ERRORS_MIN`] errors of kinds not seen before the deployment started (it started within the two windows read) | 9 |
+//! | `new_errors` | otherwise, at least [`NEW_ERRORS_MIN`] errors of a kind the previous window did not have | 10 |
 //!
 //! Several services may each have causes: all are ranked together, the most severe first.
 
@@ -37,12 +40,15 @@ const MAX_EVIDENCE: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseKind {
+    FailedDeployment,
     OomKilled,
     CannotStart,
     CrashLoop,
     FailingHealthChecks,
+    TargetsUnhealthy,
     Panic,
     DependencyDown,
+    NewSinceDeployment,
     NewErrors,
 }
 
@@ -216,6 +222,106 @@ fn stop_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
     }
 }
 
+fn deployment_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
+    let Some(d) = &s.deployment else { return };
+    let rev = d
+        .task_definition
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    let sentence = if d.failed() {
+        let back = d
+            .rolling_back_to
+            .as_deref()
+            .map(|r| format!(" and is rolling back to {r}"))
+            .unwrap_or_default();
+        let why = d
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        format!("{}: deployment {}{rev} failed{back}{why}", s.service, d.id)
+    } else if d.rollout_state.as_deref() == Some("IN_PROGRESS") && d.failed_tasks > 0 {
+        format!(
+            "{}: deployment {}{rev} is failing: {} of its tasks failed",
+            s.service, d.id, d.failed_tasks
+        )
+    } else {
+        return;
+    };
+    // Its own tasks' stops (Task.startedBy is the deployment's id), newest first.
+    let mut evidence: Vec<String> = s
+        .restarts
+        .stopped_tasks
+        .iter()
+        .rev()
+        .filter(|t| t.started_by.as_deref() == Some(d.id.as_str()))
+        .take(MAX_EVIDENCE)
+        .map(stop_line)
+        .collect();
+    if evidence.is_empty() && d.failed_tasks > 0 {
+        evidence.push(format!(
+            "ECS counts {} failed task{} of {}",
+            d.failed_tasks,
+            if d.failed_tasks == 1 { "" } else { "s" },
+            d.id
+        ));
+    }
+    out.push(Cause {
+        service: s.service.clone(),
+        kind: CauseKind::FailedDeployment,
+        sentence: cut(sentence),
+        evidence,
+    });
+}
+
+fn target_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
+    let Some(t) = &s.targets else { return };
+    let bad: Vec<_> = t.unhealthy().collect();
+    if bad.is_empty() {
+        return;
+    }
+    // The load balancer's most frequent words for them lead.
+    let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+    for b in &bad {
+        if let Some(w) = b.description.as_deref().or(b.reason.as_deref()) {
+            *why.entry(w).or_default() += 1;
+        }
+    }
+    let why = why
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(w, _)| format!(": {w}"))
+        .unwrap_or_default();
+    out.push(Cause {
+        service: s.service.clone(),
+        kind: CauseKind::TargetsUnhealthy,
+        sentence: cut(format!(
+            "{}: {} of {} load balancer targets fail its health checks{why}",
+            s.service,
+            bad.len(),
+            t.total
+        )),
+        evidence: bad
+            .iter()
+            .take(MAX_EVIDENCE)
+            .map(|b| {
+                cut(format!(
+                    "{} {} {}: {}{}",
+                    b.target_group,
+                    b.target,
+                    b.state,
+                    b.reason.as_deref().unwrap_or("no reason given"),
+                    b.description
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                ))
+            })
+            .collect(),
+    });
+}
+
 fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
     let count_line = |e: &super::report::TopError| {
         cut(format!(
@@ -290,21 +396,53 @@ fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
                 .collect(),
         });
     }
+    // New errors: since the deployment when the windows can tell, else since the previous
+    // window; one cause, not both.
+    let not_severe =
+        |e: &&super::report::TopError| !matches!(e.category, Category::Panic | Category::Fatal);
+    let since: Vec<_> = s
+        .top_errors
+        .iter()
+        .filter(|e| e.since_deployment)
+        .filter(not_severe)
+        .collect();
     let new: Vec<_> = s
         .top_errors
         .iter()
-        .filter(|e| e.new && !matches!(e.category, Category::Panic | Category::Fatal))
+        .filter(|e| e.new)
+        .filter(not_severe)
         .collect();
-    let n: u64 = new.iter().map(|e| e.count).sum();
-    if n >= NEW_ERRORS_MIN {
+    let (kind, errors, what) = match (&s.deployment, since.iter().map(|e| e.count).sum::<u64>()) {
+        (Some(d), n) if n >= NEW_ERRORS_MIN => (
+            CauseKind::NewSinceDeployment,
+            since,
+            format!(
+                "{n} errors of kinds not seen before deployment {}{} started{}",
+                d.id,
+                d.task_definition
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                d.started_at
+                    .map(|t| format!(" at {}", crate::timefmt::rfc3339(t)))
+                    .unwrap_or_default()
+            ),
+        ),
+        _ => {
+            let n: u64 = new.iter().map(|e| e.count).sum();
+            (
+                CauseKind::NewErrors,
+                new,
+                format!("{n} errors of kinds the previous window did not have"),
+            )
+        }
+    };
+    if errors.iter().map(|e| e.count).sum::<u64>() >= NEW_ERRORS_MIN {
         out.push(Cause {
             service: s.service.clone(),
-            kind: CauseKind::NewErrors,
-            sentence: format!(
-                "{}: {n} errors of kinds the previous window did not have",
-                s.service
-            ),
-            evidence: new
+            kind,
+            sentence: format!("{}: {what}", s.service),
+            evidence: errors
                 .iter()
                 .take(MAX_EVIDENCE)
                 .map(|e| count_line(e))
@@ -318,7 +456,9 @@ fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
 pub fn rank(report: &Report) -> Vec<Cause> {
     let mut out = Vec::new();
     for s in report.services.iter().filter(|s| s.status.is_problem()) {
+        deployment_causes(s, &mut out);
         stop_causes(s, &mut out);
+        target_causes(s, &mut out);
         log_causes(s, &mut out);
     }
     // Stable: services keep their order within a kind.
@@ -350,6 +490,8 @@ mod tests {
             previous_window: Counts::default(),
             truncated: false,
             error: None,
+            deployment: None,
+            targets: None,
         }
     }
 
@@ -373,6 +515,7 @@ mod tests {
             source: Default::default(),
             memory_limit_mib: None,
             last_lines: vec![],
+            started_by: None,
         }
     }
 
@@ -386,6 +529,7 @@ mod tests {
             last_seen: t,
             sample: sample.into(),
             new,
+            since_deployment: false,
         }
     }
 
@@ -697,5 +841,158 @@ mod tests {
                 ("api", CauseKind::NewErrors)
             ]
         );
+    }
+
+    fn deployment(state: &str, failed_tasks: i32, back: Option<&str>) -> DeploymentReport {
+        DeploymentReport {
+            id: "ecs-svc/43".into(),
+            task_definition: Some("app:43".into()),
+            rollout_state: Some(state.into()),
+            reason: (state == "FAILED")
+                .then(|| "ECS deployment circuit breaker: tasks failed to start.".into()),
+            started_at: Some(datetime!(2026-12-02 10:20 UTC)),
+            failed_tasks,
+            rolling_back_to: back.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_failed_deployment_leads_with_its_own_tasks_stops() {
+        let mut api = service("api");
+        api.deployment = Some(deployment("FAILED", 3, Some("app:42")));
+        let mut own = stop(
+            "d1",
+            25,
+            StopKind::Exited,
+            Some(1),
+            "Essential container in task exited",
+        );
+        own.started_by = Some("ecs-svc/43".into());
+        let mut other = stop(
+            "o1",
+            5,
+            StopKind::Exited,
+            Some(1),
+            "Essential container in task exited",
+        );
+        other.started_by = Some("ecs-svc/42".into());
+        api.restarts.stopped_tasks = vec![other, own];
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(causes[0].kind, CauseKind::FailedDeployment);
+        assert_eq!(
+            causes[0].sentence,
+            "api: deployment ecs-svc/43 (app:43) failed and is rolling back to app:42: ECS deployment circuit breaker: tasks failed to start."
+        );
+        assert_eq!(
+            causes[0].evidence,
+            ["2026-12-02T10:25:00Z task d1 stopped: Essential container in task exited (exit 1)"],
+            "only the deployment's own tasks"
+        );
+        // No stopped task of its own at hand: ECS's count says it.
+        api.restarts.stopped_tasks.clear();
+        api.deployment = Some(deployment("FAILED", 3, None));
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(
+            causes[0].sentence,
+            "api: deployment ecs-svc/43 (app:43) failed: ECS deployment circuit breaker: tasks failed to start."
+        );
+        assert_eq!(
+            causes[0].evidence,
+            ["ECS counts 3 failed tasks of ecs-svc/43"]
+        );
+        // Rolling out with failed tasks: failing, not yet failed.
+        api.deployment = Some(deployment("IN_PROGRESS", 2, None));
+        assert_eq!(
+            rank(&report(vec![api.clone()]))[0].sentence,
+            "api: deployment ecs-svc/43 (app:43) is failing: 2 of its tasks failed"
+        );
+        // Rolling out or completed without a failure: no cause.
+        for (state, failed) in [("IN_PROGRESS", 0), ("COMPLETED", 0)] {
+            api.deployment = Some(deployment(state, failed, None));
+            assert_eq!(rank(&report(vec![api.clone()])), [], "{state}");
+        }
+    }
+
+    #[test]
+    fn unhealthy_targets_say_the_load_balancers_reason() {
+        let target = |id: &str, state: &str, reason: &str, description: &str| TargetReport {
+            target_group: "api-tg".into(),
+            target: format!("{id}:8080"),
+            state: state.into(),
+            reason: Some(reason.into()),
+            description: Some(description.into()),
+        };
+        let mut api = service("api");
+        api.targets = Some(TargetsReport {
+            total: 4,
+            not_healthy: vec![
+                target(
+                    "10.0.1.5",
+                    "unhealthy",
+                    "Target.ResponseCodeMismatch",
+                    "Health checks failed with these codes: [502]",
+                ),
+                target(
+                    "10.0.1.6",
+                    "unhealthy",
+                    "Target.ResponseCodeMismatch",
+                    "Health checks failed with these codes: [502]",
+                ),
+                target(
+                    "10.0.1.7",
+                    "unhealthy",
+                    "Target.Timeout",
+                    "Request timed out",
+                ),
+                target(
+                    "10.0.1.8",
+                    "draining",
+                    "Target.DeregistrationInProgress",
+                    "Target deregistration is in progress",
+                ),
+            ],
+            unavailable: vec![],
+        });
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].kind, CauseKind::TargetsUnhealthy);
+        assert_eq!(
+            causes[0].sentence,
+            "api: 3 of 4 load balancer targets fail its health checks: Health checks failed with these codes: [502]"
+        );
+        assert_eq!(
+            causes[0].evidence[2],
+            "api-tg 10.0.1.7:8080 unhealthy: Target.Timeout (Request timed out)"
+        );
+        // Draining alone is no failure.
+        api.targets.as_mut().unwrap().not_healthy.drain(..3);
+        assert_eq!(rank(&report(vec![api])), []);
+    }
+
+    #[test]
+    fn errors_new_since_the_deployment_replace_new_since_the_previous_window() {
+        let mut since = error(
+            Category::Exception,
+            6,
+            "java.lang.IllegalStateException: inventory missing",
+            true,
+        );
+        since.since_deployment = true;
+        let older = error(Category::Error, 9, "ERROR cache miss", true);
+        let mut api = with_errors("api", vec![since, older]);
+        api.deployment = Some(deployment("COMPLETED", 0, None));
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(causes[0].kind, CauseKind::NewSinceDeployment);
+        assert_eq!(
+            causes[0].sentence,
+            "api: 6 errors of kinds not seen before deployment ecs-svc/43 (app:43) started at 2026-12-02T10:20:00Z"
+        );
+        assert_eq!(causes[0].evidence.len(), 1);
+        // Too few since the deployment: the previous window's comparison speaks.
+        api.top_errors[0].count = 2;
+        let causes = rank(&report(vec![api]));
+        assert_eq!(causes[0].kind, CauseKind::NewErrors);
+        assert_eq!(causes[0].evidence.len(), 2);
     }
 }

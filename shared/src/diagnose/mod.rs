@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod cause;
+pub mod change;
 pub mod claims;
 pub mod deployment;
 pub mod fetch;

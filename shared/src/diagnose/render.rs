@@ -1,7 +1,7 @@
 //! Reports as text: the terminal view of `ecs-monitor logs diagnose` and the short summary
 //! published to SNS.
 
-use super::report::{Report, ServiceReport, ServiceStatus};
+use super::report::{DeploymentReport, Report, ServiceReport, ServiceStatus};
 use crate::links::{self, EcsPage};
 use crate::notify::{Card, Event, Message, Notification, ServiceRef};
 use crate::timefmt::rfc3339 as fmt_time;
@@ -145,6 +145,32 @@ fn headline(report: &Report) -> String {
     )
 }
 
+/// "deployment ecs-svc/1 (app:43) FAILED at …, rolling back to app:42: why; 3 failed tasks".
+fn deployment_line(d: &DeploymentReport) -> String {
+    let mut line = format!(
+        "deployment {}{} {}",
+        d.id,
+        d.task_definition
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default(),
+        d.rollout_state.as_deref().unwrap_or("of unknown state")
+    );
+    if let Some(t) = d.started_at {
+        let _ = write!(line, ", started {}", fmt_time(t));
+    }
+    if let Some(r) = &d.rolling_back_to {
+        let _ = write!(line, ", rolling back to {r}");
+    }
+    if let Some(r) = &d.reason {
+        let _ = write!(line, ": {r}");
+    }
+    if d.failed_tasks > 0 {
+        let _ = write!(line, " ({} failed tasks)", d.failed_tasks);
+    }
+    line
+}
+
 /// The full text report.
 pub fn text(report: &Report) -> String {
     let mut o = String::new();
@@ -179,6 +205,37 @@ pub fn text(report: &Report) -> String {
         for e in &s.log_group_errors {
             let _ = writeln!(o, "  cannot read the log group {e}");
         }
+        if let Some(d) = &s.deployment {
+            let _ = writeln!(o, "  {}", deployment_line(d));
+        }
+        if let Some(t) = &s.targets {
+            let _ = writeln!(
+                o,
+                "  load balancer targets: {} of {} healthy",
+                t.total - t.not_healthy.len(),
+                t.total
+            );
+            for b in &t.not_healthy {
+                let _ = writeln!(
+                    o,
+                    "    {} {} {}{}{}",
+                    b.target_group,
+                    b.target,
+                    b.state,
+                    b.reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default(),
+                    b.description
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                );
+            }
+            for u in &t.unavailable {
+                let _ = writeln!(o, "    could not read target group {u}");
+            }
+        }
         if s.previous_window.errors_total > 0 || s.errors_total > 0 {
             let _ = writeln!(
                 o,
@@ -193,7 +250,13 @@ pub fn text(report: &Report) -> String {
                 e.count,
                 e.category.as_str(),
                 e.fingerprint,
-                if e.new { "  [new]" } else { "" }
+                if e.since_deployment {
+                    "  [new since the deployment]"
+                } else if e.new {
+                    "  [new]"
+                } else {
+                    ""
+                }
             );
             let first = e.sample.lines().next().unwrap_or_default();
             let _ = writeln!(
@@ -488,12 +551,15 @@ mod tests {
                     last_seen: t,
                     sample: format!("ERROR distinct failure {e}: {long}"),
                     new: true,
+                    since_deployment: false,
                 })
                 .collect(),
             restarts: Restarts::default(),
             previous_window: Counts::default(),
             truncated: false,
             error: None,
+            deployment: None,
+            targets: None,
         }
     }
 

@@ -4,8 +4,8 @@
 //! |---|---|
 //! | `error` | the service's logs could not be read (missing log group, access denied) |
 //! | `critical` | a panic, fatal or oom error, or a task stopped for running out of memory |
-//! | `unhealthy` | more than 10 errors, or 3 or more abnormal task stops |
-//! | `degraded` | any error, or an abnormal task stop |
+//! | `unhealthy` | more than 10 errors, 3 or more abnormal task stops, or no healthy load balancer target |
+//! | `degraded` | any error, an abnormal task stop, a target failing the load balancer's health checks, or a failed deployment |
 //! | `no_logs` | no event in the window and no stopped task |
 //! | `healthy` | otherwise |
 
@@ -93,6 +93,10 @@ pub struct TopError {
     pub sample: String,
     /// Not seen in the previous window of equal length.
     pub new: bool,
+    /// First seen after the report's deployment started, and never before it in the two
+    /// windows read (only when that deployment started within them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub since_deployment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +122,69 @@ pub struct StoppedTask {
     /// The last lines its container wrote (its own log stream), secrets redacted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_lines: Vec<String>,
+    /// The deployment that started it (`ecs-svc/…`, Task.startedBy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+}
+
+/// The deployment a diagnosis is about: a failed one (ECS still lists it while its rollback
+/// replaces its tasks), else the primary one when it started within the two windows read or
+/// is still rolling out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentReport {
+    /// `ecs-svc/…`.
+    pub id: String,
+    /// Its revision, `family:revision`.
+    pub task_definition: Option<String>,
+    /// IN_PROGRESS, COMPLETED or FAILED.
+    pub rollout_state: Option<String>,
+    /// ECS's rollout state reason (why it failed).
+    pub reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    /// Tasks it started that failed to run (the circuit breaker's count).
+    pub failed_tasks: i32,
+    /// A failed one's rollback: the primary deployment's revision, when another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_back_to: Option<String>,
+}
+
+impl DeploymentReport {
+    pub fn failed(&self) -> bool {
+        self.rollout_state.as_deref() == Some("FAILED")
+    }
+}
+
+/// One of a service's load balancer targets that is not healthy (DescribeTargetHealth).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetReport {
+    /// The target group's name.
+    pub target_group: String,
+    /// `id:port`.
+    pub target: String,
+    /// unhealthy, initial, draining, unused, unavailable.
+    pub state: String,
+    /// The load balancer's reason code (`Target.ResponseCodeMismatch`, …) and its words.
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+/// The service's targets behind its load balancers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TargetsReport {
+    /// Targets registered, over all its target groups read.
+    pub total: usize,
+    /// The ones not healthy.
+    pub not_healthy: Vec<TargetReport>,
+    /// Target groups that could not be read, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<String>,
+}
+
+impl TargetsReport {
+    pub fn unhealthy(&self) -> impl Iterator<Item = &TargetReport> {
+        self.not_healthy.iter().filter(|t| t.state == "unhealthy")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -165,6 +232,12 @@ pub struct ServiceReport {
     /// The event cap (`--limit`) stopped the reading before the window was covered.
     pub truncated: bool,
     pub error: Option<String>,
+    /// Its recent or failed deployment, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentReport>,
+    /// Its load balancer targets (none: it has no target group, or they were not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<TargetsReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,11 +267,20 @@ pub fn service_status(r: &ServiceReport) -> ServiceStatus {
         .iter()
         .any(|c| r.categories.get(c).copied().unwrap_or(0) > 0);
     let abnormal = r.restarts.stopped_tasks.len();
+    let unhealthy_targets = r.targets.as_ref().map_or(0, |t| t.unhealthy().count());
+    let no_target_healthy = unhealthy_targets > 0
+        && r.targets
+            .as_ref()
+            .is_some_and(|t| t.not_healthy.len() == t.total);
+    let failed_deployment = r.deployment.as_ref().is_some_and(DeploymentReport::failed);
     if severe || r.restarts.stopped_tasks.iter().any(|t| t.oom) {
         ServiceStatus::Critical
-    } else if r.errors_total > UNHEALTHY_ERRORS || abnormal >= UNHEALTHY_RESTARTS {
+    } else if r.errors_total > UNHEALTHY_ERRORS
+        || abnormal >= UNHEALTHY_RESTARTS
+        || no_target_healthy
+    {
         ServiceStatus::Unhealthy
-    } else if r.errors_total > 0 || abnormal > 0 {
+    } else if r.errors_total > 0 || abnormal > 0 || unhealthy_targets > 0 || failed_deployment {
         ServiceStatus::Degraded
     } else if r.events_scanned == 0 {
         ServiceStatus::NoLogs

@@ -75,6 +75,7 @@ pub fn assemble(
                 source: t.source,
                 memory_limit_mib: None,
                 last_lines: Vec::new(),
+                started_by: t.started_by.clone(),
             });
         }
     }

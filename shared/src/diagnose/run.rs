@@ -3,6 +3,7 @@
 //! service events, into a [`Report`].
 
 use super::analyze::{Analyzer, Findings, LogEvent};
+use super::change;
 use super::fetch::{Limiters, Query, fetch_window, last_lines, streams_started};
 use super::logsource;
 use super::report::*;
@@ -10,12 +11,13 @@ use super::restarts;
 use super::stoplog;
 use crate::classify::{Category, Classifier};
 use crate::config::DiagnoseConfig;
+use crate::health::model::ServiceObservation;
 use crate::ports::{
-    EcsServices, LogEvents, LogsError, StopLog, StoppedTaskInfo, StoreError, TaskDefinitionInfo,
-    TaskDefinitions, TaskHistory,
+    EcsServices, LogEvents, LogsError, StopLog, StoppedTaskInfo, StoreError, TargetHealth,
+    TaskDefinitionInfo, TaskDefinitions, TaskHistory,
 };
 use futures_util::future::join_all;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
@@ -76,13 +78,15 @@ fn all_categories(counts: &BTreeMap<Category, u64>) -> BTreeMap<Category, u64> {
         .collect()
 }
 
-struct Ctx<'a, L, E, H, R> {
+struct Ctx<'a, L, E, H, R, T> {
     cfg: &'a DiagnoseConfig,
     logs: &'a L,
     ecs: &'a E,
     /// Task definitions read in this diagnosis, by ARN.
     task_definitions: Mutex<BTreeMap<String, TaskDefinitionInfo>>,
     history: &'a H,
+    /// The load balancers' view of the services' targets.
+    targets: &'a T,
     /// The task stops recorded from ECS events; none for the CLI.
     stop_log: Option<&'a R>,
     classifier: &'a Classifier,
@@ -93,7 +97,7 @@ struct Ctx<'a, L, E, H, R> {
     limit: u64,
 }
 
-impl<L, E: TaskDefinitions, H, R> Ctx<'_, L, E, H, R> {
+impl<L, E: TaskDefinitions, H, R, T> Ctx<'_, L, E, H, R, T> {
     /// A task definition, read once per diagnosis.
     async fn task_definition(&self, arn: &str) -> Result<TaskDefinitionInfo, String> {
         if let Some(td) = self
@@ -120,8 +124,8 @@ impl<L, E: TaskDefinitions, H, R> Ctx<'_, L, E, H, R> {
 /// One window of a service's logs, over its groups (the main one first; the event cap is the
 /// service's, over all of them). The main group's failure is the window's; the others' are
 /// listed.
-async fn analyze_window<L: LogEvents, E, H, R>(
-    ctx: &Ctx<'_, L, E, H, R>,
+async fn analyze_window<L: LogEvents, E, H, R, T>(
+    ctx: &Ctx<'_, L, E, H, R, T>,
     groups: &[String],
     start: i64,
     end: i64,
@@ -157,27 +161,36 @@ async fn analyze_window<L: LogEvents, E, H, R>(
 }
 
 /// Where a service's logs are: ECS_LOG_PATTERN's group, else the groups the containers of its
-/// task definition (its primary deployment's) log to, the main one first; and that task
-/// definition, when it can be read.
+/// task definition (its primary deployment's) log to, the main one first; with that task
+/// definition and the service as ECS describes it, when they can be read.
 pub async fn find_log_groups<E: EcsServices + TaskDefinitions>(
     cfg: &DiagnoseConfig,
     ecs: &E,
     service: &str,
-) -> (Result<Vec<String>, String>, Option<TaskDefinitionInfo>) {
-    let td = match ecs
+) -> ServiceSource {
+    let (td, observed) = match ecs
         .describe_services(&cfg.cluster, &[service.to_string()])
         .await
     {
-        Ok(obs) => match obs.found.into_iter().next().and_then(|s| s.task_definition) {
-            Some(arn) => ecs.task_definition(&arn).await.map_err(|e| e.to_string()),
-            None => Err(format!(
-                "{service} is not an active service of {}",
-                cfg.cluster
-            )),
+        Ok(obs) => match obs.found.into_iter().next() {
+            Some(o) => match o.task_definition.as_deref() {
+                Some(arn) => (
+                    ecs.task_definition(arn).await.map_err(|e| e.to_string()),
+                    Some(o),
+                ),
+                None => (Err(format!("{service} has no task definition")), Some(o)),
+            },
+            None => (
+                Err(format!(
+                    "{service} is not an active service of {}",
+                    cfg.cluster
+                )),
+                None,
+            ),
         },
-        Err(e) => Err(e.to_string()),
+        Err(e) => (Err(e.to_string()), None),
     };
-    match (cfg.log_group(service), td) {
+    let (groups, td) = match (cfg.log_group(service), td) {
         (Some(group), td) => (Ok(vec![group]), td.ok()),
         (None, Ok(td)) => (logsource::groups(&td, &cfg.region), Some(td)),
         (None, Err(e)) => (
@@ -186,14 +199,29 @@ pub async fn find_log_groups<E: EcsServices + TaskDefinitions>(
             )),
             None,
         ),
+    };
+    ServiceSource {
+        groups,
+        task_definition: td,
+        observed,
     }
+}
+
+/// What ECS says of a service before its logs are read.
+pub struct ServiceSource {
+    /// Its log groups, the main one first, or why they are unknown.
+    pub groups: Result<Vec<String>, String>,
+    /// Its primary deployment's task definition.
+    pub task_definition: Option<TaskDefinitionInfo>,
+    /// DescribeServices' answer for it.
+    pub observed: Option<ServiceObservation>,
 }
 
 /// Adds what the newest failing stopped tasks' task definitions tell: an OOM-killed
 /// container's memory limit, and the last lines each task wrote (its own stream). Whatever
 /// cannot be read is listed in `unavailable`, the rest goes on.
-async fn stopped_task_details<L: LogEvents, E: TaskDefinitions, H, R>(
-    ctx: &Ctx<'_, L, E, H, R>,
+async fn stopped_task_details<L: LogEvents, E: TaskDefinitions, H, R, T>(
+    ctx: &Ctx<'_, L, E, H, R, T>,
     service_td: Option<&TaskDefinitionInfo>,
     infos: &[StoppedTaskInfo],
     restarts: &mut Restarts,
@@ -264,9 +292,31 @@ async fn stopped_task_details<L: LogEvents, E: TaskDefinitions, H, R>(
     restarts.unavailable.extend(unavailable);
 }
 
+/// The service's load balancer targets, when it has target groups.
+async fn targets<L, E, H, R, T: TargetHealth>(
+    ctx: &Ctx<'_, L, E, H, R, T>,
+    observed: Option<&ServiceObservation>,
+) -> Option<TargetsReport> {
+    let arns = &observed?.target_group_arns;
+    if arns.is_empty() {
+        return None;
+    }
+    let read = join_all(arns.iter().map(|arn| async move {
+        (
+            arn.clone(),
+            ctx.targets
+                .target_health(arn)
+                .await
+                .map_err(|e| e.to_string()),
+        )
+    }))
+    .await;
+    Some(change::targets(read))
+}
+
 /// The window's recorded stops, when there is a record to read.
-async fn recorded<L, E, H, R: StopLog>(
-    ctx: &Ctx<'_, L, E, H, R>,
+async fn recorded<L, E, H, R: StopLog, T>(
+    ctx: &Ctx<'_, L, E, H, R, T>,
     service: &str,
 ) -> Option<Result<Vec<StoppedTaskInfo>, StoreError>> {
     match ctx.stop_log {
@@ -280,11 +330,16 @@ async fn service_report<
     E: EcsServices + TaskDefinitions,
     H: TaskHistory,
     R: StopLog,
+    T: TargetHealth,
 >(
-    ctx: &Ctx<'_, L, E, H, R>,
+    ctx: &Ctx<'_, L, E, H, R, T>,
     service: &str,
 ) -> ServiceReport {
-    let (groups, service_td) = find_log_groups(ctx.cfg, ctx.ecs, service).await;
+    let ServiceSource {
+        groups,
+        task_definition: service_td,
+        observed,
+    } = find_log_groups(ctx.cfg, ctx.ecs, service).await;
     if let Some(td) = &service_td {
         ctx.task_definitions
             .lock()
@@ -308,12 +363,16 @@ async fn service_report<
             ),
         }
     };
-    let ((current, previous, streams), stopped, events, recorded) = tokio::join!(
+    let ((current, previous, streams), stopped, events, recorded, targets) = tokio::join!(
         logs,
         ctx.history.stopped_tasks(&ctx.cfg.cluster, service),
         ctx.history.service_events(&ctx.cfg.cluster, service),
         recorded(ctx, service),
+        targets(ctx, observed.as_ref()),
     );
+    let deployment = observed
+        .as_ref()
+        .and_then(|o| change::deployment_of_interest(o, at(ctx.prev_start)));
     let recorded_error = match &recorded {
         Some(Err(e)) => Some(e.to_string()),
         _ => None,
@@ -325,16 +384,27 @@ async fn service_report<
         Ok((f, t, failed)) => (f, t, failed, None),
         Err(e) => (Findings::default(), false, Vec::new(), Some(e)),
     };
-    let (prev_counts, prev_fps) = match &previous {
+    let (prev_counts, prev_seen) = match &previous {
         Ok((p, _, _)) => (
             Counts {
                 errors_total: p.summary.errors_total,
                 categories: all_categories(&p.summary.categories),
             },
-            p.fingerprints(),
+            Some(p.first_seen()),
         ),
-        Err(_) => (Counts::default(), HashSet::new()),
+        Err(_) => (Counts::default(), None),
     };
+    let since_deployment = deployment
+        .as_ref()
+        .and_then(|d| d.started_at)
+        .and_then(|t| {
+            change::new_since(
+                ms(t),
+                (ctx.start, ctx.end),
+                ctx.prev_start,
+                prev_seen.as_ref(),
+            )
+        });
     let s = &findings.summary;
     let top_errors = s
         .top(TOP_ERRORS)
@@ -346,7 +416,12 @@ async fn service_report<
             first_seen: at(f.first_seen.unwrap_or(ctx.start)),
             last_seen: at(f.last_seen.unwrap_or(ctx.end)),
             sample: f.sample.clone(),
-            new: previous.is_ok() && !prev_fps.contains(&f.fingerprint),
+            new: prev_seen
+                .as_ref()
+                .is_some_and(|p| !p.contains_key(&f.fingerprint)),
+            since_deployment: since_deployment
+                .as_ref()
+                .is_some_and(|new| new(&f.fingerprint, f.first_seen.unwrap_or(ctx.start))),
         })
         .collect();
     let mut r = ServiceReport {
@@ -410,6 +485,8 @@ async fn service_report<
         previous_window: prev_counts,
         truncated,
         error,
+        deployment,
+        targets,
     };
     stopped_task_details(
         ctx,
@@ -428,12 +505,14 @@ pub async fn diagnose<
     L: LogEvents,
     E: EcsServices + TaskDefinitions,
     H: TaskHistory,
+    T: TargetHealth,
     R: StopLog,
 >(
     cfg: &DiagnoseConfig,
     logs: &L,
     ecs: &E,
     history: &H,
+    targets: &T,
     stop_log: Option<&R>,
     classifier: &Classifier,
     req: &Request,
@@ -448,6 +527,7 @@ pub async fn diagnose<
         ecs,
         task_definitions: Mutex::new(BTreeMap::new()),
         history,
+        targets,
         stop_log,
         classifier,
         limiters: &limiters,
@@ -488,7 +568,7 @@ pub async fn diagnose<
 mod tests {
     use super::*;
     use crate::ports::StopSource;
-    use crate::ports::fakes::{FakeEcs, FakeLogs, MemRecords};
+    use crate::ports::fakes::{FakeEcs, FakeLogs, FakeTargets, MemRecords};
     use std::collections::HashMap;
 
     /// api: one error 10 minutes before `now`; its log streams and stopped tasks unreadable.
@@ -526,6 +606,7 @@ mod tests {
             &logs,
             &ecs,
             &ecs,
+            &FakeTargets::default(),
             none,
             &Classifier::default(),
             &req,
@@ -559,6 +640,7 @@ mod tests {
             &logs,
             &ecs,
             &ecs,
+            &FakeTargets::default(),
             none,
             &Classifier::default(),
             &long,
@@ -607,7 +689,20 @@ mod tests {
             trigger: Trigger::default(),
         };
         let classifier = Classifier::default();
-        let run = |log| diagnose(&cfg, &logs, &ecs, &ecs, Some(log), &classifier, &req, now);
+        let targets = FakeTargets::default();
+        let run = |log| {
+            diagnose(
+                &cfg,
+                &logs,
+                &ecs,
+                &ecs,
+                &targets,
+                Some(log),
+                &classifier,
+                &req,
+                now,
+            )
+        };
         let r = run(&log).await.unwrap();
         let restarts = &r.services[0].restarts;
         let stops: Vec<(&str, StopSource)> = restarts
@@ -703,9 +798,19 @@ mod tests {
         let cfg = DiagnoseConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
         let none = None::<&MemRecords>;
         let classifier = Classifier::default();
-        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
-            .await
-            .unwrap();
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            &FakeTargets::default(),
+            none,
+            &classifier,
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
         let api = &r.services[0];
         assert_eq!(api.log_group, "/custom/api");
         assert_eq!(api.log_groups, ["/custom/api", "/mesh/envoy"]);
@@ -713,9 +818,19 @@ mod tests {
 
         // The sidecar's group is gone: the app's still counts, the gap is said.
         logs.groups.lock().unwrap().remove("/mesh/envoy");
-        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
-            .await
-            .unwrap();
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            &FakeTargets::default(),
+            none,
+            &classifier,
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
         let api = &r.services[0];
         assert_eq!(api.errors_total, 1);
         assert_eq!(
@@ -727,9 +842,19 @@ mod tests {
             .lock()
             .unwrap()
             .insert(arn.into(), td(vec![container("app", true, None)]));
-        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
-            .await
-            .unwrap();
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            &FakeTargets::default(),
+            none,
+            &classifier,
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
         let e = r.services[0].error.as_deref().unwrap();
         assert!(e.contains("api:7") && e.contains("awslogs"), "{e}");
         assert_eq!(r.services[0].status, ServiceStatus::Error);
@@ -739,9 +864,19 @@ mod tests {
             ("ECS_LOG_PATTERN", "/custom/{service}"),
         ]))
         .unwrap();
-        let r = diagnose(&cfg, &logs, &ecs, &ecs, none, &classifier, &req, now)
-            .await
-            .unwrap();
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            &FakeTargets::default(),
+            none,
+            &classifier,
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             (r.services[0].log_group.as_str(), r.services[0].errors_total),
             ("/custom/api", 1)
@@ -811,6 +946,7 @@ mod tests {
             &logs,
             &ecs,
             &ecs,
+            &FakeTargets::default(),
             None::<&MemRecords>,
             &Classifier::default(),
             &req,
@@ -831,5 +967,147 @@ mod tests {
                 "connecting to postgres://app:[REDACTED]@db:5432/app"
             ]
         );
+    }
+
+    /// A deployment that failed 20 minutes ago while its rollback runs: the report names it and
+    /// what it rolls back to, marks the errors that began after it (and not the ones seen
+    /// before it, in this window or the previous one), lists the targets the load balancer
+    /// finds unhealthy with its reason, and the causes lead with the deployment.
+    #[tokio::test]
+    async fn a_failed_deployment_its_new_errors_and_unhealthy_targets() {
+        use crate::health::model::{DeploymentObservation, TargetObservation};
+        let now = time::macros::datetime!(2026-12-06 12:00:00 UTC);
+        let deployed = now - time::Duration::minutes(20);
+        let td = |rev: u32| format!("arn:aws:ecs:us-east-1:123456789012:task-definition/api:{rev}");
+        let ecs = FakeEcs::with(&[("api", 2, 1)]);
+        ecs.set_deployments(
+            "api",
+            vec![
+                DeploymentObservation {
+                    id: "ecs-svc/2".into(),
+                    status: "PRIMARY".into(),
+                    rollout_state: Some("IN_PROGRESS".into()),
+                    created_at: Some(now - time::Duration::minutes(5)),
+                    task_definition: Some(td(42)),
+                    ..Default::default()
+                },
+                DeploymentObservation {
+                    id: "ecs-svc/1".into(),
+                    status: "ACTIVE".into(),
+                    rollout_state: Some("FAILED".into()),
+                    rollout_reason: Some(
+                        "ECS deployment circuit breaker: tasks failed to start.".into(),
+                    ),
+                    created_at: Some(deployed),
+                    task_definition: Some(td(43)),
+                    failed_tasks: 3,
+                },
+            ],
+        );
+        let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-tg/73e2d6bc24d8a067";
+        ecs.target_groups
+            .lock()
+            .unwrap()
+            .insert("api".into(), vec![tg.into()]);
+        let targets = FakeTargets::default();
+        targets.groups.lock().unwrap().insert(
+            tg.into(),
+            vec![
+                TargetObservation {
+                    id: "10.0.1.5".into(),
+                    port: Some(8080),
+                    state: "healthy".into(),
+                    reason: None,
+                    description: None,
+                },
+                TargetObservation {
+                    id: "10.0.1.6".into(),
+                    port: Some(8080),
+                    state: "unhealthy".into(),
+                    reason: Some("Target.ResponseCodeMismatch".into()),
+                    description: Some("Health checks failed with these codes: [502]".into()),
+                },
+            ],
+        );
+        let logs = FakeLogs::default();
+        let at = |minutes_ago: i64| ms(now - time::Duration::minutes(minutes_ago));
+        let mut events = vec![
+            // Before the deployment: in the previous window, and in this one.
+            (at(90), "ERROR cache miss for key 1".to_string()),
+            (at(30), "ERROR payment gateway slow".to_string()),
+        ];
+        // Apart, each after an ordinary line: six occurrences, not one multi-line trace.
+        for i in 0..6 {
+            events.push((at(15 - i), "INFO reserving".to_string()));
+            events.push((
+                at(15 - i) + 1,
+                "java.lang.IllegalStateException: inventory missing".to_string(),
+            ));
+        }
+        events.extend((0..3).map(|i| (at(10) + i, "ERROR payment gateway slow".to_string())));
+        events.extend((0..2).map(|i| (at(10) + i, "ERROR cache miss for key 2".to_string())));
+        let events: Vec<(i64, &str)> = events.iter().map(|(t, m)| (*t, m.as_str())).collect();
+        logs.put("/ecs/api", &events);
+        let cfg = DiagnoseConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
+        let req = Request {
+            services: Some(vec!["api".into()]),
+            minutes: 60,
+            limit: 1000,
+            trigger: Trigger::default(),
+        };
+        let r = diagnose(
+            &cfg,
+            &logs,
+            &ecs,
+            &ecs,
+            &targets,
+            None::<&MemRecords>,
+            &Classifier::default(),
+            &req,
+            now,
+        )
+        .await
+        .unwrap();
+        let api = &r.services[0];
+        let d = api.deployment.as_ref().unwrap();
+        assert_eq!(
+            (
+                d.id.as_str(),
+                d.task_definition.as_deref(),
+                d.rolling_back_to.as_deref()
+            ),
+            ("ecs-svc/1", Some("api:43"), Some("api:42"))
+        );
+        let since: BTreeMap<&str, bool> = api
+            .top_errors
+            .iter()
+            .map(|e| (e.fingerprint.as_str(), e.since_deployment))
+            .collect();
+        assert_eq!(
+            since,
+            BTreeMap::from([
+                ("ERROR cache miss for key <n>", false),
+                ("ERROR payment gateway slow", false),
+                ("java.lang.IllegalStateException: inventory missing", true),
+            ])
+        );
+        let t = api.targets.as_ref().unwrap();
+        assert_eq!((t.total, t.unhealthy().count()), (2, 1));
+        let kinds: Vec<_> = r.probable_causes.iter().map(|c| c.kind).collect();
+        use super::super::cause::CauseKind;
+        assert_eq!(
+            kinds,
+            [
+                CauseKind::FailedDeployment,
+                CauseKind::TargetsUnhealthy,
+                CauseKind::NewSinceDeployment
+            ]
+        );
+        let text = super::super::render::text(&r);
+        assert!(
+            text.contains("deployment ecs-svc/1 (api:43) FAILED"),
+            "{text}"
+        );
+        assert!(text.contains("10.0.1.6:8080 unhealthy"), "{text}");
     }
 }

@@ -245,6 +245,24 @@ pub struct ServiceObservation {
     pub failed_tasks: i32,
     pub events: Vec<String>,
     pub target_group_arns: Vec<String>,
+    /// Every deployment DescribeServices lists: the primary and those still draining (a
+    /// failed one stays, rollout state FAILED, while its rollback replaces its tasks).
+    pub deployments: Vec<DeploymentObservation>,
+}
+
+/// One deployment of a service (Deployment, ECS API reference).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeploymentObservation {
+    /// `ecs-svc/…`.
+    pub id: String,
+    /// PRIMARY, ACTIVE (older, draining) or INACTIVE.
+    pub status: String,
+    /// IN_PROGRESS, COMPLETED or FAILED.
+    pub rollout_state: Option<String>,
+    pub rollout_reason: Option<String>,
+    pub created_at: Option<OffsetDateTime>,
+    pub task_definition: Option<String>,
+    pub failed_tasks: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

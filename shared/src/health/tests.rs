@@ -22,6 +22,7 @@ fn svc(name: &str, desired: i32, running: i32) -> ServiceObservation {
         failed_tasks: 0,
         events: vec![],
         target_group_arns: vec![],
+        deployments: vec![],
     }
 }
 

@@ -3,7 +3,7 @@
 //! asserts on behaviour, and each can be told to fail the way AWS does.
 
 use super::*;
-use crate::health::model::ServiceObservation;
+use crate::health::model::{DeploymentObservation, ServiceObservation};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -25,6 +25,9 @@ pub struct FakeEcs {
     /// Each service's primary deployment and its task definition (default `ecs-svc/1` and
     /// revision 1 of a family named after the service).
     pub primary: Mutex<BTreeMap<String, (String, String)>>,
+    /// Each service's deployments when a test sets them (`set_deployments`); else one
+    /// PRIMARY deployment, `primary`'s.
+    pub deployments: Mutex<BTreeMap<String, Vec<DeploymentObservation>>>,
     /// Task definitions by ARN. One not given is the default of its family: one essential
     /// container `app` with 512 MiB, logging to `/ecs/<family>` with stream prefix `ecs`.
     pub task_definitions: Mutex<BTreeMap<String, TaskDefinitionInfo>>,
@@ -49,6 +52,19 @@ impl FakeEcs {
 
     pub fn set_primary(&self, service: &str, deployment: &str, task_definition: &str) {
         lock(&self.primary).insert(service.into(), (deployment.into(), task_definition.into()));
+    }
+
+    /// The deployments DescribeServices lists for `service`; the PRIMARY one is also its
+    /// primary deployment.
+    pub fn set_deployments(&self, service: &str, deployments: Vec<DeploymentObservation>) {
+        if let Some(p) = deployments.iter().find(|d| d.status == "PRIMARY") {
+            self.set_primary(
+                service,
+                &p.id,
+                p.task_definition.as_deref().unwrap_or_default(),
+            );
+        }
+        lock(&self.deployments).insert(service.into(), deployments);
     }
 
     pub fn add_stopped(&self, service: &str, task: StoppedTaskInfo) {
@@ -98,6 +114,16 @@ impl EcsServices for FakeEcs {
                     format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{n}:1"),
                 )
             });
+            let deployments = lock(&self.deployments).get(n).cloned().unwrap_or_else(|| {
+                vec![DeploymentObservation {
+                    id: deployment.clone(),
+                    status: "PRIMARY".into(),
+                    rollout_state: Some("COMPLETED".into()),
+                    task_definition: Some(task_definition.clone()),
+                    ..Default::default()
+                }]
+            });
+            let p = deployments.iter().find(|d| d.status == "PRIMARY");
             match services.get(n) {
                 Some((desired, running)) => obs.found.push(ServiceObservation {
                     name: n.clone(),
@@ -110,9 +136,10 @@ impl EcsServices for FakeEcs {
                     rollout_started_at: None,
                     primary_deployment: Some(deployment),
                     task_definition: Some(task_definition),
-                    failed_tasks: 0,
+                    failed_tasks: p.map_or(0, |d| d.failed_tasks),
                     events: vec![],
                     target_group_arns: groups.get(n).cloned().unwrap_or_default(),
+                    deployments,
                 }),
                 None => obs.missing.push(n.clone()),
             }
