@@ -431,6 +431,31 @@ def main():
           "the failed deployment's own tasks are named, newest first")
     summary_msgs += notice_msgs
 
+    title("The fix lands: api reaches 3/3 and web-tg's bad target is replaced; the next run tells the recovery")
+    ecs = aws("ecs")
+    api_arn = ecs.describe_services(cluster=CLUSTER, services=["api"])["services"][0]["serviceArn"]
+    # The harness reads these tags: 3 running, the rollout no longer held IN_PROGRESS (COMPLETED).
+    ecs.untag_resource(resourceArn=api_arn, tagKeys=["harness.rollout", "harness.rollout-reason", "harness.rollout-started"])
+    ecs.tag_resource(resourceArn=api_arn, tags=[{"key": "harness.running", "value": "3"}])
+    web_tg = aws("elbv2").describe_target_groups(Names=["web-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    aws("elbv2").deregister_targets(TargetGroupArn=web_tg, Targets=[{"Id": "10.0.1.11", "Port": 9999}])
+    say("$ aws lambda invoke --function-name health-check --payload file://events/schedule.json out.json")
+    third = invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env)
+    say(f"run 3: overall {third['overall'].upper()}, alerts sent: {third['alerts_published']}")
+    recovery_msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    recoveries = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in recovery_msgs]
+    for envelope_, r in recoveries:
+        say(f"{r['event']:<24} {envelope_['Subject']}")
+        say(f"{'':<24} thread {r['chat']['metadata']['threadId']}")
+        for line in r["text"].splitlines()[:6]:
+            print(f"      | {line}")
+    check(third["overall"] == "healthy" and third["alerts_published"] == ["health.recovered"], "run 3 is healthy and says so once")
+    check(len(recoveries) == 1 and recoveries[0][1].get("incident_id") == alert["incident_id"]
+          and recoveries[0][1]["chat"]["metadata"]["threadId"] == alert["incident_id"]
+          and alert["incident_id"] in recoveries[0][0]["Subject"],
+          "the recovery closes the incident in its own thread: alert, diagnosis, deployment notices, recovery")
+    summary_msgs += recovery_msgs
+
     title("Every call both functions made, checked against their policies in template.yaml")
     strict = harness_call(harness, "harness", "strict_report", {})
     for d in strict["denials"]:
@@ -440,7 +465,7 @@ def main():
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")
-    written = [json.dumps([first, second, report, answers])]
+    written = [json.dumps([first, second, third, report, answers])]
     for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
     written += [m["Body"] for m in msgs + summary_msgs]
