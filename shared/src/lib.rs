@@ -14,6 +14,7 @@ pub mod links;
 pub mod notify;
 pub mod ports;
 pub mod redact;
+pub mod silence;
 pub mod timefmt;
 
 /// The version of ecs-monitor, as the crate was built.

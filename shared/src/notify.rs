@@ -25,6 +25,10 @@ pub enum Event {
     /// Still failing (every `REMINDER_MINUTES`).
     #[serde(rename = "health.reminder")]
     HealthReminder,
+    /// What silences held, told when they are over (or something they do not cover fails),
+    /// with the status now.
+    #[serde(rename = "health.silence_summary")]
+    HealthSilenceSummary,
     /// A diagnosis found problems.
     #[serde(rename = "diagnose.report")]
     DiagnoseReport,
@@ -54,6 +58,7 @@ impl Event {
             Event::HealthUnhealthy => "health.unhealthy",
             Event::HealthRecovered => "health.recovered",
             Event::HealthReminder => "health.reminder",
+            Event::HealthSilenceSummary => "health.silence_summary",
             Event::DiagnoseReport => "diagnose.report",
             Event::DeploymentStarted => "deployment.started",
             Event::DeploymentFailed => "deployment.failed",

@@ -3,7 +3,7 @@
 
 use ecs_monitor::app::{AppError, HealthCheck};
 use ecs_monitor::health::trigger::trigger;
-use ecs_monitor::ports::{EcsServices, Notifier, StateStore, TargetHealth};
+use ecs_monitor::ports::{EcsServices, Notifier, Silences, StateStore, TargetHealth};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -22,7 +22,7 @@ pub async fn handle<E, T, S, N>(
 where
     E: EcsServices,
     T: TargetHealth,
-    S: StateStore,
+    S: StateStore + Silences,
     N: Notifier,
 {
     let trigger = trigger(&event.payload).map_err(|e| diagnostic(AppError::Trigger(e)))?;

@@ -5,7 +5,7 @@ use crate::aws::{self, ecs::Ecs, elb::Elb, local::FileStore, s3::S3Store, sns::S
 use crate::config::{HealthConfig, ProcessEnv};
 use crate::health::probe::Prober;
 use crate::health::run::{Outcome, run_check};
-use crate::ports::{EcsServices, Notifier, StateStore, TargetHealth};
+use crate::ports::{EcsServices, Notifier, Silences, StateStore, TargetHealth};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -102,7 +102,7 @@ impl<E, T, S, N> HealthCheck<E, T, S, N>
 where
     E: EcsServices,
     T: TargetHealth,
-    S: StateStore,
+    S: StateStore + Silences,
     N: Notifier,
 {
     /// One run at `now`; `run_id` tells this run's claims from another's (the invocation id).

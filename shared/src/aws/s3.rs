@@ -6,8 +6,10 @@ use super::describe;
 use crate::diagnose::stoplog;
 use crate::health::model::{Overall, SCHEMA_VERSION, State};
 use crate::ports::{
-    Loaded, OpenIncident, Records, ReportWriter, StateStore, StopLog, StoppedTaskInfo, StoreError,
+    Loaded, OpenIncident, Records, ReportWriter, SilenceWriter, Silences, StateStore, StopLog,
+    StoppedTaskInfo, StoreError,
 };
+use crate::silence::SilenceFile;
 use aws_sdk_s3::primitives::ByteStream;
 use futures_util::stream::{self, StreamExt};
 
@@ -214,6 +216,55 @@ impl StateStore for S3Store {
     }
 }
 
+impl S3Store {
+    pub fn silences_key(&self) -> String {
+        format!("{}silences.json", self.prefix)
+    }
+}
+
+/// The silences at `key`, or an empty file when there is none.
+async fn load_silences(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(SilenceFile, Option<String>), StoreError> {
+    match get_object(client, bucket, key).await? {
+        None => Ok((SilenceFile::default(), None)),
+        Some((bytes, version)) => SilenceFile::parse(&bytes)
+            .map(|f| (f, version))
+            .map_err(|e| StoreError::Failed(format!("s3://{bucket}/{key}: {e}"))),
+    }
+}
+
+impl Silences for S3Store {
+    async fn load_silences(&self) -> Result<(SilenceFile, Option<String>), StoreError> {
+        load_silences(&self.client, &self.bucket, &self.silences_key()).await
+    }
+}
+
+impl SilenceWriter for S3Store {
+    async fn save_silences(
+        &self,
+        file: &SilenceFile,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let body =
+            serde_json::to_vec_pretty(file).map_err(|e| StoreError::Failed(e.to_string()))?;
+        put_conditional(
+            &self.client,
+            &self.bucket,
+            &self.silences_key(),
+            body,
+            expected,
+        )
+        .await
+    }
+
+    fn silences_location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.silences_key())
+    }
+}
+
 /// A stored state, or a warning when it is not one this version can read.
 pub fn parse_state(bytes: &[u8], version: Option<String>, location: &str) -> Loaded {
     match serde_json::from_slice::<State>(bytes) {
@@ -247,7 +298,8 @@ pub struct ReportStore {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
-    /// The health check's `latest.json` (bucket, key), when diagnose knows where it is.
+    /// Where the health check keeps its state (bucket, `<prefix><cluster>/`), when diagnose
+    /// knows.
     health_state: Option<(String, String)>,
 }
 
@@ -261,10 +313,11 @@ impl ReportStore {
         }
     }
 
-    /// Reads the open incident from the health state in `s3://bucket/prefix<cluster>/latest.json`.
+    /// Reads the open incident from the health state in `s3://bucket/prefix<cluster>/latest.json`
+    /// and the silences beside it.
     pub fn with_health_state(mut self, bucket: &str, prefix: &str, cluster: &str) -> Self {
-        let key = format!("{prefix}{}/latest.json", super::short_name(cluster));
-        self.health_state = Some((bucket.to_string(), key));
+        let dir = format!("{prefix}{}/", super::short_name(cluster));
+        self.health_state = Some((bucket.to_string(), dir));
         self
     }
 
@@ -292,9 +345,10 @@ impl ReportWriter for ReportStore {
 
 impl OpenIncident for ReportStore {
     async fn open_incident(&self) -> Result<Option<String>, StoreError> {
-        let Some((bucket, key)) = &self.health_state else {
+        let Some((bucket, dir)) = &self.health_state else {
             return Ok(None);
         };
+        let key = &format!("{dir}latest.json");
         let Some((bytes, version)) = get_object(&self.client, bucket, key).await? else {
             return Ok(None);
         };
@@ -306,6 +360,16 @@ impl OpenIncident for ReportStore {
             .state
             .filter(|s| s.alerting.announced != Overall::Healthy)
             .and_then(|s| s.alerting.incident_id))
+    }
+}
+
+/// Diagnose reads the silences beside the health state it reads (none without it).
+impl Silences for ReportStore {
+    async fn load_silences(&self) -> Result<(SilenceFile, Option<String>), StoreError> {
+        let Some((bucket, dir)) = &self.health_state else {
+            return Ok((SilenceFile::default(), None));
+        };
+        load_silences(&self.client, bucket, &format!("{dir}silences.json")).await
     }
 }
 
@@ -410,6 +474,7 @@ mod tests {
             tls: vec![],
             issues: vec![],
             alerting: Alerting::default(),
+            silenced: vec![],
         };
         let a = time::macros::datetime!(2026-11-29 14:35:00.120 UTC);
         let b = time::macros::datetime!(2026-11-29 14:35:00.470 UTC);

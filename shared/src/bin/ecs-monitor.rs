@@ -35,8 +35,8 @@ enum Command {
         /// Log files to read; standard input when none (or "-").
         files: Vec<PathBuf>,
     },
-    /// Analyse the services' CloudWatch logs (log group per ECS_LOG_PATTERN, default
-    /// /ecs/{service}). Exit 0 no issues, 1 issues found, 2 error.
+    /// Analyse the services' CloudWatch logs (the log groups of each service's task
+    /// definition, or ECS_LOG_PATTERN). Exit 0 no issues, 1 issues found, 2 error.
     Logs {
         #[arg(value_enum)]
         command: cli::logs::Command,

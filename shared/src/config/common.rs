@@ -12,6 +12,7 @@ pub const ECS_HEALTH_OUTDIR: &str = "ECS_HEALTH_OUTDIR";
 pub const STATE_BUCKET: &str = "STATE_BUCKET";
 pub const STATE_PREFIX: &str = "STATE_PREFIX";
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
+pub const MAINTENANCE_WINDOWS: &str = "MAINTENANCE_WINDOWS";
 
 /// The variables every part reads.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct CommonConfig {
     pub state_bucket: Option<String>,
     pub state_prefix: String,
     pub alert_topic_arn: Option<String>,
+    /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`, syntax in `silence`).
+    pub maintenance_windows: Vec<crate::silence::Window>,
 }
 
 fn valid_region(r: &str) -> bool {
@@ -116,6 +119,11 @@ impl CommonConfig {
             state_bucket: source.get(STATE_BUCKET)?.map(|b| b.trim().to_string()),
             state_prefix: key_prefix(source, STATE_PREFIX, "ecs-health/")?,
             alert_topic_arn,
+            maintenance_windows: match source.get(MAINTENANCE_WINDOWS)? {
+                Some(v) => crate::silence::parse_windows(&v)
+                    .map_err(|why| invalid(MAINTENANCE_WINDOWS, &v, why))?,
+                None => Vec::new(),
+            },
         })
     }
 }

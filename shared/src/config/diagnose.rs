@@ -44,6 +44,8 @@ pub struct DiagnoseConfig {
     /// The health state file, for `logs auto-diagnose`.
     pub state_file: PathBuf,
     pub classifier: ClassifierConfig,
+    /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`).
+    pub maintenance_windows: Vec<crate::silence::Window>,
 }
 
 impl DiagnoseConfig {
@@ -85,6 +87,7 @@ impl DiagnoseConfig {
             },
             state_file: common.state_file,
             classifier: ClassifierConfig::from_env(source)?,
+            maintenance_windows: common.maintenance_windows,
         })
     }
 

@@ -111,6 +111,8 @@ pub struct HealthConfig {
     pub ca_bundle: Option<PathBuf>,
     pub probe_timeout: Duration,
     pub thresholds: Thresholds,
+    /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`).
+    pub maintenance_windows: Vec<crate::silence::Window>,
 }
 
 fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, ConfigError> {
@@ -214,6 +216,7 @@ impl HealthConfig {
             state_bucket,
             state_prefix,
             alert_topic_arn,
+            maintenance_windows,
         } = CommonConfig::from_env(source)?;
         let domain = source.get(ECS_DOMAIN)?.map(|d| d.trim().to_string());
         if let Some(d) = &domain
@@ -258,6 +261,7 @@ impl HealthConfig {
             state_bucket,
             state_prefix,
             alert_topic_arn,
+            maintenance_windows,
             ca_bundle: source.get(ECS_CA_BUNDLE)?.map(PathBuf::from),
             probe_timeout: Duration::from_millis(int_var(
                 source,

@@ -117,7 +117,11 @@ fn service_state(
     }
 }
 
-fn target_group_state(o: &TargetGroupObservation, issues: &mut Vec<String>) -> TargetGroupState {
+fn target_group_state(
+    o: &TargetGroupObservation,
+    services: Vec<String>,
+    issues: &mut Vec<String>,
+) -> TargetGroupState {
     let name = target_group_name(&o.arn).to_string();
     let targets = match &o.targets {
         Ok(t) => t,
@@ -134,6 +138,7 @@ fn target_group_state(o: &TargetGroupObservation, issues: &mut Vec<String>) -> T
                 status: Status::Unknown,
                 targets: Vec::new(),
                 error: Some(e.clone()),
+                services,
             };
         }
     };
@@ -188,6 +193,7 @@ fn target_group_state(o: &TargetGroupObservation, issues: &mut Vec<String>) -> T
         status,
         targets: bad,
         error: None,
+        services,
     }
 }
 
@@ -366,7 +372,19 @@ pub fn evaluate(
     let target_groups: Vec<TargetGroupState> = obs
         .target_groups
         .iter()
-        .map(|o| target_group_state(o, &mut issues))
+        .map(|o| {
+            // The services registered with it, so a silence of all of them covers it.
+            let users = match &obs.services {
+                Ok(s) => s
+                    .found
+                    .iter()
+                    .filter(|svc| svc.target_group_arns.contains(&o.arn))
+                    .map(|svc| svc.name.clone())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            target_group_state(o, users, &mut issues)
+        })
         .collect();
     let http: Vec<HttpState> = obs
         .http
@@ -399,6 +417,7 @@ pub fn evaluate(
         tls,
         issues,
         alerting: Alerting::default(),
+        silenced: Vec::new(),
     };
     let Decision { alerting, alert } = alert::decide(&state, previous, now, &ctx.thresholds);
     state.alerting = alerting;

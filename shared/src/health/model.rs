@@ -114,6 +114,9 @@ pub struct TargetGroupState {
     /// The targets that are not healthy, with the ALB's reason.
     pub targets: Vec<TargetState>,
     pub error: Option<String>,
+    /// The services registered with it (a silence of all of them covers it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +197,30 @@ pub struct Alerting {
     /// Why the last publish failed, if it did.
     #[serde(default)]
     pub last_publish_error: Option<String>,
+    /// Alerts decided while a silence covered what they were about: not published; told in
+    /// one summary when the silences that held them are over (`health::silence`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldAlert>,
+    /// Consecutive runs with held alerts in which something the silences do not cover failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uncovered_runs: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// An alert held by silences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldAlert {
+    pub event: crate::notify::Event,
+    pub status: Overall,
+    pub incident_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    pub subject: String,
+    /// The silences (and window occurrences) that held it.
+    pub held_by: Vec<crate::silence::Active>,
 }
 
 /// The state JSON, `schema_version` 1.
@@ -212,6 +239,9 @@ pub struct State {
     /// One line per problem, e.g. "api: 1/2 tasks running".
     pub issues: Vec<String>,
     pub alerting: Alerting,
+    /// The silences and maintenance windows active at this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub silenced: Vec<crate::silence::Active>,
 }
 
 impl State {

@@ -123,5 +123,23 @@ pub fn text(state: &State) -> String {
             let _ = writeln!(o, "  - {i}");
         }
     }
+    if !state.silenced.is_empty() {
+        let _ = writeln!(o, "\nSilenced (alerts about these are held)");
+        for a in &state.silenced {
+            let until = a.until.format(&Rfc3339).unwrap_or_default();
+            let _ = writeln!(o, "  {} until {until}: {}", a.scope(), a.reason);
+        }
+    }
+    if !state.alerting.held.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nHeld alerts ({}), told when their silences are over",
+            state.alerting.held.len()
+        );
+        for h in &state.alerting.held {
+            let at = h.decided_at.format(&Rfc3339).unwrap_or_default();
+            let _ = writeln!(o, "  {at} {}", h.subject);
+        }
+    }
     o
 }

@@ -12,7 +12,7 @@ use super::evaluate::{Context, evaluate};
 use super::model::*;
 use super::probe::Prober;
 use crate::config::HealthConfig;
-use crate::ports::{EcsServices, Notifier, StateStore, StoreError, TargetHealth};
+use crate::ports::{EcsServices, Notifier, Silences, StateStore, StoreError, TargetHealth};
 use futures_util::future::join_all;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -138,10 +138,23 @@ pub async fn run_check<E, T, S, N>(
 where
     E: EcsServices,
     T: TargetHealth,
-    S: StateStore,
+    S: StateStore + Silences,
     N: Notifier,
 {
-    let loaded = store.load().await.map_err(RunError::Load)?;
+    let (loaded, silences) = tokio::join!(store.load(), store.load_silences());
+    let mut loaded = loaded.map_err(RunError::Load)?;
+    // Silences that cannot be read hold nothing: an alert too many beats one lost.
+    let silences = match silences {
+        Ok((file, _)) => file.silences,
+        Err(e) => {
+            let w = format!("the silences could not be read, none applies: {e}");
+            loaded.warning = Some(match loaded.warning.take() {
+                Some(other) => format!("{other}; {w}"),
+                None => w,
+            });
+            Vec::new()
+        }
+    };
     let ((services, target_groups), (http, tls)) = tokio::join!(
         gather_ecs(cfg, ecs, elb),
         prober.probe_all(cfg.domain.as_deref(), &cfg.endpoints)
@@ -157,7 +170,15 @@ where
         region: &cfg.region,
         thresholds: cfg.thresholds,
     };
-    let (mut state, _alert) = evaluate(&obs, loaded.state.as_ref(), now, &ctx);
+    let (mut state, alert) = evaluate(&obs, loaded.state.as_ref(), now, &ctx);
+    let active = crate::silence::active(&silences, &cfg.maintenance_windows, now);
+    super::hold::apply(
+        &mut state,
+        alert.as_ref().map(|a| a.id.as_str()),
+        &active,
+        cfg.thresholds.failure_threshold,
+        now,
+    );
     if notifier.is_none() {
         // No channel configured: there is nobody to retry for.
         state.alerting.pending.clear();
@@ -430,6 +451,69 @@ mod tests {
             out.state
                 .issues
                 .contains(&"ghost: service not found in cluster prod".to_string())
+        );
+    }
+
+    /// A silence in the store and a maintenance window in the configuration each hold the
+    /// alert of what they cover; silences that cannot be read hold nothing, and say so.
+    #[tokio::test]
+    async fn silences_and_windows_hold_alerts() {
+        use crate::silence::{Silence, SilenceFile, parse_windows};
+        let ecs = FakeEcs::with(&[("api", 2, 1)]);
+        let sns = FakeSns::default();
+        // A silence of api for the first hour.
+        let store = MemStore::default();
+        *store.silences.lock().unwrap() = Some((
+            SilenceFile {
+                schema_version: 1,
+                silences: vec![Silence {
+                    id: "s1".into(),
+                    services: vec!["api".into()],
+                    starts_at: T0,
+                    ends_at: T0 + time::Duration::hours(1),
+                    reason: "migrating the orders table".into(),
+                    created_by: Some("jane".into()),
+                }],
+            },
+            1,
+        ));
+        let cfg = config(None);
+        run(&cfg, &ecs, &store, &sns, 0, "a").await;
+        let out = run(&cfg, &ecs, &store, &sns, 5, "b").await;
+        assert!(sns.events().is_empty(), "held");
+        assert_eq!(out.state.silenced[0].id, "s1");
+        assert_eq!(out.state.alerting.held.len(), 1);
+        let out = run(&cfg, &ecs, &store, &sns, 61, "c").await;
+        assert_eq!(out.published, ["health.silence_summary"]);
+
+        // T0 is a Sunday 14:00 UTC: a window of Sundays 13:00-15:00 holds the same alert.
+        let sns = FakeSns::default();
+        let store = MemStore::default();
+        let mut cfg = config(None);
+        cfg.maintenance_windows = parse_windows("sun 13:00-15:00").unwrap();
+        run(&cfg, &ecs, &store, &sns, 0, "a").await;
+        let out = run(&cfg, &ecs, &store, &sns, 5, "b").await;
+        assert!(sns.events().is_empty());
+        assert_eq!(
+            out.state.silenced[0].reason,
+            "maintenance window sun 13:00-15:00"
+        );
+        let out = run(&cfg, &ecs, &store, &sns, 60, "c").await;
+        assert_eq!(out.published, ["health.silence_summary"], "15:00: over");
+
+        // Unreadable silences: nothing is held, and the run says why.
+        let sns = FakeSns::default();
+        let store = MemStore::default();
+        store.fail_silences.store(true, Ordering::SeqCst);
+        let cfg = config(None);
+        run(&cfg, &ecs, &store, &sns, 0, "a").await;
+        let out = run(&cfg, &ecs, &store, &sns, 5, "b").await;
+        assert_eq!(sns.events(), ["health.degraded"]);
+        assert!(
+            out.warning
+                .unwrap()
+                .contains("the silences could not be read"),
+            "said"
         );
     }
 }

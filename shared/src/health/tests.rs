@@ -815,3 +815,163 @@ fn a_huge_outage_still_fits_one_sns_message() {
     );
     assert!(alert.text.contains("Issues (6000):"), "the count is whole");
 }
+
+/// One run with silences: evaluate, apply the silences, publish whatever is pending (as
+/// run_check does when SNS accepts it). Returns the state and the events published.
+fn silenced_run(
+    o: &Observations,
+    prev: Option<&State>,
+    now: OffsetDateTime,
+    active: &[crate::silence::Active],
+) -> (State, Vec<Alert>) {
+    let t = Thresholds::default();
+    let (mut s, alert) = run(o, prev, now, t);
+    hold::apply(
+        &mut s,
+        alert.as_ref().map(|a| a.id.as_str()),
+        active,
+        t.failure_threshold,
+        now,
+    );
+    let published = std::mem::take(&mut s.alerting.pending);
+    (s, published)
+}
+
+fn silence_of(services: &[&str], until: OffsetDateTime) -> crate::silence::Active {
+    crate::silence::Active {
+        id: format!("s-{}", services.join("-")),
+        services: services.iter().map(|s| s.to_string()).collect(),
+        reason: "schema migration".into(),
+        until,
+    }
+}
+
+fn published(alerts: &[Alert]) -> Vec<&str> {
+    alerts.iter().map(|a| a.event.as_str()).collect()
+}
+
+/// api is silenced for its migration: it degrades and recovers without a word; when the
+/// silence is over, one summary tells both, in the incident's thread.
+#[test]
+fn a_silence_holds_alerts_and_tells_them_when_it_ends() {
+    let until = NOW + Duration::minutes(60);
+    let silence = [silence_of(&["api"], until)];
+    let bad = obs(vec![svc("api", 3, 1), svc("web", 2, 2)]);
+    let good = obs(vec![svc("api", 3, 3), svc("web", 2, 2)]);
+    let minute = |m: i64| NOW + Duration::minutes(m);
+    let (s1, p1) = silenced_run(&bad, None, minute(0), &silence);
+    let (s2, p2) = silenced_run(&bad, Some(&s1), minute(5), &silence);
+    assert_eq!(
+        (published(&p1), published(&p2)),
+        (vec![], vec![]),
+        "held, not published"
+    );
+    assert_eq!(s2.alerting.held.len(), 1);
+    assert_eq!(
+        s2.alerting.announced,
+        Overall::Degraded,
+        "the memory moves on"
+    );
+    assert_eq!(s2.silenced, silence, "the state says what is silenced");
+    let incident = s2.alerting.incident_id.clone().unwrap();
+    let (s3, p3) = silenced_run(&good, Some(&s2), minute(10), &silence);
+    assert_eq!(published(&p3), Vec::<&str>::new(), "its recovery too");
+    assert_eq!(s3.alerting.held.len(), 2);
+    let (s4, p4) = silenced_run(&good, Some(&s3), minute(15), &silence);
+    assert!(p4.is_empty() && s4.alerting.held.len() == 2);
+    // The silence is over.
+    let (s5, p5) = silenced_run(&good, Some(&s4), minute(65), &[]);
+    assert_eq!(published(&p5), ["health.silence_summary"]);
+    assert!(s5.alerting.held.is_empty() && s5.silenced.is_empty());
+    let summary = &p5[0];
+    assert_eq!(summary.incident_id, incident);
+    assert_eq!(
+        summary.subject,
+        format!("[ecs-monitor] {incident} 2 alerts held while silenced; now HEALTHY")
+    );
+    assert!(
+        summary
+            .text
+            .contains("- api (until 2026-11-29T15:35:00Z): schema migration"),
+        "{}",
+        summary.text
+    );
+    assert!(
+        summary.text.contains("DEGRADED: api: 1/3 tasks running"),
+        "{}",
+        summary.text
+    );
+    assert!(summary.text.contains("RECOVERED"), "{}", summary.text);
+    assert_eq!(summary.chat.metadata.thread_id, incident);
+    let (_, p6) = silenced_run(&good, Some(&s5), minute(70), &[]);
+    assert!(p6.is_empty(), "told once");
+}
+
+/// Still failing when the silence ends: the summary is the alert (no second one), and it
+/// says the status now.
+#[test]
+fn a_silence_ending_on_a_failure_says_so_once() {
+    let silence = [silence_of(&["api"], NOW + Duration::minutes(30))];
+    let bad = obs(vec![svc("api", 3, 1)]);
+    let (s1, _) = silenced_run(&bad, None, NOW, &silence);
+    let (s2, _) = silenced_run(&bad, Some(&s1), NOW + Duration::minutes(5), &silence);
+    let (s3, p3) = silenced_run(&bad, Some(&s2), NOW + Duration::minutes(35), &[]);
+    assert_eq!(published(&p3), ["health.silence_summary"]);
+    assert!(
+        p3[0]
+            .subject
+            .contains("silence over, 1 alert held; now DEGRADED: api: 1/3"),
+        "{}",
+        p3[0].subject
+    );
+    assert_eq!(p3[0].services, ["api"]);
+    let (_, p4) = silenced_run(&bad, Some(&s3), NOW + Duration::minutes(40), &[]);
+    assert!(p4.is_empty());
+}
+
+/// A silence of api covers api only: web failing while api's alert is held is told (after
+/// the failure threshold), with what was held.
+#[test]
+fn a_failure_outside_the_silence_is_told() {
+    let silence = [silence_of(&["api"], NOW + Duration::minutes(60))];
+    let api_bad = obs(vec![svc("api", 3, 1), svc("web", 2, 2)]);
+    let both_bad = obs(vec![svc("api", 3, 1), svc("web", 2, 1)]);
+    let (s1, _) = silenced_run(&api_bad, None, NOW, &silence);
+    let (s2, p2) = silenced_run(&api_bad, Some(&s1), NOW + Duration::minutes(5), &silence);
+    assert!(p2.is_empty() && s2.alerting.held.len() == 1);
+    let (s3, p3) = silenced_run(&both_bad, Some(&s2), NOW + Duration::minutes(10), &silence);
+    assert!(p3.is_empty(), "one bad run of web is below the threshold");
+    let (s4, p4) = silenced_run(&both_bad, Some(&s3), NOW + Duration::minutes(15), &silence);
+    assert_eq!(published(&p4), ["health.silence_summary"]);
+    assert!(
+        p4[0]
+            .subject
+            .contains("DEGRADED outside the silence: web; 1 alert held"),
+        "{}",
+        p4[0].subject
+    );
+    assert!(s4.alerting.held.is_empty());
+    // Without silences at all, the same web failure is an alert of its own.
+    let (n1, _) = silenced_run(&obs(vec![svc("web", 2, 1)]), None, NOW, &[]);
+    let (_, n2) = silenced_run(
+        &obs(vec![svc("web", 2, 1)]),
+        Some(&n1),
+        NOW + Duration::minutes(5),
+        &[],
+    );
+    assert_eq!(published(&n2), ["health.degraded"]);
+}
+
+/// An endpoint is the whole cluster's: only a silence of the cluster holds its alert.
+#[test]
+fn only_a_cluster_silence_covers_an_endpoint() {
+    let o = http(Err("connection refused".into()), Expectation::default());
+    let service_silence = [silence_of(&["api"], NOW + Duration::minutes(60))];
+    let (s1, _) = silenced_run(&o, None, NOW, &service_silence);
+    let (_, p2) = silenced_run(&o, Some(&s1), NOW + Duration::minutes(5), &service_silence);
+    assert_eq!(published(&p2), ["health.unhealthy"], "not covered: alerted");
+    let cluster_silence = [silence_of(&[], NOW + Duration::minutes(60))];
+    let (s1, _) = silenced_run(&o, None, NOW, &cluster_silence);
+    let (s2, p2) = silenced_run(&o, Some(&s1), NOW + Duration::minutes(5), &cluster_silence);
+    assert!(p2.is_empty() && s2.alerting.held.len() == 1);
+}

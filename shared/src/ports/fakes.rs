@@ -219,6 +219,46 @@ pub struct MemStore {
     pub data: Mutex<Option<(State, u64)>>,
     pub gate: Option<tokio::sync::Barrier>,
     pub fail_saves: AtomicU32,
+    /// The silences file and its version; `fail_silences`: reading it fails.
+    pub silences: Mutex<Option<(crate::silence::SilenceFile, u64)>>,
+    pub fail_silences: AtomicBool,
+}
+
+impl Silences for MemStore {
+    async fn load_silences(
+        &self,
+    ) -> Result<(crate::silence::SilenceFile, Option<String>), StoreError> {
+        if self.fail_silences.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed(
+                "s3:GetObject failed: AccessDenied".into(),
+            ));
+        }
+        Ok(match &*lock(&self.silences) {
+            Some((f, v)) => (f.clone(), Some(v.to_string())),
+            None => (Default::default(), None),
+        })
+    }
+}
+
+impl SilenceWriter for MemStore {
+    async fn save_silences(
+        &self,
+        file: &crate::silence::SilenceFile,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let mut data = lock(&self.silences);
+        let current = data.as_ref().map(|(_, v)| v.to_string());
+        if current.as_deref() != expected {
+            return Err(StoreError::Conflict);
+        }
+        let next = data.as_ref().map_or(1, |(_, v)| v + 1);
+        *data = Some((file.clone(), next));
+        Ok(next.to_string())
+    }
+
+    fn silences_location(&self) -> String {
+        "memory".into()
+    }
 }
 
 impl MemStore {
@@ -492,6 +532,16 @@ pub struct MemRecords {
     pub stops: Mutex<Vec<(String, StoppedTaskInfo)>>,
     /// Recording and reading stops answers this error.
     pub fail_stops: AtomicBool,
+    /// The silences beside the health state.
+    pub silences: Mutex<crate::silence::SilenceFile>,
+}
+
+impl Silences for MemRecords {
+    async fn load_silences(
+        &self,
+    ) -> Result<(crate::silence::SilenceFile, Option<String>), StoreError> {
+        Ok((lock(&self.silences).clone(), None))
+    }
 }
 
 impl StopLog for MemRecords {

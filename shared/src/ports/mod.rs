@@ -73,6 +73,26 @@ pub trait StateStore: Send + Sync {
     fn location(&self) -> String;
 }
 
+/// The silences set by hand (`silences.json` beside the health state).
+pub trait Silences: Send + Sync {
+    /// The silences and the file's version; an empty file and `None` when there is none.
+    fn load_silences(
+        &self,
+    ) -> impl Future<Output = Result<(crate::silence::SilenceFile, Option<String>), StoreError>> + Send;
+}
+
+/// Writes the silences (the CLI's `silence` command), conditionally like the state.
+pub trait SilenceWriter: Silences {
+    /// Writes `file` if the stored version is still `expected` (`None`: nothing stored).
+    fn save_silences(
+        &self,
+        file: &crate::silence::SilenceFile,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Where the silences are, for messages.
+    fn silences_location(&self) -> String;
+}
+
 /// Publishes alerts (SNS).
 pub trait Notifier: Send + Sync {
     fn publish(
