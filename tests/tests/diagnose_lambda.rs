@@ -720,6 +720,43 @@ async fn a_failed_deployment_and_an_unhealthy_target_lead_the_causes() {
     );
 }
 
+/// A silence of api in the state bucket (as `ecs-monitor silence` writes it): the diagnosis
+/// is written, its summary held, read under the template's grants.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silenced_services_summary_is_held() {
+    let (moto, topic, queue) = seed("reports");
+    let now = OffsetDateTime::now_utc();
+    let rfc = |t: OffsetDateTime| ecs_monitor::timefmt::rfc3339(t);
+    let silences = json!({"schema_version": 1, "silences": [{"id": "s1", "services": ["api"],
+        "starts_at": rfc(now - time::Duration::minutes(5)), "ends_at": rfc(now + time::Duration::hours(1)),
+        "reason": "heap resize"}]});
+    moto.ok(
+        "s3",
+        "put_object",
+        json!({"Bucket": "reports", "Key": "ecs-health/prod/silences.json", "Body": silences.to_string()}),
+    );
+    let app = app_at(
+        &moto.endpoint,
+        config(&topic, &[("STATE_BUCKET", "reports")]),
+    )
+    .await;
+    let out = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "h1")
+        .await
+        .unwrap();
+    assert_eq!(out["published"], false, "{out}");
+    assert!(
+        out["held"].as_str().unwrap().ends_with("heap resize"),
+        "{out}"
+    );
+    assert!(out["report_url"].is_string());
+    assert!(published(&moto, &queue).is_empty());
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
+}
+
 /// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".
 #[tokio::test(flavor = "multi_thread")]
 async fn a_409_on_a_claim_is_retried() {

@@ -750,3 +750,58 @@ async fn services_with_short_arns_are_checked() {
     assert_eq!(names, ["legacy"], "{:?}", out.state.issues);
     assert_eq!(moto.denials(), Vec::<Value>::new());
 }
+
+/// `ecs-monitor silence` writes the silence where the health check reads it (the state
+/// bucket); the Lambda, held to its template policy, holds the alert about api while it
+/// lasts, and once `silence --end` ends it, tells what it held in one summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silence_set_from_the_cli_holds_the_lambdas_alerts() {
+    let s = seed();
+    let env = [("ECS_CLUSTER", "prod"), ("STATE_BUCKET", BUCKET)];
+    let (code, out, err) = cli(
+        &s.moto,
+        &["silence", "1h", "api", "--reason", "resizing the api tasks"],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Stored in s3://ecs-monitor-state/ecs-health/prod/silences.json"),
+        "{out}"
+    );
+    let id = out
+        .split("(silence ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+    // The silence is in real time: the runs are too.
+    let l = lambda(&s, &s.topic_arn).await;
+    let base = OffsetDateTime::now_utc();
+    let at = |m: i64| base + time::Duration::minutes(m);
+    l.run("schedule", at(0), "a").await.unwrap();
+    let held = l.run("schedule", at(5), "b").await.unwrap().outcome;
+    assert!(held.published.is_empty(), "held: {:?}", held.published);
+    assert_eq!(held.state.alerting.held.len(), 1);
+    assert_eq!(held.state.silenced[0].reason, "resizing the api tasks");
+    assert!(s.moto.drain_queue(&s.queue_url).is_empty());
+
+    let (code, listed, _) = cli(&s.moto, &["silence", "--list"], &env);
+    assert_eq!(code, 0);
+    assert!(listed.contains(&format!("{id}  api  until")), "{listed}");
+    let (code, _, err) = cli(&s.moto, &["silence", "--end", &id], &env);
+    assert_eq!(code, 0, "{err}");
+    let told = l.run("schedule", at(10), "c").await.unwrap().outcome;
+    assert_eq!(told.published, ["health.silence_summary"]);
+    let msgs = s.moto.drain_queue(&s.queue_url);
+    assert_eq!(msgs.len(), 1);
+    let subject = msgs[0]["Subject"].as_str().unwrap();
+    assert!(
+        subject.contains("silence over, 1 alert held; now DEGRADED"),
+        "{subject}"
+    );
+    assert_eq!(
+        s.moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants it"
+    );
+}

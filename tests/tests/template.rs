@@ -129,3 +129,27 @@ fn deployment_events_follow_the_notices_parameter() {
         assert_eq!(c.deployment_notices.to_string(), value);
     }
 }
+
+/// The MaintenanceWindows parameter reaches both functions, parsed the same by each.
+#[test]
+fn maintenance_windows_reach_both_functions() {
+    let param = "MaintenanceWindows=sun 02:00-04:00; api@mon-fri 23:30-00:30";
+    for function in ["HealthCheckFunction", "DiagnoseFunction"] {
+        let env = env_of(&template("env", function, &["ClusterName=prod", param]));
+        let source: HashMap<&str, &str> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let windows = if function == "HealthCheckFunction" {
+            HealthConfig::from_env(&source).unwrap().maintenance_windows
+        } else {
+            DiagnoseConfig::from_env(&source)
+                .unwrap()
+                .maintenance_windows
+        };
+        let texts: Vec<&str> = windows.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["sun 02:00-04:00", "api@mon-fri 23:30-00:30"],
+            "{function}"
+        );
+    }
+}

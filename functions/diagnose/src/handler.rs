@@ -4,8 +4,8 @@
 use ecs_monitor::app::{AppError, Context, Diagnosis};
 use ecs_monitor::diagnose::trigger::parse;
 use ecs_monitor::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TargetHealth,
-    TaskDefinitions, TaskHistory,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, Silences, StopLog,
+    TargetHealth, TaskDefinitions, TaskHistory,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -27,7 +27,7 @@ where
     E: EcsServices + TaskDefinitions,
     H: TaskHistory,
     T: TargetHealth,
-    S: Records + ReportWriter + OpenIncident + StopLog,
+    S: Records + ReportWriter + OpenIncident + StopLog + Silences,
     P: Publisher,
 {
     let invocation = parse(&event.payload).map_err(|e| diagnostic(e.into()))?;
@@ -547,5 +547,57 @@ mod tests {
         assert!(out.get("notice").is_none(), "{out}");
         assert_eq!(out["trigger"].get("thread"), None);
         assert_eq!(sns(&app).events(), ["diagnose.report"]);
+    }
+
+    /// While api is silenced its diagnoses are still written but not published, and its
+    /// deployment notices are held too; the answers say why.
+    #[tokio::test]
+    async fn a_silenced_service_is_diagnosed_quietly() {
+        use ecs_monitor::silence::{Silence, SilenceFile};
+        let app = fake_app("0");
+        let now = OffsetDateTime::now_utc();
+        *app.store.as_ref().unwrap().silences.lock().unwrap() = SilenceFile {
+            schema_version: 1,
+            silences: vec![Silence {
+                id: "s1".into(),
+                services: vec!["api".into()],
+                starts_at: now - time::Duration::minutes(5),
+                ends_at: now + time::Duration::hours(1),
+                reason: "resizing the heap".into(),
+                created_by: None,
+            }],
+        };
+        let out = invoke(&app, sample_event("ecs-task-stopped-oom.json"), "o")
+            .await
+            .unwrap();
+        assert_eq!(out["published"], false, "{out}");
+        assert!(
+            out["held"].as_str().unwrap().contains("api silenced until")
+                && out["held"].as_str().unwrap().ends_with("resizing the heap"),
+            "{out}"
+        );
+        assert_eq!(reports(&app), 1, "the report is written all the same");
+        let out = invoke(&app, sample_event("ecs-deployment-in-progress.json"), "d")
+            .await
+            .unwrap();
+        assert_eq!(
+            (out["published"].as_bool(), out["held"].is_string()),
+            (Some(false), true),
+            "{out}"
+        );
+        assert!(sns(&app).events().is_empty());
+        // The silence over: published again.
+        app.store
+            .as_ref()
+            .unwrap()
+            .silences
+            .lock()
+            .unwrap()
+            .silences
+            .clear();
+        let out = invoke(&app, json!({"services": ["api"]}), "m")
+            .await
+            .unwrap();
+        assert_eq!(out["published"], true, "{out}");
     }
 }

@@ -23,8 +23,8 @@ use crate::diagnose::run::{Request, diagnose, resolve_services};
 use crate::diagnose::trigger::Invocation;
 use crate::diagnose::trigger::TaskStop;
 use crate::ports::{
-    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, StopLog, TargetHealth,
-    TaskDefinitions, TaskHistory,
+    EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, Silences, StopLog,
+    TargetHealth, TaskDefinitions, TaskHistory,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -102,7 +102,7 @@ where
     E: EcsServices + TaskDefinitions,
     H: TaskHistory,
     T: TargetHealth,
-    S: Records + ReportWriter + OpenIncident + StopLog,
+    S: Records + ReportWriter + OpenIncident + StopLog + Silences,
     P: Publisher,
 {
     /// The report of `req` over the window ending at `now` (nothing stored; the recorded
@@ -244,7 +244,7 @@ where
             trigger,
         };
         match self.report_and_publish(store, &req, ctx, now).await {
-            Ok((report, url, published)) => {
+            Ok((report, url, published, held_by)) => {
                 if let Some(held) = held
                     && let Err(e) = claims.settle(held, Some(&url), now).await
                 {
@@ -265,6 +265,9 @@ where
                 };
                 answer["report_url"] = json!(url);
                 answer["published"] = json!(published);
+                if let Some(h) = held_by {
+                    answer["held"] = json!(h);
+                }
                 let mut answer = with_notice(answer, noticed);
                 if !covered.is_empty() {
                     answer["covered_by"] = json!(covered);
@@ -466,7 +469,11 @@ where
         );
         let event = n.message.event.as_str();
         let thread = n.card.metadata.thread_id.clone();
+        let held = self
+            .silenced(store, std::slice::from_ref(service), now)
+            .await;
         let published = match &self.publisher {
+            Some(_) if held.is_some() => false,
             Some(p) => {
                 p.publish_json(&n.subject, n.document())
                     .await
@@ -476,24 +483,63 @@ where
             None => false,
         };
         tracing::info!(service = %service, deployment = %ev.deployment_id, event, published, "deployment notice");
-        Ok(json!({
+        let mut answer = json!({
             "notice": event,
             "service": service,
             "deployment": ev.deployment_id,
             "subject": n.subject,
             "thread": thread,
             "published": published,
-        }))
+        });
+        if let Some(h) = held {
+            answer["held"] = json!(h);
+        }
+        Ok(answer)
     }
 
-    /// The report, stored, and its summary published when a service is not healthy.
+    /// Why publishing about `services` is held: every one of them is covered by an active
+    /// silence or maintenance window (`None`: publish). Silences that cannot be read hold
+    /// nothing.
+    async fn silenced(
+        &self,
+        store: &S,
+        services: &[String],
+        now: OffsetDateTime,
+    ) -> Option<String> {
+        let silences = match store.load_silences().await {
+            Ok((file, _)) => file.silences,
+            Err(e) => {
+                tracing::warn!("the silences could not be read, none applies: {e}");
+                Vec::new()
+            }
+        };
+        let active = crate::silence::active(&silences, &self.cfg.maintenance_windows, now);
+        let mut why: Vec<String> = Vec::new();
+        for service in services {
+            let covering = crate::silence::covering(&active, Some(service));
+            let first = covering.first()?;
+            let line = format!(
+                "{} silenced until {}: {}",
+                first.scope(),
+                crate::timefmt::rfc3339(first.until),
+                first.reason
+            );
+            if !why.contains(&line) {
+                why.push(line);
+            }
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
+
+    /// The report, stored, and its summary published when a service is not healthy and not
+    /// every such service is silenced (then why it is held).
     async fn report_and_publish(
         &self,
         store: &S,
         req: &Request,
         ctx: &Context<'_>,
         now: OffsetDateTime,
-    ) -> Result<(Report, String, bool), AppError> {
+    ) -> Result<(Report, String, bool, Option<String>), AppError> {
         let report = self.report(req, now).await?;
         let body = serde_json::to_vec_pretty(&report).unwrap_or_default();
         // Several events can arrive in one second: the invocation's id keeps their reports apart.
@@ -515,7 +561,19 @@ where
             .await
             .map_err(AppError::ReportStore)?;
         let mut published = false;
+        let problems: Vec<String> = report
+            .services
+            .iter()
+            .filter(|s| s.status.is_problem())
+            .map(|s| s.service.clone())
+            .collect();
+        let held = if problems.is_empty() {
+            None
+        } else {
+            self.silenced(store, &problems, now).await
+        };
         if report.worst().is_problem()
+            && held.is_none()
             && let Some(p) = &self.publisher
         {
             let n = render::notification(&report, &url);
@@ -527,7 +585,7 @@ where
                 })?;
             published = true;
         }
-        Ok((report, url, published))
+        Ok((report, url, published, held))
     }
 }
 

@@ -70,6 +70,26 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Hold the health check's alerts about the whole cluster, or some services, for a
+    /// while (a maintenance): the state is still recorded, and one summary tells what was
+    /// held when the silence ends. Kept in the state bucket (STATE_BUCKET, STATE_PREFIX),
+    /// else beside ECS_HEALTH_STATE. Exit 0 done, 2 error.
+    Silence {
+        /// How long: 2h, 90m, 1h30m, 1d (at most 14 days).
+        #[arg(required_unless_present_any = ["list", "end"])]
+        length: Option<String>,
+        /// The services to silence; none: the whole cluster.
+        services: Vec<String>,
+        /// Why (shown in the state, the list and the summary).
+        #[arg(long, required_unless_present_any = ["list", "end"])]
+        reason: Option<String>,
+        /// List the silences set and the maintenance windows configured.
+        #[arg(long, conflicts_with_all = ["length", "end", "reason"])]
+        list: bool,
+        /// End the silence with this id now.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["length", "reason"])]
+        end: Option<String>,
+    },
 }
 
 fn classify(json: bool, top: usize, files: Vec<PathBuf>) -> Result<(), CliError> {
@@ -137,11 +157,32 @@ fn logs(opts: cli::logs::Options) -> Result<u8, CliError> {
     Ok(if issues { exit::ISSUES } else { exit::OK })
 }
 
+fn silence(action: cli::silence::Action) -> Result<u8, CliError> {
+    let mut out = io::stdout().lock();
+    runtime()?.block_on(cli::silence::run(&ProcessEnv, &action, &mut out))?;
+    Ok(exit::OK)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::Classify { json, top, files } => classify(json, top, files).map(|()| exit::OK),
         Command::Health { json, quiet } => health(json, quiet),
+        Command::Silence {
+            length,
+            services,
+            reason,
+            list,
+            end,
+        } => silence(match (list, end, length) {
+            (true, _, _) => cli::silence::Action::List,
+            (_, Some(id), _) => cli::silence::Action::End { id },
+            (_, None, length) => cli::silence::Action::Add {
+                length: length.unwrap_or_default(),
+                services,
+                reason: reason.unwrap_or_default(),
+            },
+        }),
         Command::Logs {
             command,
             service,

@@ -5,6 +5,7 @@ pub mod classify;
 pub mod health;
 pub mod lines;
 pub mod logs;
+pub mod silence;
 
 use std::io;
 
