@@ -657,9 +657,10 @@ async fn the_first_run_finds_no_state_and_a_403_is_never_no_state() {
     );
 }
 
-/// Should S3 answer the missing latest.json with 403 despite the prefix-limited ListBucket
-/// (AWS does not document how it weighs the condition there), the store confirms the absence
-/// with a ListObjectsV2 of that key, which the grant allows: the first run works either way.
+/// Should S3 answer the missing latest.json (and silences.json) with 403 despite the
+/// prefix-limited ListBucket (AWS does not document how it weighs the condition there), the
+/// store confirms the absence with a ListObjectsV2 of that key, which the grant allows: the
+/// first run works either way.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_run_works_however_s3_weighs_the_prefix_condition() {
     let s = seed();
@@ -682,10 +683,10 @@ async fn the_first_run_works_however_s3_weighs_the_prefix_condition() {
             )
         })
         .collect();
+    // latest.json and silences.json, both missing on a first run: only the 403s themselves.
     assert_eq!(
-        denied,
-        ["s3:GetObject missing key, no s3:ListBucket"],
-        "only the 403 itself"
+        denied, ["s3:GetObject missing key, no s3:ListBucket"; 2],
+        "only the 403s themselves"
     );
     let out = tick(&l, 5, "second").await;
     assert_eq!(
