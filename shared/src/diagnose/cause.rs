@@ -10,9 +10,10 @@
 //! | `failing_health_checks` | tasks were stopped for failing their ELB or container health checks | 5 |
 //! | `targets_unhealthy` | load balancer targets fail its health checks, with its reason | 6 |
 //! | `panic` | the logs hold a panic or a fatal error | 7 |
-//! | `dependency_down` | most connection errors name one `host:port` (the first occurrence of each kind: fingerprints mask addresses) | 8 |
-//! | `new_since_deployment` | at least [`NEW_ERRORS_MIN`] errors of kinds not seen before the deployment started (it started within the two windows read) | 9 |
-//! | `new_errors` | otherwise, at least [`NEW_ERRORS_MIN`] errors of a kind the previous window did not have | 10 |
+//! | `out_of_memory` | the logs hold an out-of-memory error (and no task was OOM-killed, which says more) | 8 |
+//! | `dependency_down` | most connection errors name one `host:port` (the first occurrence of each kind: fingerprints mask addresses) | 9 |
+//! | `new_since_deployment` | at least [`NEW_ERRORS_MIN`] errors of kinds not seen before the deployment started (it started within the two windows read) | 10 |
+//! | `new_errors` | otherwise, at least [`NEW_ERRORS_MIN`] errors of a kind the previous window did not have | 11 |
 //!
 //! Several services may each have causes: all are ranked together, the most severe first.
 
@@ -47,6 +48,7 @@ pub enum CauseKind {
     FailingHealthChecks,
     TargetsUnhealthy,
     Panic,
+    OutOfMemory,
     DependencyDown,
     NewSinceDeployment,
     NewErrors,
@@ -357,6 +359,29 @@ fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
                 .collect(),
         });
     }
+    // Out of memory in the process (a heap, an allocation), not told by a container's OOM
+    // kill (whose cause, above, says more).
+    let oom: Vec<_> = s
+        .top_errors
+        .iter()
+        .filter(|e| e.category == Category::Oom)
+        .collect();
+    let killed = s.restarts.stopped_tasks.iter().any(|t| t.oom);
+    if let Some(first) = oom.first()
+        && !killed
+    {
+        let what = first.sample.lines().next().unwrap_or(&first.fingerprint);
+        out.push(Cause {
+            service: s.service.clone(),
+            kind: CauseKind::OutOfMemory,
+            sentence: cut(format!("{} ran out of memory: {what}", s.service)),
+            evidence: oom
+                .iter()
+                .take(MAX_EVIDENCE)
+                .map(|e| count_line(e))
+                .collect(),
+        });
+    }
     // Connection errors by the address their first occurrence names.
     let connection: Vec<_> = s
         .top_errors
@@ -398,8 +423,13 @@ fn log_causes(s: &ServiceReport, out: &mut Vec<Cause>) {
     }
     // New errors: since the deployment when the windows can tell, else since the previous
     // window; one cause, not both.
-    let not_severe =
-        |e: &&super::report::TopError| !matches!(e.category, Category::Panic | Category::Fatal);
+    // Told by their own causes above.
+    let not_severe = |e: &&super::report::TopError| {
+        !matches!(
+            e.category,
+            Category::Panic | Category::Fatal | Category::Oom
+        )
+    };
     let since: Vec<_> = s
         .top_errors
         .iter()
@@ -994,5 +1024,34 @@ mod tests {
         let causes = rank(&report(vec![api]));
         assert_eq!(causes[0].kind, CauseKind::NewErrors);
         assert_eq!(causes[0].evidence.len(), 2);
+    }
+
+    /// An out-of-memory error in the logs is a cause of its own, unless a task was OOM-killed
+    /// (that cause says more); it is not counted again among the new errors.
+    #[test]
+    fn an_out_of_memory_error_in_the_logs() {
+        let mut api = with_errors(
+            "api",
+            vec![
+                error(
+                    Category::Oom,
+                    2,
+                    "java.lang.OutOfMemoryError: Java heap space",
+                    true,
+                ),
+                error(Category::Error, 4, "ERROR checkout failed", true),
+            ],
+        );
+        let causes = rank(&report(vec![api.clone()]));
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(causes[0].kind, CauseKind::OutOfMemory);
+        assert_eq!(
+            causes[0].sentence,
+            "api ran out of memory: java.lang.OutOfMemoryError: Java heap space"
+        );
+        api.restarts.stopped_tasks =
+            vec![stop("k1", 3, StopKind::Oom, Some(137), "OutOfMemoryError")];
+        let kinds: Vec<_> = rank(&report(vec![api])).iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [CauseKind::OomKilled]);
     }
 }
