@@ -456,6 +456,45 @@ def main():
           "the recovery closes the incident in its own thread: alert, diagnosis, deployment notices, recovery")
     summary_msgs += recovery_msgs
 
+    title("A maintenance: api silenced from the CLI; its failure is held, and told once the silence ends")
+    cli_env = dict(env, ECS_CLUSTER=CLUSTER, STATE_BUCKET=BUCKET)
+
+    def ecs_monitor(*args):
+        say("$ ecs-monitor " + " ".join(f'"{a}"' if " " in a else a for a in args))
+        done = subprocess.run(["cargo", "run", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor", "--", *args],
+                              cwd=ROOT, env=cli_env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"ecs-monitor {args[0]} failed: {done.stderr}")
+        for line in done.stdout.splitlines():
+            print(f"      | {line}")
+        return done.stdout
+
+    set_out = ecs_monitor("silence", "1h", "api", "--reason", "resizing the api tasks")
+    silence_id = set_out.split("(silence ", 1)[1].split(")", 1)[0]
+    ecs.tag_resource(resourceArn=api_arn, tags=[{"key": "harness.running", "value": "1"}])
+    say("api drops to 1/3 running during the maintenance")
+    runs = [invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env) for _ in range(2)]
+    say(f"runs 4 and 5: overall {runs[-1]['overall'].upper()}, alerts sent: {runs[-1]['alerts_published'] or 'none (held)'}")
+    held_state = json.loads(aws("s3").get_object(Bucket=BUCKET, Key=f"ecs-health/{CLUSTER}/latest.json")["Body"].read())
+    for a in held_state.get("silenced", []):
+        say(f"the state records the silence: {', '.join(a['services']) or 'the whole cluster'} until {a['until']}: {a['reason']}")
+    say(f"held alerts in the state: {[h['subject'] for h in held_state['alerting'].get('held', [])]}")
+    check(runs[-1]["overall"] == "degraded" and runs[-1]["alerts_published"] == [] and len(held_state["alerting"].get("held", [])) == 1,
+          "while silenced the state is recorded and the alert held")
+    check(not aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"), "nothing reached the subscribers")
+    ecs_monitor("silence", "--end", silence_id)
+    after = invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env)
+    summary_msgs_ = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    told = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in summary_msgs_]
+    for envelope_, t in told:
+        say(f"{t['event']:<24} {envelope_['Subject']}")
+        for line in t["text"].splitlines()[:9]:
+            print(f"      | {line}")
+    check(after["alerts_published"] == ["health.silence_summary"] and len(told) == 1
+          and "silence over, 1 alert held; now DEGRADED" in told[0][0]["Subject"],
+          "when the silence ends, one summary tells what it held and the status now")
+    summary_msgs += summary_msgs_
+
     title("Every call both functions made, checked against their policies in template.yaml")
     strict = harness_call(harness, "harness", "strict_report", {})
     for d in strict["denials"]:
@@ -465,7 +504,7 @@ def main():
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")
-    written = [json.dumps([first, second, third, report, answers])]
+    written = [json.dumps([first, second, third, runs, after, report, answers])]
     for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
     written += [m["Body"] for m in msgs + summary_msgs]

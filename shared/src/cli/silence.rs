@@ -33,7 +33,10 @@ pub async fn run<W: Write>(
     out: &mut W,
 ) -> Result<(), CliError> {
     let cfg = CommonConfig::from_env(source)?;
-    let now = OffsetDateTime::now_utc();
+    // Whole seconds: the times people read and type back.
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let user = source.get("USER").ok().flatten();
     match &cfg.state_bucket {
         Some(bucket) => {

@@ -243,7 +243,7 @@ fn summary(
     text.push_str("\nSilences:\n");
     for s in &silences {
         text.push_str(&cut(format!(
-            "- {} (until {}): {}\n",
+            "- {} (until {}): {}",
             s.scope(),
             rfc3339(s.until),
             s.reason
