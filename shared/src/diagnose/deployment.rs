@@ -15,6 +15,7 @@
 //! A service's tasks carry the id of the deployment that started them (Task.startedBy, ECS
 //! API reference): the failing tasks of a deployment are its stopped tasks that failed.
 
+use super::stoplog::safe;
 use super::stops;
 use crate::health::alert::{cut, subject_line};
 use crate::notify::{Card, Event, Message, Notification, ServiceRef};
@@ -93,19 +94,6 @@ impl DeploymentEvent {
             self.phase.name()
         )
     }
-}
-
-/// An id or a name as one key segment.
-fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
 }
 
 /// What is remembered of a deployment from its start: whether it is a rollback.

@@ -571,6 +571,32 @@ mod tests {
     use crate::ports::fakes::{FakeEcs, FakeLogs, FakeTargets, MemRecords};
     use std::collections::HashMap;
 
+    /// A diagnosis on the fakes (ECS serves the services and the task history), without
+    /// recorded stops.
+    async fn diag(
+        cfg: &DiagnoseConfig,
+        logs: &FakeLogs,
+        ecs: &FakeEcs,
+        targets: &FakeTargets,
+        req: &Request,
+        now: OffsetDateTime,
+    ) -> Report {
+        let none = None::<&MemRecords>;
+        diagnose(
+            cfg,
+            logs,
+            ecs,
+            ecs,
+            targets,
+            none,
+            &Classifier::default(),
+            req,
+            now,
+        )
+        .await
+        .unwrap()
+    }
+
     /// api: one error 10 minutes before `now`; its log streams and stopped tasks unreadable.
     fn fakes(now: OffsetDateTime) -> (FakeLogs, FakeEcs) {
         let logs = FakeLogs {
@@ -600,20 +626,7 @@ mod tests {
         };
         let now = time::macros::datetime!(2026-11-29 14:35:00 UTC);
         let (logs, ecs) = fakes(now);
-        let none = None::<&MemRecords>;
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            none,
-            &Classifier::default(),
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &req, now).await;
         let api = &r.services[0];
         assert_eq!(
             (api.service.as_str(), api.errors_total, api.status),
@@ -635,19 +648,7 @@ mod tests {
             minutes: 180,
             ..req
         };
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            none,
-            &Classifier::default(),
-            &long,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &long, now).await;
         assert_eq!(
             r.services[0].restarts.notes,
             [
@@ -796,21 +797,7 @@ mod tests {
             )],
         );
         let cfg = DiagnoseConfig::from_env(&HashMap::from([("ECS_CLUSTER", "prod")])).unwrap();
-        let none = None::<&MemRecords>;
-        let classifier = Classifier::default();
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            none,
-            &classifier,
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &req, now).await;
         let api = &r.services[0];
         assert_eq!(api.log_group, "/custom/api");
         assert_eq!(api.log_groups, ["/custom/api", "/mesh/envoy"]);
@@ -818,19 +805,7 @@ mod tests {
 
         // The sidecar's group is gone: the app's still counts, the gap is said.
         logs.groups.lock().unwrap().remove("/mesh/envoy");
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            none,
-            &classifier,
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &req, now).await;
         let api = &r.services[0];
         assert_eq!(api.errors_total, 1);
         assert_eq!(
@@ -842,19 +817,7 @@ mod tests {
             .lock()
             .unwrap()
             .insert(arn.into(), td(vec![container("app", true, None)]));
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            none,
-            &classifier,
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &req, now).await;
         let e = r.services[0].error.as_deref().unwrap();
         assert!(e.contains("api:7") && e.contains("awslogs"), "{e}");
         assert_eq!(r.services[0].status, ServiceStatus::Error);
@@ -864,19 +827,7 @@ mod tests {
             ("ECS_LOG_PATTERN", "/custom/{service}"),
         ]))
         .unwrap();
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            none,
-            &classifier,
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &req, now).await;
         assert_eq!(
             (r.services[0].log_group.as_str(), r.services[0].errors_total),
             ("/custom/api", 1)
@@ -941,19 +892,7 @@ mod tests {
             limit: 100,
             trigger: Trigger::default(),
         };
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &FakeTargets::default(),
-            None::<&MemRecords>,
-            &Classifier::default(),
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &FakeTargets::default(), &req, now).await;
         let task = &r.services[0].restarts.stopped_tasks[0];
         assert_eq!(
             (task.task.as_str(), task.oom, task.memory_limit_mib),
@@ -1055,19 +994,7 @@ mod tests {
             limit: 1000,
             trigger: Trigger::default(),
         };
-        let r = diagnose(
-            &cfg,
-            &logs,
-            &ecs,
-            &ecs,
-            &targets,
-            None::<&MemRecords>,
-            &Classifier::default(),
-            &req,
-            now,
-        )
-        .await
-        .unwrap();
+        let r = diag(&cfg, &logs, &ecs, &targets, &req, now).await;
         let api = &r.services[0];
         let d = api.deployment.as_ref().unwrap();
         assert_eq!(

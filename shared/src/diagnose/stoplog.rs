@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 /// Recorded stops read for one service and window at most (the newest).
 pub const MAX_RECORDED: usize = 500;
 
-/// An id or a name as one key segment.
-fn safe(s: &str) -> String {
+/// An id or a name as one key segment (a task id, a service name).
+pub(crate) fn safe(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
