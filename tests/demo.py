@@ -259,6 +259,18 @@ def main():
     def aws(service):
         return session.client(service, endpoint_url=endpoint)
 
+    def inbox(**kw):
+        """Every message waiting in the queue, deleted once read: SQS shows a received message
+        again after its visibility timeout (30 s), so a slow step must not read an old one."""
+        got = []
+        while True:
+            batch = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10, **kw).get("Messages", [])
+            if not batch:
+                return got
+            got += batch
+            aws("sqs").delete_message_batch(QueueUrl=queue, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+
     say(f"moto (the embedded AWS) listens on {endpoint}")
     topic, queue, n_events = seed(aws, harness)
     say(f"cluster '{CLUSTER}': web 2/2 behind web-tg (one target unhealthy), api 1/3 running (a rollout stuck 40 min),")
@@ -276,6 +288,9 @@ def main():
     stack = Stack(parameters, physical)
     harness_call(harness, "harness", "strict", {"parameters": parameters, "physical": physical})
     say("the strict layer holds each function to its own policy in template.yaml (key = its logical id)")
+    # Built now, not in the middle of the tour: the maintenance below runs it.
+    subprocess.run(["cargo", "build", "-q", "-p", "ecs-monitor", "--bin", "ecs-monitor"], cwd=ROOT, check=True)
+    say("the ecs-monitor CLI is built (the maintenance at the end runs it)")
     log = open(WORK / "watch.log", "w")
     ports = {}
     for fn, binary in (("HealthCheckFunction", "health-check"), ("DiagnoseFunction", "diagnose")):
@@ -320,7 +335,7 @@ def main():
           "the degraded service is named, its rollout stuck past the grace")
 
     title("The alert, as the subscribed queue received it")
-    msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+    msgs = inbox(MessageAttributeNames=["All"])
     if not msgs:
         raise SystemExit("no alert arrived")
     envelope = json.loads(msgs[0]["Body"])
@@ -375,7 +390,7 @@ def main():
     check(api["categories"]["panic"] == 1 and api["categories"]["timeout"] == 25, "the panic dump counts once, the timeouts all")
     key = report["report_url"].split(f"s3://{BUCKET}/", 1)[1]
     check(json.loads(aws("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())["schema_version"] == 1, "the report is in S3")
-    summary_msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    summary_msgs = inbox()
     summaries = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in summary_msgs]
     for envelope_, summary in summaries:
         say(f"summary:    {envelope_['Subject']}")
@@ -411,7 +426,7 @@ def main():
         f.write_text((ROOT / "events" / name).read_text().replace("/prod/", f"/{CLUSTER}/"))
         say(f"$ aws lambda invoke --function-name diagnose --payload file://events/{name}")
         answers.append(invoke(ports["diagnose"], "diagnose", f, env))
-    notice_msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    notice_msgs = inbox()
     notices = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in notice_msgs]
     for envelope_, n in notices:
         say(f"{n['event']:<24} {envelope_['Subject']}")
@@ -442,7 +457,7 @@ def main():
     say("$ aws lambda invoke --function-name health-check --payload file://events/schedule.json out.json")
     third = invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env)
     say(f"run 3: overall {third['overall'].upper()}, alerts sent: {third['alerts_published']}")
-    recovery_msgs = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    recovery_msgs = inbox()
     recoveries = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in recovery_msgs]
     for envelope_, r in recoveries:
         say(f"{r['event']:<24} {envelope_['Subject']}")
@@ -481,10 +496,10 @@ def main():
     say(f"held alerts in the state: {[h['subject'] for h in held_state['alerting'].get('held', [])]}")
     check(runs[-1]["overall"] == "degraded" and runs[-1]["alerts_published"] == [] and len(held_state["alerting"].get("held", [])) == 1,
           "while silenced the state is recorded and the alert held")
-    check(not aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"), "nothing reached the subscribers")
+    check(not inbox(), "nothing reached the subscribers")
     ecs_monitor("silence", "--end", silence_id)
     after = invoke(ports["health-check"], "health-check", ROOT / "events" / "schedule.json", env)
-    summary_msgs_ = aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    summary_msgs_ = inbox()
     told = [(json.loads(m["Body"]), json.loads(json.loads(m["Body"])["Message"])) for m in summary_msgs_]
     for envelope_, t in told:
         say(f"{t['event']:<24} {envelope_['Subject']}")
@@ -508,7 +523,7 @@ def main():
     for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
     written += [m["Body"] for m in msgs + summary_msgs]
-    written += [m["Body"] for m in aws("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+    written += [m["Body"] for m in inbox()]
     log.flush()
     own_logs = (WORK / "watch.log").read_text()
     places = {"S3 objects, alerts and answers": "\n".join(written), "the functions' own logs": own_logs}
