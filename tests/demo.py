@@ -225,13 +225,68 @@ def harness_call(harness, service, method, args):
     return answer["ok"]
 
 
+def emf_problem(record):
+    """Why `record` (a parsed stdout line with `_aws`) breaks the embedded metric format
+    specification (CloudWatch user guide), or None."""
+    aws = record["_aws"]
+    if not isinstance(aws, dict) or type(aws.get("Timestamp")) is not int:
+        return "_aws.Timestamp is not an integer of milliseconds"
+    directives = aws.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return "_aws.CloudWatchMetrics is not a non-empty array"
+    for d in directives:
+        ns = d.get("Namespace")
+        if not isinstance(ns, str) or not 1 <= len(ns) <= 255 or ns.startswith("AWS/"):
+            return f"bad Namespace {ns!r}"
+        sets = d.get("Dimensions")
+        if not isinstance(sets, list):
+            return "Dimensions is not an array"
+        for keys in sets:
+            if not isinstance(keys, list) or len(keys) > 30:
+                return f"dimension set {keys!r} is not an array of at most 30 keys"
+            for k in keys:
+                if not isinstance(record.get(k), str) or not 1 <= len(record[k]) <= 1024:
+                    return f"dimension {k!r} is not a string of 1 to 1024 characters at the root"
+        metrics = d.get("Metrics")
+        if not isinstance(metrics, list) or not 1 <= len(metrics) <= 100:
+            return "Metrics is not an array of 1 to 100 definitions"
+        for m in metrics:
+            v = record.get(m.get("Name"))
+            number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+            if not (number(v) or (isinstance(v, list) and 1 <= len(v) <= 100 and all(map(number, v)))):
+                return f"metric {m.get('Name')!r} has no number (or array of at most 100) at the root"
+            if m.get("Unit") not in (None, "Count", "Milliseconds", "None", "Seconds", "Percent"):
+                return f"metric {m.get('Name')!r} has unit {m.get('Unit')!r}"
+    return None
+
+
+def emf_records(text):
+    """The EMF records among the functions' output lines, and the lines that carry `_aws`
+    but are not a record of their own (an EMF object inside a log event is no metric)."""
+    records, buried = [], []
+    for line in text.splitlines():
+        if '"_aws"' not in line:
+            continue
+        try:
+            v = json.loads(line)
+        except ValueError:
+            buried.append(line)
+            continue
+        (records if isinstance(v, dict) and "_aws" in v else buried).append(v if isinstance(v, dict) else line)
+    return records, buried
+
+
 def check(ok, what):
     """The demo is also `make test`'s end-to-end test: what it shows must be true."""
     if not ok:
         raise SystemExit(f"CHECK FAILED: {what}")
 
 
+INVOKED = {}
+
+
 def invoke(port, function, payload_file, env):
+    INVOKED[function] = INVOKED.get(function, 0) + 1
     out = WORK / f"{function}-{int(time.time() * 1000)}.json"
     cmd = [str(BIN / "aws"), "lambda", "invoke", "--endpoint-url", f"http://127.0.0.1:{port}", "--function-name", function,
            "--payload", f"file://{payload_file}", "--cli-read-timeout", "0", str(out)]
@@ -283,7 +338,7 @@ def main():
     status = f"http://monitor:h3alth-pw@127.0.0.1:{status_server()}/status?access_token=tok-5ecret-9z"
     # The stack `sam deploy` would make: two parameters given, every other at its default
     # (blank ones included, as SAM passes them).
-    parameters = {"ClusterName": CLUSTER, "HttpEndpoints": f"status={status}"}
+    parameters = {"ClusterName": CLUSTER, "HttpEndpoints": f"status={status}", "DetailedMetrics": "true"}
     physical = {"StateBucket": BUCKET, "AlertTopic": topic}
     stack = Stack(parameters, physical)
     harness_call(harness, "harness", "strict", {"parameters": parameters, "physical": physical})
@@ -516,6 +571,29 @@ def main():
         say(f"DENIED {d['principal']}: {d['action']} on {d['resource']} ({d['why']})")
     say(f"{len(strict['denials'])} calls denied; message attributes dropped from {strict['stripped_attributes']} JSON publishes")
     check(not strict["denials"], "the template grants every call the functions make, and no more is needed")
+
+    title("Metrics: the embedded metric format records in the functions' output")
+    log.flush()
+    records, buried = emf_records((WORK / "watch.log").read_text())
+    problems = [(r, emf_problem(r)) for r in records if emf_problem(r)]
+    by_fn = {"health": [r for r in records if "Status" in r or "Running" in r or "Up" in r or "DaysLeft" in r],
+             "diagnose": [r for r in records if "Errors" in r]}
+    cluster = [r for r in records if "Status" in r]
+    names = sorted({m["Name"] for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]})
+    say(f"{len(records)} records ({len(by_fn['health'])} of health checks, {len(by_fn['diagnose'])} of diagnoses), "
+        f"{len(problems)} against the specification, {len(buried)} inside log events")
+    say("metrics: " + ", ".join(names))
+    if cluster:
+        last = cluster[-1]
+        say("last cluster record: " + ", ".join(f"{k}={last[k]}" for k in
+            ("Status", "ServicesFailing", "ServicesWithoutTasks", "TasksRunning", "TasksDesired", "EndpointsDown")))
+    for r, why in problems[:5]:
+        say(f"INVALID {why}: {json.dumps(r)[:200]}")
+    check(not problems and not buried, "every EMF record meets the specification, each a raw line of its own")
+    health_runs = INVOKED["health-check"]
+    check(len(cluster) == health_runs, f"one cluster record per health check ({len(cluster)} of {health_runs})")
+    check(by_fn["diagnose"] and all(r["Status"] in (0, 1, 2) for r in cluster),
+          "diagnoses write their errors per service and category; Status is 0, 1 or 2")
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")

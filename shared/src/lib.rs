@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnose;
 pub mod health;
 pub mod links;
+pub mod metrics;
 pub mod notify;
 pub mod ports;
 pub mod redact;

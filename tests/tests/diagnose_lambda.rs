@@ -78,7 +78,7 @@ async fn invoke(app: &App, payload: Value, id: &str) -> Result<Value, AppError> 
         request_id: id,
         deadline: now + time::Duration::minutes(5),
     };
-    app.run(parse(&payload)?, &ctx, now).await
+    Ok(app.run(parse(&payload)?, &ctx, now).await?.value)
 }
 
 /// The machine messages the queue received (the `sqs` key of each publish).

@@ -42,7 +42,9 @@ where
         request_id: &event.context.request_id,
         deadline,
     };
-    app.run(invocation, &ctx, now).await.map_err(diagnostic)
+    let answer = app.run(invocation, &ctx, now).await.map_err(diagnostic)?;
+    ecs_monitor::metrics::emit(&answer.metrics);
+    Ok(answer.value)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ where
         .run(trigger, now, &event.context.request_id)
         .await
         .map_err(diagnostic)?;
+    ecs_monitor::metrics::emit(&run.metrics);
     Ok(run.answer())
 }
 

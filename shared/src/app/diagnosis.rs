@@ -47,6 +47,13 @@ pub struct Diagnosis<L, E, H, T, S, P> {
     pub publisher: Option<P>,
 }
 
+/// What an invocation answers, and the metric lines (EMF) the Lambda writes to stdout.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub value: Value,
+    pub metrics: Vec<String>,
+}
+
 /// The invocation: its id and its deadline (claims it holds lapse then).
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
@@ -123,12 +130,25 @@ where
     }
 
     /// One invocation for `invocation`: claims (automatic triggers), diagnosis, report,
-    /// summary; the answer.
+    /// summary; the answer, and the metrics of the report when there is one and metrics are
+    /// on.
     pub async fn run(
         &self,
         invocation: Invocation,
         ctx: &Context<'_>,
         now: OffsetDateTime,
+    ) -> Result<Answer, AppError> {
+        let mut metrics = Vec::new();
+        let value = self.answer(invocation, ctx, now, &mut metrics).await?;
+        Ok(Answer { value, metrics })
+    }
+
+    async fn answer(
+        &self,
+        invocation: Invocation,
+        ctx: &Context<'_>,
+        now: OffsetDateTime,
+        metrics: &mut Vec<String>,
     ) -> Result<Value, AppError> {
         let Some(store) = &self.store else {
             return Err(crate::config::invalid(
@@ -250,6 +270,9 @@ where
                 {
                     // The report and its summary are out: a redelivery may diagnose again.
                     tracing::warn!("could not mark the event diagnosed: {e}");
+                }
+                if let Some(cfg) = &self.cfg.metrics {
+                    *metrics = crate::metrics::diagnose(&report, cfg);
                 }
                 let worst = report.worst();
                 tracing::info!(cluster = %report.cluster, status = worst.as_str(), report = %url, published, "diagnosis done");

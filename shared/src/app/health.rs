@@ -28,6 +28,8 @@ pub struct HealthRun {
     pub outcome: Outcome,
     /// Where the state is.
     pub location: String,
+    /// The run's metric lines (EMF), when metrics are on: the Lambda writes them to stdout.
+    pub metrics: Vec<String>,
 }
 
 impl HealthRun {
@@ -134,10 +136,15 @@ where
         if let Some(e) = &outcome.publish_error {
             tracing::error!("alert not published, kept for the next run: {e}");
         }
+        let metrics = match &self.cfg.metrics {
+            Some(m) => crate::metrics::health(&outcome.state, m),
+            None => Vec::new(),
+        };
         Ok(HealthRun {
             trigger: trigger.to_string(),
             location: self.store.location(),
             outcome,
+            metrics,
         })
     }
 }

@@ -9,7 +9,7 @@
 mod diagnosis;
 mod health;
 
-pub use diagnosis::{Context, Diagnosis, MAX_RESPONSE};
+pub use diagnosis::{Answer, Context, Diagnosis, MAX_RESPONSE};
 pub use health::{HealthCheck, HealthRun};
 
 use crate::config::ConfigError;

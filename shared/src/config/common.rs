@@ -13,6 +13,8 @@ pub const STATE_BUCKET: &str = "STATE_BUCKET";
 pub const STATE_PREFIX: &str = "STATE_PREFIX";
 pub const ALERT_TOPIC_ARN: &str = "ALERT_TOPIC_ARN";
 pub const MAINTENANCE_WINDOWS: &str = "MAINTENANCE_WINDOWS";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+pub const DETAILED_METRICS: &str = "DETAILED_METRICS";
 
 /// The variables every part reads.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ pub struct CommonConfig {
     pub alert_topic_arn: Option<String>,
     /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`, syntax in `silence`).
     pub maintenance_windows: Vec<crate::silence::Window>,
+    /// CloudWatch metrics (EMF) of each Lambda run: off when `METRICS_NAMESPACE` is unset.
+    pub metrics: Option<crate::metrics::MetricsConfig>,
 }
 
 fn valid_region(r: &str) -> bool {
@@ -124,6 +128,28 @@ impl CommonConfig {
                     .map_err(|why| invalid(MAINTENANCE_WINDOWS, &v, why))?,
                 None => Vec::new(),
             },
+            metrics: metrics_config(source)?,
         })
     }
+}
+
+/// `METRICS_NAMESPACE` (unset: no metrics) and `DETAILED_METRICS` (`true`/`false`).
+fn metrics_config(
+    source: &impl Source,
+) -> Result<Option<crate::metrics::MetricsConfig>, ConfigError> {
+    let detailed = match source.get(DETAILED_METRICS)?.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(invalid(DETAILED_METRICS, other, "must be true or false")),
+    };
+    let Some(namespace) = source.get(METRICS_NAMESPACE)? else {
+        return Ok(None);
+    };
+    if let Some(why) = crate::metrics::namespace_problem(&namespace) {
+        return Err(invalid(METRICS_NAMESPACE, &namespace, why));
+    }
+    Ok(Some(crate::metrics::MetricsConfig {
+        namespace,
+        detailed,
+    }))
 }

@@ -46,6 +46,7 @@ pub struct DiagnoseConfig {
     pub classifier: ClassifierConfig,
     /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`).
     pub maintenance_windows: Vec<crate::silence::Window>,
+    pub metrics: Option<crate::metrics::MetricsConfig>,
 }
 
 impl DiagnoseConfig {
@@ -88,6 +89,7 @@ impl DiagnoseConfig {
             state_file: common.state_file,
             classifier: ClassifierConfig::from_env(source)?,
             maintenance_windows: common.maintenance_windows,
+            metrics: common.metrics,
         })
     }
 

@@ -113,6 +113,7 @@ pub struct HealthConfig {
     pub thresholds: Thresholds,
     /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`).
     pub maintenance_windows: Vec<crate::silence::Window>,
+    pub metrics: Option<crate::metrics::MetricsConfig>,
 }
 
 fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, ConfigError> {
@@ -217,6 +218,7 @@ impl HealthConfig {
             state_prefix,
             alert_topic_arn,
             maintenance_windows,
+            metrics,
         } = CommonConfig::from_env(source)?;
         let domain = source.get(ECS_DOMAIN)?.map(|d| d.trim().to_string());
         if let Some(d) = &domain
@@ -262,6 +264,7 @@ impl HealthConfig {
             state_prefix,
             alert_topic_arn,
             maintenance_windows,
+            metrics,
             ca_bundle: source.get(ECS_CA_BUNDLE)?.map(PathBuf::from),
             probe_timeout: Duration::from_millis(int_var(
                 source,

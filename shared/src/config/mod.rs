@@ -194,6 +194,15 @@ mod tests {
         assert_eq!(c.state_prefix, "ecs-health/");
         assert_eq!(c.probe_timeout, Duration::from_millis(5000));
         assert_eq!(c.thresholds, Thresholds::default());
+        assert_eq!(c.metrics, None, "no metrics without a namespace");
+        let c = health(&[(METRICS_NAMESPACE, "Team/ECS"), (DETAILED_METRICS, "true")]).unwrap();
+        assert_eq!(
+            c.metrics,
+            Some(crate::metrics::MetricsConfig {
+                namespace: "Team/ECS".into(),
+                detailed: true
+            })
+        );
         assert!(
             c.require_state_bucket()
                 .unwrap_err()
@@ -233,6 +242,9 @@ mod tests {
             DIAGNOSE_CONCURRENCY,
             DIAGNOSE_COALESCE_MINUTES,
             DEPLOYMENT_NOTICES,
+            METRICS_NAMESPACE,
+            DETAILED_METRICS,
+            MAINTENANCE_WINDOWS,
         ];
         for blank in ["", " "] {
             let mut env: HashMap<&str, &str> = every.iter().map(|v| (*v, blank)).collect();
@@ -286,6 +298,16 @@ mod tests {
     fn bad_values_name_the_variable_and_the_problem() {
         type Vars = &'static [(&'static str, &'static str)];
         let cases: &[(Vars, &str, &str)] = &[
+            (
+                &[(METRICS_NAMESPACE, "AWS/ECS")],
+                "METRICS_NAMESPACE=",
+                "reserved",
+            ),
+            (
+                &[(DETAILED_METRICS, "yes")],
+                "DETAILED_METRICS=",
+                "must be true or false",
+            ),
             (
                 &[(ECS_REGION, "useast1")],
                 "ECS_REGION=",

@@ -563,6 +563,42 @@ mod tests {
         }
     }
 
+    /// Diagnose's EMF records: per service its errors and restarts, and one record per
+    /// category, zeros included; a service that could not be read has none.
+    #[test]
+    fn metrics_of_a_report() {
+        use crate::metrics::{MetricsConfig, check_emf, diagnose};
+        let t = datetime!(2026-11-29 14:00:00 UTC);
+        let mut broken = service(1);
+        broken.error = Some("AccessDenied".into());
+        let report = crate::ports::fakes::report(t, "manual", vec![service(0), broken]);
+        let cfg = MetricsConfig {
+            namespace: "ECSMonitor".into(),
+            detailed: false,
+        };
+        let records: Vec<_> = diagnose(&report, &cfg)
+            .iter()
+            .map(|l| check_emf(l).unwrap())
+            .collect();
+        assert_eq!(records.len(), 1 + Category::PRIORITY.len());
+        assert_eq!(records[0]["Errors"], 50_000);
+        assert_eq!(records[0]["Restarts"], 0);
+        let by_category = |c: Category| {
+            records
+                .iter()
+                .find(|r| r.get("Category") == Some(&c.as_str().into()))
+                .unwrap()["Errors"]
+                .clone()
+        };
+        assert_eq!(by_category(Category::Panic), 10);
+        assert_eq!(by_category(Category::Oom), 0, "a zero is written");
+        assert!(
+            records
+                .iter()
+                .all(|r| r["Service"] == report.services[0].service)
+        );
+    }
+
     /// SNS refuses messages over 256 KiB: 50 failing services, each with ten distinct errors
     /// of 20 KB, still make one summary that fits, naming every service.
     #[test]

@@ -120,6 +120,16 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
     })
 }
 
+/// The name of the alarm whose CloudWatch notification `message` is (the template's optional
+/// alarms notify the alert topic too), as CloudWatch sends it: a JSON object with
+/// `AlarmName` and `NewStateValue` ("Using Amazon SNS topics for alarm actions", CloudWatch
+/// user guide).
+fn cloudwatch_alarm(message: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(message).ok()?;
+    v.get("NewStateValue")?.as_str()?;
+    Some(v.get("AlarmName")?.as_str()?.to_string())
+}
+
 fn sns(v: &Value) -> Result<Invocation, TriggerError> {
     let event: SnsEvent = serde_json::from_value(v.clone())
         .map_err(|e| TriggerError(format!("not a valid SNS event: {e}")))?;
@@ -136,6 +146,12 @@ fn sns(v: &Value) -> Result<Invocation, TriggerError> {
     for r in &event.records {
         // SNS delivers no message attributes for a MessageStructure=json publish (SNS
         // developer guide): what to do is decided from the machine message itself.
+        if let Some(alarm) = cloudwatch_alarm(&r.sns.message) {
+            ignored.push(format!(
+                "CloudWatch alarm {alarm}: the health check's own alert starts the diagnosis"
+            ));
+            continue;
+        }
         match Message::parse(&r.sns.message) {
             Some(m) if !m.event.starts_diagnosis() => {
                 ignored.push(format!("{} needs no diagnosis", m.event.as_str()));
@@ -804,6 +820,19 @@ mod tests {
         };
         assert_eq!(services, None, "plain text: every service");
         assert_eq!(trigger.incident_id, None, "plain text opens no thread");
+        // The template's alarms notify the same topic, as CloudWatch words it.
+        let mut alarm = event.clone();
+        alarm["Records"][0]["Sns"]["Message"] = json!(json!({
+            "AlarmName": "ecs-monitor-ServiceWithoutTasksAlarm-1", "NewStateValue": "ALARM",
+            "NewStateReason": "Threshold Crossed", "Trigger": {"MetricName": "ServicesWithoutTasks"}
+        }).to_string());
+        let Invocation::Ignore(why) = parse(&alarm).unwrap() else {
+            panic!("an alarm starts no diagnosis of its own")
+        };
+        assert!(
+            why.contains("ecs-monitor-ServiceWithoutTasksAlarm-1"),
+            "{why}"
+        );
         for (name, diagnosed) in [
             ("health.unhealthy", true),
             ("health.recovered", false),

@@ -975,3 +975,87 @@ fn only_a_cluster_silence_covers_an_endpoint() {
     let (s2, p2) = silenced_run(&o, Some(&s1), NOW + Duration::minutes(5), &cluster_silence);
     assert!(p2.is_empty() && s2.alerting.held.len() == 1);
 }
+
+/// The EMF records of a state: valid by the specification, the cluster's always (zeros
+/// included), the per-service, endpoint and certificate ones only when detailed.
+#[test]
+fn metrics_of_a_state() {
+    use crate::metrics::{MetricsConfig, check_emf, health};
+    let mut o = obs(vec![svc("api", 2, 0), svc("web", 1, 1), svc("idle", 0, 0)]);
+    o.http = http(resp(200, 42, None), Expectation::default()).http;
+    o.tls = tls(
+        vec![cert("CN=api.example.com", NOW + Duration::days(20))],
+        None,
+    )
+    .tls;
+    let (state, _) = run(&o, None, NOW, Thresholds::default());
+    let mut cfg = MetricsConfig {
+        namespace: "ECSMonitor".into(),
+        detailed: false,
+    };
+    let lines = health(&state, &cfg);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let r = check_emf(&lines[0]).unwrap();
+    assert_eq!(r["Cluster"], "prod");
+    assert_eq!(r["_aws"]["Timestamp"], 1_795_962_900_000_i64);
+    assert_eq!(r["Status"], 2, "a service without tasks is unhealthy");
+    assert_eq!(r["ServicesFailing"], 1);
+    assert_eq!(r["ServicesWithoutTasks"], 1, "idle wants none");
+    assert_eq!(
+        (r["TasksRunning"].clone(), r["TasksDesired"].clone()),
+        (1.into(), 3.into())
+    );
+    assert_eq!(r["EndpointsDown"], 0, "a zero is written, never left out");
+    assert_eq!(r["TargetsUnhealthy"], 0);
+    assert_eq!(r["EndpointLatencyMs"], serde_json::json!([42]));
+    assert_eq!(r["CertificateDaysLeft"], 20);
+
+    cfg.detailed = true;
+    let lines = health(&state, &cfg);
+    let records: Vec<_> = lines.iter().map(|l| check_emf(l).unwrap()).collect();
+    assert_eq!(records.len(), 1 + 3 + 1 + 1);
+    let api = records
+        .iter()
+        .find(|r| r.get("Service") == Some(&"api".into()))
+        .unwrap();
+    assert_eq!(
+        (
+            api["Running"].clone(),
+            api["Desired"].clone(),
+            api["Healthy"].clone()
+        ),
+        (0.into(), 2.into(), 0.into())
+    );
+    let web = records
+        .iter()
+        .find(|r| r.get("Service") == Some(&"web".into()))
+        .unwrap();
+    assert_eq!(web["Healthy"], 1);
+    let ep = records.iter().find(|r| r.contains_key("Endpoint")).unwrap();
+    assert_eq!(
+        (ep["Up"].clone(), ep["LatencyMs"].clone()),
+        (1.into(), 42.into())
+    );
+    let cert = records.iter().find(|r| r.contains_key("Host")).unwrap();
+    assert_eq!(cert["DaysLeft"], 20);
+}
+
+/// The checker itself rejects what the specification forbids.
+#[test]
+fn the_emf_checker_rejects_what_the_specification_forbids() {
+    use crate::metrics::check_emf;
+    let ok = r#"{"Cluster":"p","N":1,"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"X","Dimensions":[["Cluster"]],"Metrics":[{"Name":"N"}]}]}}"#;
+    assert!(check_emf(ok).is_ok());
+    for bad in [
+        ok.replace(r#""Timestamp":1"#, r#""Timestamp":"1""#),
+        ok.replace(r#""Cluster":"p""#, r#""Cluster":1"#),
+        ok.replace(r#""N":1"#, r#""N":"1""#),
+        ok.replace(r#""Namespace":"X""#, r#""Namespace":"AWS/X""#),
+        ok.replace(r#"[{"Name":"N"}]"#, "[]"),
+        ok.replace(r#""N":1"#, &format!(r#""N":{:?}"#, vec![1; 101])),
+        ok.replace(r#"[["Cluster"]]"#, &format!("[{:?}]", vec!["Cluster"; 31])),
+        format!("x{ok}"),
+    ] {
+        assert!(check_emf(&bad).is_err(), "{bad}");
+    }
+}
