@@ -7,7 +7,7 @@ VENV := .venv
 
 VENV_SAM := .venv-sam
 
-.PHONY: test test-unit test-aws fmt-check clippy cargo-test e2e bench demo build deploy fmt venv venv-sam lint-template
+.PHONY: chromium test test-unit test-aws fmt-check clippy cargo-test e2e bench demo build deploy fmt venv venv-sam lint-template
 
 ## test: everything CI checks (formatting, lints, the template, the end-to-end run, all tests).
 test: venv fmt-check clippy lint-template e2e cargo-test
@@ -60,8 +60,19 @@ cargo-test:
 
 ## e2e: the demo as a test: both functions under cargo lambda watch against moto, invoked with
 ## the AWS CLI, every step checked (state in S3, the alert in SQS, the diagnose report).
-e2e: $(VENV)/.build-tools
-	$(VENV)/bin/python tests/demo.py
+e2e: $(VENV)/.build-tools chromium
+	BROWSER_CHECK=$(CHROMIUM) $(VENV)/bin/python tests/demo.py
+
+## chromium: Debian's Chromium and its chromedriver, which render the status page and a
+## report page in the end-to-end run (tests/browser_check.py); installed with apt-get (as
+## root, else with sudo) when missing.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
 
 fmt:
 	$(CARGO) fmt --all

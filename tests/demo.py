@@ -153,6 +153,8 @@ def seed(aws, harness):
         "ERROR login to postgres://orders:s3cr3t@db:5432/orders failed with key AKIAIOSFODNN7EXAMPLE",
         "ERROR s3 upload denied: aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY rejected",
         "ERROR upstream 401 for Authorization: Bearer sk-live-9f8e7d6c5b4a3",
+        # Markup in a log line: the report page must show it as text (the browser check).
+        'ERROR template render failed near <script>alert("xss")</script>',
         "ERROR session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0.c2lnbmF0dXJlLXNlY3JldA expired",
         '{"level":"error","msg":"signup failed","user":"bob","password":"hunter2-demo"}',
         "ERROR cannot load TLS key -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"])]
@@ -594,6 +596,30 @@ def main():
     check(len(cluster) == health_runs, f"one cluster record per health check ({len(cluster)} of {health_runs})")
     check(by_fn["diagnose"] and all(r["Status"] in (0, 1, 2) for r in cluster),
           "diagnoses write their errors per service and category; Status is 0, 1 or 2")
+
+    title("The status page and a report page, as the bucket serves them")
+    site = ROOT / "target" / "demo-site"
+    s3 = aws("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []) if o["Key"].endswith(".html")]
+    for k in keys:
+        obj = s3.get_object(Bucket=BUCKET, Key=k)
+        check(obj["ContentType"].startswith("text/html"), f"{k} is served as text/html")
+        (site / k).parent.mkdir(parents=True, exist_ok=True)
+        (site / k).write_bytes(obj["Body"].read())
+    page_key = f"ecs-health/{CLUSTER}/status/index.html"
+    report_page = key.removesuffix(".json") + ".html"
+    check(page_key in keys and report_page in keys, "the health check wrote the status page, diagnose the report's page")
+    say(f"status page:  file://{site / page_key}")
+    say(f"report page:  file://{site / report_page}")
+    say(f"({len(keys)} pages in all, kept at the bucket's keys so the page's links to the reports work)")
+    if os.environ.get("BROWSER_CHECK"):
+        services = sorted(s["name"] for s in state["services"])
+        r = subprocess.run([str(BIN / "python"), str(ROOT / "tests" / "browser_check.py"), os.environ["BROWSER_CHECK"],
+                            str(site / page_key), str(site / report_page), ",".join(services), str(site / "screenshots")],
+                           capture_output=True, text=True)
+        for line in (r.stdout + r.stderr).strip().splitlines():
+            say(line)
+        check(r.returncode == 0, "headless Chromium renders both pages as expected")
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")

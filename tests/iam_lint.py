@@ -44,7 +44,7 @@ def lint(text):
 
 BREACHES = {
     "unknown action": ("Action: sns:Publish", "Action: sns:Publsh"),
-    "condition key the action lacks": ("s3:prefix: !Sub ${StatePrefix}", "s3:x-amz-acl: !Sub ${StatePrefix}"),
+    "condition key the action lacks": ("s3:prefix:\n                    - !Sub ${StatePrefix}", "s3:x-amz-acl:\n                    - !Sub ${StatePrefix}"),
     "resource of the wrong type": ("Action: s3:ListBucket\n              Resource: !GetAtt StateBucket.Arn",
                                    "Action: s3:ListBucket\n              Resource: !Sub ${StateBucket.Arn}/*"),
 }

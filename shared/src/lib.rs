@@ -16,6 +16,7 @@ pub mod notify;
 pub mod ports;
 pub mod redact;
 pub mod silence;
+pub mod status;
 pub mod timefmt;
 
 /// The version of ecs-monitor, as the crate was built.

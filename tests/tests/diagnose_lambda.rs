@@ -89,20 +89,44 @@ fn published(moto: &Moto, queue: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The reports' JSON keys; each has its page beside it, and the index lists each.
 fn report_keys(moto: &Moto) -> Vec<String> {
     let listed = moto.ok(
         "s3",
         "list_objects_v2",
         json!({"Bucket": "reports", "Prefix": "reports/prod/"}),
     );
-    listed["Contents"]
+    let all: Vec<String> = listed["Contents"]
         .as_array()
         .cloned()
         .unwrap_or_default()
         .iter()
         .map(|o| o["Key"].as_str().unwrap().to_string())
         .filter(|k| !k.contains("/claims/") && !k.contains("/stops/"))
-        .collect()
+        .collect();
+    let reports: Vec<String> = all
+        .iter()
+        .filter(|k| k.ends_with(".json") && !k.ends_with("/index.json"))
+        .cloned()
+        .collect();
+    for r in &reports {
+        let page = format!("{}.html", r.trim_end_matches(".json"));
+        assert!(all.contains(&page), "no page beside {r}: {all:?}");
+    }
+    if !reports.is_empty() {
+        let index = moto.ok(
+            "s3",
+            "get_object",
+            json!({"Bucket": "reports", "Key": "reports/prod/index.json"}),
+        );
+        let index: Value = serde_json::from_str(index["Body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            index["reports"].as_array().unwrap().len(),
+            reports.len(),
+            "{index}"
+        );
+    }
+    reports
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -683,9 +683,10 @@ async fn the_first_run_works_however_s3_weighs_the_prefix_condition() {
             )
         })
         .collect();
-    // latest.json and silences.json, both missing on a first run: only the 403s themselves.
+    // latest.json, silences.json, the status rollup and the report index, all missing on a
+    // first run: only the 403s themselves.
     assert_eq!(
-        denied, ["s3:GetObject missing key, no s3:ListBucket"; 2],
+        denied, ["s3:GetObject missing key, no s3:ListBucket"; 4],
         "only the 403s themselves"
     );
     let out = tick(&l, 5, "second").await;
@@ -804,5 +805,90 @@ async fn a_silence_set_from_the_cli_holds_the_lambdas_alerts() {
         s.moto.denials(),
         Vec::<Value>::new(),
         "the template grants it"
+    );
+}
+
+/// Each run, held to its template policy, adds to the rollup and writes the status page in
+/// the state bucket; `ecs-monitor status` hands out presigned URLs of it and of the newest
+/// report pages (from diagnose's index), which a plain HTTP client can fetch: the bucket
+/// stays private.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_is_written_and_shared_by_presigned_urls() {
+    let s = seed();
+    let l = lambda(&s, &s.topic_arn).await;
+    let first = l.run("schedule", T0, "a").await.unwrap();
+    let page = "s3://ecs-monitor-state/ecs-health/prod/status/index.html";
+    assert_eq!(first.page, Some(Ok(page.to_string())));
+    // A report and its index, as diagnose writes them.
+    let entry = json!({"generated_at": "2026-11-29T14:06:00Z", "status": "critical",
+        "headline": "api: 1 task was killed for running out of memory", "services": ["api"],
+        "json": "20261129T140600Z-sns-r1.json", "html": "20261129T140600Z-sns-r1.html"});
+    s.moto.ok(
+        "s3",
+        "put_object",
+        json!({"Bucket": BUCKET, "Key": "reports/prod/index.json",
+        "Body": json!({"reports": [entry]}).to_string()}),
+    );
+    s.moto.ok(
+        "s3",
+        "put_object",
+        json!({"Bucket": BUCKET, "Key": "reports/prod/20261129T140600Z-sns-r1.html",
+        "Body": "<!doctype html><title>report</title>", "ContentType": "text/html; charset=utf-8"}),
+    );
+    let second = l
+        .run("schedule", T0 + time::Duration::minutes(5), "b")
+        .await
+        .unwrap();
+    assert_eq!(second.answer()["status_page"], page);
+    let rollup = s.moto.ok(
+        "s3",
+        "get_object",
+        json!({"Bucket": BUCKET, "Key": "ecs-health/prod/status/rollup.json"}),
+    );
+    let rollup: Value = serde_json::from_str(rollup["Body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        rollup["checks"]["service/api"]["days"]["2026-11-29"]["runs"],
+        2
+    );
+    assert_eq!(s.moto.denials(), Vec::<Value>::new());
+
+    let env = [("ECS_CLUSTER", "prod"), ("STATE_BUCKET", BUCKET)];
+    let (code, out, err) = cli(&s.moto, &["status", "--expires", "30"], &env);
+    assert_eq!(code, 0, "{err}");
+    let urls: Vec<&str> = out.lines().filter(|l| l.starts_with("http")).collect();
+    assert_eq!(urls.len(), 2, "{out}");
+    assert!(
+        urls[0].contains("/ecs-monitor-state/ecs-health/prod/status/index.html?"),
+        "{out}"
+    );
+    assert!(
+        urls.iter()
+            .all(|u| u.contains("X-Amz-Signature=") && u.contains("X-Amz-Expires=1800")),
+        "{out}"
+    );
+    assert!(
+        out.contains("report 2026-11-29T14:06:00Z (critical, api): api: 1 task was killed"),
+        "{out}"
+    );
+    let got = reqwest::get(urls[0]).await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "text/html; charset=utf-8");
+    let html = got.text().await.unwrap();
+    assert!(html.contains("data-name=\"api\""), "{html}");
+    assert!(
+        html.contains("../../../reports/prod/20261129T140600Z-sns-r1.html"),
+        "the page links the report"
+    );
+    assert_eq!(reqwest::get(urls[1]).await.unwrap().status(), 200);
+
+    let (code, _, err) = cli(
+        &s.moto,
+        &["status"],
+        &[("ECS_CLUSTER", "staging"), ("STATE_BUCKET", BUCKET)],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("ecs-health/staging/status/index.html does not exist yet"),
+        "{err}"
     );
 }

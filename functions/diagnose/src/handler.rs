@@ -126,8 +126,13 @@ mod tests {
         handle(app, LambdaEvent::new(payload, ctx)).await
     }
 
+    /// The reports written (their JSON; each has its page beside it).
     fn reports(app: &App) -> usize {
-        app.store.as_ref().unwrap().reports.lock().unwrap().len()
+        let written = app.store.as_ref().unwrap().reports.lock().unwrap();
+        let pages = written.iter().filter(|(n, _)| n.ends_with(".html")).count();
+        let json = written.iter().filter(|(n, _)| n.ends_with(".json")).count();
+        assert_eq!(pages, json, "a page beside each report");
+        json
     }
 
     fn sns(app: &App) -> &FakeSns {

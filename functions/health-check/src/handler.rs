@@ -3,7 +3,7 @@
 
 use ecs_monitor::app::{AppError, HealthCheck};
 use ecs_monitor::health::trigger::trigger;
-use ecs_monitor::ports::{EcsServices, Notifier, Silences, StateStore, TargetHealth};
+use ecs_monitor::ports::{EcsServices, Notifier, Silences, StateStore, StatusPages, TargetHealth};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -22,7 +22,7 @@ pub async fn handle<E, T, S, N>(
 where
     E: EcsServices,
     T: TargetHealth,
-    S: StateStore + Silences,
+    S: StateStore + Silences + StatusPages,
     N: Notifier,
 {
     let trigger = trigger(&event.payload).map_err(|e| diagnostic(AppError::Trigger(e)))?;
@@ -82,6 +82,9 @@ mod tests {
         assert_eq!(out["alerts_published"], json!(["health.degraded"]));
         assert_eq!(out["superseded"], false);
         assert_eq!(app.notifier.as_ref().unwrap().events(), ["health.degraded"]);
+        assert_eq!(out["status_page"], "memory");
+        let page = app.store.page.lock().unwrap().clone().unwrap();
+        assert!(page.contains("data-name=\"api\" data-status=\"degraded\""));
         let out = invoke(&app, json!({}), "r2").await.unwrap();
         assert_eq!(out["trigger"], "manual");
         assert_eq!(out["alerts_published"], json!([]), "nothing changed");

@@ -583,6 +583,11 @@ where
             .put_report(&name, body)
             .await
             .map_err(AppError::ReportStore)?;
+        // The page and the index are renderings of the stored report: a failure is logged,
+        // never a reason to fail (and retry) the diagnosis.
+        if let Err(e) = self.publish_page(store, &report, &name).await {
+            tracing::warn!("the report's page or the report index was not written: {e}");
+        }
         let mut published = false;
         let problems: Vec<String> = report
             .services
@@ -609,6 +614,63 @@ where
             published = true;
         }
         Ok((report, url, published, held))
+    }
+}
+
+impl<L, E, H, T, S, P> Diagnosis<L, E, H, T, S, P>
+where
+    S: Records + ReportWriter,
+{
+    /// The report's page beside its JSON, and the report in the index the status page lists
+    /// (a conditional write, retried when another diagnosis wrote it first).
+    async fn publish_page(
+        &self,
+        store: &S,
+        report: &Report,
+        json_name: &str,
+    ) -> Result<(), crate::ports::StoreError> {
+        use crate::status::{INDEX_NAME, ReportEntry, ReportIndex};
+        let html_name = format!("{}.html", json_name.trim_end_matches(".json"));
+        store
+            .put_report(
+                &html_name,
+                crate::diagnose::html::render(report).into_bytes(),
+            )
+            .await?;
+        let headline = report
+            .probable_causes
+            .first()
+            .map(|c| c.sentence.clone())
+            .or_else(|| render::summary_lines(report).into_iter().next())
+            .unwrap_or_default();
+        let entry = ReportEntry {
+            generated_at: report.generated_at,
+            status: report.worst().as_str().to_string(),
+            headline,
+            services: report
+                .services
+                .iter()
+                .filter(|s| s.status.is_problem())
+                .map(|s| s.service.clone())
+                .collect(),
+            json: json_name.to_string(),
+            html: html_name,
+        };
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (mut index, version) = match store.get_record(INDEX_NAME).await? {
+                None => (ReportIndex::default(), None),
+                // An index that cannot be read is started again: it only lists reports.
+                Some((bytes, v)) => (serde_json::from_slice(&bytes).unwrap_or_default(), Some(v)),
+            };
+            index.add(entry.clone());
+            let body = serde_json::to_vec(&index).unwrap_or_default();
+            match store.put_record(INDEX_NAME, body, version.as_deref()).await {
+                Err(crate::ports::StoreError::Conflict) if tries < 3 => continue,
+                other => return other.map(|_| ()),
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use crate::aws::{self, ecs::Ecs, elb::Elb, local::FileStore, s3::S3Store, sns::S
 use crate::config::{HealthConfig, ProcessEnv};
 use crate::health::probe::Prober;
 use crate::health::run::{Outcome, run_check};
-use crate::ports::{EcsServices, Notifier, Silences, StateStore, TargetHealth};
+use crate::ports::{EcsServices, Notifier, Silences, StateStore, StatusPages, TargetHealth};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -30,6 +30,9 @@ pub struct HealthRun {
     pub location: String,
     /// The run's metric lines (EMF), when metrics are on: the Lambda writes them to stdout.
     pub metrics: Vec<String>,
+    /// Where the status page is, or why it was not updated (`None`: this run's state lost
+    /// the race to another run's, which updates it).
+    pub page: Option<Result<String, String>>,
 }
 
 impl HealthRun {
@@ -49,6 +52,8 @@ impl HealthRun {
             "alerts_published": self.outcome.published,
             "publish_error": self.outcome.publish_error,
             "superseded": self.outcome.superseded,
+            "status_page": self.page.as_ref().and_then(|p| p.as_ref().ok()),
+            "status_page_error": self.page.as_ref().and_then(|p| p.as_ref().err()),
         })
     }
 }
@@ -63,12 +68,15 @@ impl HealthCheck<Ecs, Elb, S3Store, Sns> {
 
     /// The state in `s3://STATE_BUCKET/STATE_PREFIX<cluster>/` (required).
     pub fn lambda(cfg: HealthConfig, sdk: &aws_config::SdkConfig) -> Result<Self, AppError> {
-        let store = S3Store::new(
+        let mut store = S3Store::new(
             sdk,
             cfg.require_state_bucket()?,
             &cfg.state_prefix,
             &cfg.cluster,
         );
+        if let Some(bucket) = &cfg.report_bucket {
+            store = store.with_reports(bucket, &cfg.report_prefix, &cfg.cluster);
+        }
         Self::with_store(cfg, sdk, store)
     }
 }
@@ -104,7 +112,7 @@ impl<E, T, S, N> HealthCheck<E, T, S, N>
 where
     E: EcsServices,
     T: TargetHealth,
-    S: StateStore + Silences,
+    S: StateStore + Silences + StatusPages,
     N: Notifier,
 {
     /// One run at `now`; `run_id` tells this run's claims from another's (the invocation id).
@@ -136,6 +144,15 @@ where
         if let Some(e) = &outcome.publish_error {
             tracing::error!("alert not published, kept for the next run: {e}");
         }
+        let page = if outcome.superseded {
+            None
+        } else {
+            let page = crate::status::update(&self.store, &outcome.state, now).await;
+            if let Err(e) = &page {
+                tracing::warn!("status page not updated: {e}");
+            }
+            Some(page)
+        };
         let metrics = match &self.cfg.metrics {
             Some(m) => crate::metrics::health(&outcome.state, m),
             None => Vec::new(),
@@ -145,6 +162,7 @@ where
             location: self.store.location(),
             outcome,
             metrics,
+            page,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! conditional-write contract as S3: the version is a hash of the file's bytes.
 
 use crate::health::model::State;
-use crate::ports::{Loaded, SilenceWriter, Silences, StateStore, StoreError};
+use crate::ports::{Loaded, SilenceWriter, Silences, StateStore, StatusPages, StoreError};
 use crate::silence::SilenceFile;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
@@ -26,6 +26,16 @@ impl FileStore {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "ecs-health".into());
         self.path.with_file_name(format!("{stem}.silences.json"))
+    }
+
+    /// The status page's folder beside the state: `ecs-health.json` → `ecs-health.status/`.
+    pub fn status_dir(&self) -> PathBuf {
+        let stem = self
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ecs-health".into());
+        self.path.with_file_name(format!("{stem}.status"))
     }
 }
 
@@ -122,5 +132,41 @@ impl StateStore for FileStore {
 
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+/// The CLI's status page, beside its state; it has no reports to list.
+impl StatusPages for FileStore {
+    async fn load_rollup(&self) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        read_versioned(&self.status_dir().join("rollup.json")).await
+    }
+
+    async fn save_rollup(
+        &self,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        write_versioned(&self.status_dir().join("rollup.json"), &body, expected).await
+    }
+
+    async fn load_report_index(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+
+    async fn save_page(&self, html: String) -> Result<String, StoreError> {
+        let path = self.status_dir().join("index.html");
+        let tmp = path.with_extension("html.tmp");
+        let failed =
+            |e: std::io::Error| StoreError::Failed(format!("cannot write {}: {e}", path.display()));
+        tokio::fs::create_dir_all(self.status_dir())
+            .await
+            .map_err(failed)?;
+        tokio::fs::write(&tmp, html).await.map_err(failed)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(failed)?;
+        Ok(path.display().to_string())
+    }
+
+    fn report_links(&self) -> Option<String> {
+        None
     }
 }

@@ -6,8 +6,8 @@ use super::describe;
 use crate::diagnose::stoplog;
 use crate::health::model::{Overall, SCHEMA_VERSION, State};
 use crate::ports::{
-    Loaded, OpenIncident, Records, ReportWriter, SilenceWriter, Silences, StateStore, StopLog,
-    StoppedTaskInfo, StoreError,
+    Loaded, OpenIncident, Records, ReportWriter, SilenceWriter, Silences, StateStore, StatusPages,
+    StopLog, StoppedTaskInfo, StoreError,
 };
 use crate::silence::SilenceFile;
 use aws_sdk_s3::primitives::ByteStream;
@@ -29,11 +29,23 @@ async fn put_json(
     key: &str,
     body: Vec<u8>,
 ) -> Result<(), StoreError> {
+    put_typed(client, bucket, key, body, "application/json").await
+}
+
+/// An unconditional PUT with its content type (a page: `text/html; charset=utf-8`, which a
+/// browser needs to render it rather than download it).
+async fn put_typed(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), StoreError> {
     client
         .put_object()
         .bucket(bucket)
         .key(key)
-        .content_type("application/json")
+        .content_type(content_type)
         .body(ByteStream::from(body))
         .send()
         .await
@@ -153,6 +165,9 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
+    /// Diagnose's reports of the cluster (bucket, `REPORT_PREFIX<cluster>/`): the status
+    /// page lists them.
+    reports: Option<(String, String)>,
 }
 
 impl S3Store {
@@ -162,7 +177,21 @@ impl S3Store {
             client: client(sdk),
             bucket: bucket.to_string(),
             prefix: format!("{prefix}{}/", super::short_name(cluster)),
+            reports: None,
         }
+    }
+
+    /// The reports the status page lists: `s3://bucket/prefix<cluster>/`.
+    pub fn with_reports(mut self, bucket: &str, prefix: &str, cluster: &str) -> Self {
+        self.reports = Some((
+            bucket.to_string(),
+            format!("{prefix}{}/", super::short_name(cluster)),
+        ));
+        self
+    }
+
+    pub fn status_key(&self, name: &str) -> String {
+        format!("{}status/{name}", self.prefix)
     }
 
     pub fn latest_key(&self) -> String {
@@ -213,6 +242,59 @@ impl StateStore for S3Store {
 
     fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.latest_key())
+    }
+}
+
+impl StatusPages for S3Store {
+    async fn load_rollup(&self) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        Ok(
+            get_object(&self.client, &self.bucket, &self.status_key("rollup.json"))
+                .await?
+                .map(|(b, v)| (b, v.unwrap_or_default())),
+        )
+    }
+
+    async fn save_rollup(
+        &self,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let key = self.status_key("rollup.json");
+        put_conditional(&self.client, &self.bucket, &key, body, expected).await
+    }
+
+    async fn load_report_index(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some((bucket, dir)) = &self.reports else {
+            return Ok(None);
+        };
+        let key = format!("{dir}{}", crate::status::INDEX_NAME);
+        Ok(get_object(&self.client, bucket, &key)
+            .await?
+            .map(|(b, _)| b))
+    }
+
+    async fn save_page(&self, html: String) -> Result<String, StoreError> {
+        let key = self.status_key("index.html");
+        put_typed(
+            &self.client,
+            &self.bucket,
+            &key,
+            html.into_bytes(),
+            "text/html; charset=utf-8",
+        )
+        .await?;
+        Ok(format!("s3://{}/{key}", self.bucket))
+    }
+
+    /// From `<state prefix><cluster>/status/` up to the bucket's root, then down to the
+    /// reports (same bucket only: a relative link cannot cross buckets).
+    fn report_links(&self) -> Option<String> {
+        let (bucket, dir) = self.reports.as_ref()?;
+        if *bucket != self.bucket {
+            return None;
+        }
+        let depth = self.status_key("").matches('/').count();
+        Some(format!("{}{dir}", "../".repeat(depth)))
     }
 }
 
@@ -329,10 +411,16 @@ impl ReportStore {
         format!("s3://{}/{key}", self.bucket)
     }
 
-    /// Writes `body` at `key` (under the cluster's prefix); returns its s3:// URL.
+    /// Writes `body` at `key` (under the cluster's prefix); returns its s3:// URL. A `.html`
+    /// name is a page, anything else JSON.
     pub async fn put(&self, name: &str, body: Vec<u8>) -> Result<String, StoreError> {
         let key = self.key(name);
-        put_json(&self.client, &self.bucket, &key, body).await?;
+        let content_type = if name.ends_with(".html") {
+            "text/html; charset=utf-8"
+        } else {
+            "application/json"
+        };
+        put_typed(&self.client, &self.bucket, &key, body, content_type).await?;
         Ok(self.url(&key))
     }
 }
@@ -448,6 +536,55 @@ impl StopLog for ReportStore {
             .collect::<Vec<_>>()
             .await;
         reads.into_iter().filter_map(Result::transpose).collect()
+    }
+}
+
+/// A presigned GET of `s3://bucket/key`, valid for `expires` (SigV4 presigned URLs last at
+/// most seven days, and no longer than the credentials that sign them: "Sharing objects with
+/// presigned URLs", S3 user guide). The object is first checked to exist, so a URL is never
+/// handed out for a page that is not there.
+pub async fn presigned_get(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    key: &str,
+    expires: std::time::Duration,
+) -> Result<String, StoreError> {
+    let client = client(sdk);
+    if let Err(e) = client.head_object().bucket(bucket).key(key).send().await {
+        let missing = e.raw_response().map(|r| r.status().as_u16()) == Some(404);
+        return Err(StoreError::Failed(if missing {
+            format!("s3://{bucket}/{key} does not exist yet")
+        } else {
+            format!("s3:HeadObject s3://{bucket}/{key} failed: {}", describe(&e))
+        }));
+    }
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires)
+        .map_err(|e| StoreError::Failed(format!("cannot presign for {expires:?}: {e}")))?;
+    let req = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(config)
+        .await
+        .map_err(|e| {
+            StoreError::Failed(format!(
+                "cannot presign s3://{bucket}/{key}: {}",
+                describe(&e)
+            ))
+        })?;
+    Ok(req.uri().to_string())
+}
+
+/// The newest reports of the index at `s3://bucket/key` (none when there is no index).
+pub async fn report_index(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    key: &str,
+) -> Result<crate::status::ReportIndex, StoreError> {
+    match get_object(&client(sdk), bucket, key).await? {
+        None => Ok(Default::default()),
+        Some((bytes, _)) => serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Failed(format!("s3://{bucket}/{key}: {e}"))),
     }
 }
 

@@ -90,6 +90,17 @@ enum Command {
         #[arg(long, value_name = "ID", conflicts_with_all = ["length", "reason"])]
         end: Option<String>,
     },
+    /// Print where to look at the status page: a presigned URL of the page in the state
+    /// bucket (STATE_BUCKET; the bucket stays private) and of the newest report pages, else
+    /// the page beside ECS_HEALTH_STATE. Exit 0 done, 2 error.
+    Status {
+        /// Open the page in the default browser too.
+        #[arg(long)]
+        open: bool,
+        /// How long the URLs stay valid, in minutes (at most 7 days: 10080).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=10_080))]
+        expires: u64,
+    },
 }
 
 fn classify(json: bool, top: usize, files: Vec<PathBuf>) -> Result<(), CliError> {
@@ -163,11 +174,22 @@ fn silence(action: cli::silence::Action) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
+fn status(open: bool, expires: u64) -> Result<u8, CliError> {
+    let mut out = io::stdout().lock();
+    let opts = cli::status::Options {
+        open,
+        expires: std::time::Duration::from_secs(expires * 60),
+    };
+    runtime()?.block_on(cli::status::run(&ProcessEnv, &opts, &mut out))?;
+    Ok(exit::OK)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::Classify { json, top, files } => classify(json, top, files).map(|()| exit::OK),
         Command::Health { json, quiet } => health(json, quiet),
+        Command::Status { open, expires } => status(open, expires),
         Command::Silence {
             length,
             services,

@@ -6,6 +6,7 @@ pub mod health;
 pub mod lines;
 pub mod logs;
 pub mod silence;
+pub mod status;
 
 use std::io;
 

@@ -114,6 +114,10 @@ pub struct HealthConfig {
     /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`).
     pub maintenance_windows: Vec<crate::silence::Window>,
     pub metrics: Option<crate::metrics::MetricsConfig>,
+    /// Diagnose's reports (`REPORT_BUCKET`, else the state bucket; `REPORT_PREFIX`): the
+    /// status page lists them.
+    pub report_bucket: Option<String>,
+    pub report_prefix: String,
 }
 
 fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, ConfigError> {
@@ -253,6 +257,10 @@ impl HealthConfig {
             ));
         }
         Ok(Self {
+            report_bucket: source
+                .get(super::REPORT_BUCKET)?
+                .or_else(|| state_bucket.clone()),
+            report_prefix: super::common::key_prefix(source, super::REPORT_PREFIX, "reports/")?,
             cluster,
             region,
             domain,

@@ -113,6 +113,8 @@ pub struct Findings {
     pub summary: Summary,
     /// (time in ms, description) of startup and shutdown lines, oldest first.
     pub lifecycle: Vec<(i64, String)>,
+    /// Errors per minute (minutes since the epoch), for the report's chart.
+    pub error_minutes: std::collections::BTreeMap<i64, u64>,
 }
 
 impl Findings {
@@ -134,6 +136,7 @@ pub struct Analyzer<'c> {
     summary: Summary,
     open: HashMap<String, Occurrence>,
     lifecycle: VecDeque<(i64, String)>,
+    error_minutes: std::collections::BTreeMap<i64, u64>,
 }
 
 /// The fingerprint of an error line, made from the line with its secrets redacted: masking
@@ -162,12 +165,17 @@ impl<'c> Analyzer<'c> {
             summary: Summary::default(),
             open: HashMap::new(),
             lifecycle: VecDeque::new(),
+            error_minutes: Default::default(),
         }
     }
 
     fn commit(&mut self, occ: Occurrence) {
         let fp = redact(&occ.fingerprint).into_owned();
         let sample = redact(&occ.sample).into_owned();
+        *self
+            .error_minutes
+            .entry(occ.first.div_euclid(60_000))
+            .or_default() += 1;
         self.summary
             .record_error(occ.category, fp, &sample, Some(occ.first));
     }
@@ -232,6 +240,7 @@ impl<'c> Analyzer<'c> {
         Findings {
             summary: self.summary,
             lifecycle: self.lifecycle.into_iter().collect(),
+            error_minutes: self.error_minutes,
         }
     }
 }

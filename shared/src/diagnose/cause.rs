@@ -522,6 +522,7 @@ mod tests {
             error: None,
             deployment: None,
             targets: None,
+            errors_over_time: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod change;
 pub mod claims;
 pub mod deployment;
 pub mod fetch;
+pub mod html;
 pub mod logsource;
 pub mod render;
 pub mod report;

@@ -238,6 +238,40 @@ pub struct ServiceReport {
     /// Its load balancer targets (none: it has no target group, or they were not read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<TargetsReport>,
+    /// Its errors over the window, for the report page's chart (none when nothing was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors_over_time: Option<ErrorSeries>,
+}
+
+/// Errors counted in equal buckets from the window's start; an error counts in the bucket of
+/// its first line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSeries {
+    pub bucket_minutes: u32,
+    pub counts: Vec<u64>,
+}
+
+/// Buckets of a series at most: enough for a chart, small in the report.
+pub const SERIES_BUCKETS: u32 = 60;
+
+impl ErrorSeries {
+    /// The series of `per_minute` (minutes since the epoch → errors) over `start..end` (ms).
+    pub fn from_minutes(per_minute: &BTreeMap<i64, u64>, start_ms: i64, end_ms: i64) -> Self {
+        let first = start_ms.div_euclid(60_000);
+        let minutes = u64::try_from(end_ms.div_euclid(60_000) - first + 1)
+            .unwrap_or(1)
+            .max(1);
+        let bucket = minutes.div_ceil(u64::from(SERIES_BUCKETS)).max(1);
+        let mut counts = vec![0u64; usize::try_from(minutes.div_ceil(bucket)).unwrap_or(1)];
+        for (&m, &n) in per_minute.range(first..first.saturating_add_unsigned(minutes)) {
+            let i = u64::try_from(m - first).unwrap_or(0) / bucket;
+            counts[usize::try_from(i).unwrap_or(0)] += n;
+        }
+        Self {
+            bucket_minutes: u32::try_from(bucket).unwrap_or(u32::MAX),
+            counts,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

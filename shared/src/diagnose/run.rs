@@ -484,6 +484,13 @@ async fn service_report<
         },
         previous_window: prev_counts,
         truncated,
+        errors_over_time: error.is_none().then(|| {
+            crate::diagnose::report::ErrorSeries::from_minutes(
+                &findings.error_minutes,
+                ctx.start,
+                ctx.end,
+            )
+        }),
         error,
         deployment,
         targets,

@@ -222,6 +222,46 @@ pub struct MemStore {
     /// The silences file and its version; `fail_silences`: reading it fails.
     pub silences: Mutex<Option<(crate::silence::SilenceFile, u64)>>,
     pub fail_silences: AtomicBool,
+    /// The status page's rollup (bytes, version), the last page written, the report index.
+    pub rollup: Mutex<Option<(Vec<u8>, u64)>>,
+    pub page: Mutex<Option<String>>,
+    pub report_index: Mutex<Option<Vec<u8>>>,
+}
+
+impl crate::ports::StatusPages for MemStore {
+    async fn load_rollup(&self) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        Ok(lock(&self.rollup)
+            .as_ref()
+            .map(|(b, v)| (b.clone(), v.to_string())))
+    }
+
+    async fn save_rollup(
+        &self,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let mut r = lock(&self.rollup);
+        let current = r.as_ref().map(|(_, v)| v.to_string());
+        if current.as_deref() != expected {
+            return Err(StoreError::Conflict);
+        }
+        let v = r.as_ref().map_or(1, |(_, v)| v + 1);
+        *r = Some((body, v));
+        Ok(v.to_string())
+    }
+
+    async fn load_report_index(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.report_index).clone())
+    }
+
+    async fn save_page(&self, html: String) -> Result<String, StoreError> {
+        *lock(&self.page) = Some(html);
+        Ok("memory".into())
+    }
+
+    fn report_links(&self) -> Option<String> {
+        Some("../reports/".into())
+    }
 }
 
 impl Silences for MemStore {

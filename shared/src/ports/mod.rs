@@ -93,6 +93,28 @@ pub trait SilenceWriter: Silences {
     fn silences_location(&self) -> String;
 }
 
+/// The status page beside the health state: its rollup (written conditionally, like the
+/// state), the page itself, and the index of the reports it links to.
+pub trait StatusPages: Send + Sync {
+    /// The rollup's bytes and version; `None` when there is none yet.
+    fn load_rollup(
+        &self,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, StoreError>> + Send;
+    /// Writes the rollup if its version is still `expected` (`None`: there is none).
+    fn save_rollup(
+        &self,
+        body: Vec<u8>,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// The report index diagnose keeps (`None`: none, or this store has no reports).
+    fn load_report_index(&self)
+    -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Writes the page; returns where it is.
+    fn save_page(&self, html: String) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// The path from the page to the reports' folder, for links (`None`: no reports).
+    fn report_links(&self) -> Option<String>;
+}
+
 /// Publishes alerts (SNS).
 pub trait Notifier: Send + Sync {
     fn publish(
