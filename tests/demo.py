@@ -87,6 +87,62 @@ def wait_port(port, what, seconds, proc):
     raise SystemExit(f"{what} did not start within {seconds} s")
 
 
+LATENCY_BOUNDS = [1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 250, 300, 400, 500, 750, 1000,
+                  1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 60000]
+
+
+def seed_history(s3):
+    """89 days and 23 hours of past runs in the status rollup, in its own format, so that the
+    page the demo shows has its bars, uptimes and latency sparkline (a real stack builds this
+    run by run). A few bad days, two past incidents; deterministic."""
+    import datetime
+    import random
+    rng = random.Random(14)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    day = lambda t: t.strftime("%Y-%m-%d")
+    hour = lambda t: t.strftime("%Y-%m-%dT%H")
+    rfc = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def latencies(n):
+        counts = [0] * len(LATENCY_BOUNDS)
+        for _ in range(n):
+            ms = max(1, int(rng.lognormvariate(3.6, 0.35)))
+            counts[next((i for i, b in enumerate(LATENCY_BOUNDS) if b >= ms), len(LATENCY_BOUNDS) - 1)] += 1
+        while counts and counts[-1] == 0:
+            counts.pop()
+        return counts
+
+    bad = {"api": {3: 40, 17: 6, 52: 120}, "web": {17: 3}, "worker": {71: 288}}
+    checks = {}
+    for kind, name in [("cluster", CLUSTER), ("service", "web"), ("service", "api"), ("service", "worker"),
+                       ("service", "nightly"), ("endpoint", "status")]:
+        days, hours = {}, {}
+        for ago in range(89, 0, -1):
+            failures = bad.get(name, {}).get(ago, 0)
+            if kind == "cluster":
+                failures = max([b.get(ago, 0) for b in bad.values()])
+            p = {"runs": 288, "failures": failures}
+            if kind == "endpoint":
+                p["latency"] = latencies(288)
+            days[day(now - datetime.timedelta(days=ago))] = p
+        for ago in range(23, 0, -1):
+            p = {"runs": 12, "failures": 0}
+            if kind == "endpoint":
+                p["latency"] = latencies(12)
+            hours[hour(now - datetime.timedelta(hours=ago))] = p
+        checks[f"{kind}/{name}"] = {"kind": kind, "name": name, "days": days, "hours": hours, "status": "healthy",
+                                    "last_seen": rfc(now - datetime.timedelta(minutes=5))}
+    incidents = [{"id": f"{CLUSTER}-{(now - datetime.timedelta(days=d)).strftime('%Y%m%dT0312%SZ')}",
+                  "started": rfc(now - datetime.timedelta(days=d, hours=-3)),
+                  "ended": rfc(now - datetime.timedelta(days=d, hours=-3, minutes=-how_long)),
+                  "worst": worst, "issues": [issue]}
+                 for d, how_long, worst, issue in [(52, 600, "unhealthy", "api: 0/3 tasks running"),
+                                                   (3, 200, "degraded", "api: 1/3 tasks running")]]
+    rollup = {"schema_version": 1, "cluster": CLUSTER, "checks": checks, "incidents": incidents,
+              "updated_at": rfc(now - datetime.timedelta(minutes=5))}
+    s3.put_object(Bucket=BUCKET, Key=f"ecs-health/{CLUSTER}/status/rollup.json", Body=json.dumps(rollup).encode())
+
+
 def seed(aws, harness):
     """A cluster with a healthy, a degraded and a scaled-down service, an unhealthy target,
     thousands of log events and an OOM-killed task."""
@@ -330,9 +386,11 @@ def main():
 
     say(f"moto (the embedded AWS) listens on {endpoint}")
     topic, queue, n_events = seed(aws, harness)
+    seed_history(aws("s3"))
     say(f"cluster '{CLUSTER}': web 2/2 behind web-tg (one target unhealthy), api 1/3 running (a rollout stuck 40 min),")
     say("worker 1/1, nightly scaled to 0; " + f"{n_events:,} log events in /ecs/web, /ecs/api, /ecs/worker;")
-    say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed.")
+    say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed;")
+    say("90 days of past runs in the status page's rollup (a real stack builds them run by run).")
 
     title("Starting both Lambda functions under cargo lambda watch, as template.yaml deploys them")
     # A status endpoint whose URL carries credentials, and every log line at info: the leak

@@ -1,7 +1,7 @@
 //! CloudWatch metrics as Embedded Metric Format (EMF) records: one JSON object a line, which
-//! CloudWatch Logs turns into metrics when a Lambda writes it to standard output
-//! ("Specification: Embedded metric format", CloudWatch user guide). Pure: the records of a
-//! health state and of a diagnose report.
+//! CloudWatch Logs turns into metrics when a Lambda writes it to standard output ("Using the
+//! embedded metric format with Lambda" and "Specification: Embedded metric format",
+//! CloudWatch user guide). Pure: the records of a health state and of a diagnose report.
 //!
 //! Cost decides the dimensions. A custom metric costs $0.30 a month for the hours it is
 //! published (CloudWatch pricing, the first 10,000 metrics). The health check publishes every

@@ -220,3 +220,38 @@ fn the_index_keeps_the_newest_reports_first() {
         "the same report is listed once"
     );
 }
+
+/// `update` against the in-memory store: a rollup that cannot be read (written by hand, or by
+/// a newer version) is started again rather than failing every run, and the page is written
+/// with the reports of the index.
+#[tokio::test]
+async fn an_unreadable_rollup_starts_again_and_the_page_lists_the_index() {
+    let store = crate::ports::fakes::MemStore::default();
+    *store.rollup.lock().unwrap() = Some((b"{not json".to_vec(), 7));
+    let mut index = ReportIndex::default();
+    index.add(ReportEntry {
+        generated_at: T0,
+        status: "critical".into(),
+        headline: "api: out of memory".into(),
+        services: vec!["api".into()],
+        json: "r.json".into(),
+        html: "r.html".into(),
+    });
+    *store.report_index.lock().unwrap() = Some(serde_json::to_vec(&index).unwrap());
+    let at = update(&store, &state(T0, Status::Unhealthy, 40), T0).await;
+    assert_eq!(at, Ok("memory".to_string()));
+    let (bytes, version) = store.rollup.lock().unwrap().clone().unwrap();
+    assert_eq!(version, 8, "written over the unreadable one, conditionally");
+    let rollup: Rollup = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        rollup.checks["service/api"]
+            .days
+            .values()
+            .map(|p| p.runs)
+            .sum::<u32>(),
+        1
+    );
+    let page = store.page.lock().unwrap().clone().unwrap();
+    assert!(page.contains("<a href=\"../reports/r.html\">"), "{page}");
+    assert!(page.contains("api: out of memory"));
+}
