@@ -41,6 +41,8 @@ def status_page(d, path, services, shots):
     d.get(path.as_uri())
     js = d.execute_script
     expect(js("return document.scripts.length") == 0, "status page: no script element")
+    expect(js("return document.images.length") == 0 and '<img src=x onerror="alert(1)">' in js("return document.body.innerText"),
+           "status page: markup in a stored issue is shown as text")
     overall = js("return document.getElementById('overall').dataset.overall")
     expect(overall in ("healthy", "degraded", "unhealthy"), f"status page: overall status shown ({overall})")
     shown = js("return [...document.querySelectorAll('.check[data-kind=service]')].map(e => e.dataset.name)")

@@ -138,6 +138,8 @@ def seed_history(s3):
                   "worst": worst, "issues": [issue]}
                  for d, how_long, worst, issue in [(52, 600, "unhealthy", "api: 0/3 tasks running"),
                                                    (3, 200, "degraded", "api: 1/3 tasks running")]]
+    # Markup in a stored text: the page must show it as text (the browser check).
+    incidents[0]["issues"].append('https://api.example.com/ answered 500: <img src=x onerror="alert(1)">')
     rollup = {"schema_version": 1, "cluster": CLUSTER, "checks": checks, "incidents": incidents,
               "updated_at": rfc(now - datetime.timedelta(minutes=5))}
     s3.put_object(Bucket=BUCKET, Key=f"ecs-health/{CLUSTER}/status/rollup.json", Body=json.dumps(rollup).encode())

@@ -56,7 +56,7 @@ fn bars(check: &Check, now: OffsetDateTime) -> String {
         };
         let _ = write!(
             svg,
-            "<rect class=\"{}\" x=\"{:.1}\" y=\"0\" width=\"{:.1}\" height=\"28\" rx=\"1\" data-day=\"{day}\"><title>{}</title></rect>",
+            "<rect class=\"{}\" x=\"{:.1}\" y=\"0\" width=\"{:.1}\" height=\"28\"><title>{}</title></rect>",
             bar_class(*p),
             i as f64 * w + 0.5,
             w - 1.5,
