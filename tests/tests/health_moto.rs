@@ -203,6 +203,17 @@ fn cli_health_tells_the_truth_about_the_cluster() {
         &[("ECS_CLUSTER", "prod"), ("ECS_HEALTH_STATE", state_s)],
     );
     assert_eq!((code, out.as_str()), (0, ""));
+    // The CLI keeps its status page beside its state, and `status` points at it.
+    let page = state.with_file_name("state.status").join("index.html");
+    let html = std::fs::read_to_string(&page).expect("the page beside the state");
+    assert!(html.contains("data-name=\"api\" data-status=\"healthy\""));
+    let (code, out, err) = cli(
+        &s.moto,
+        &["status"],
+        &[("ECS_CLUSTER", "prod"), ("ECS_HEALTH_STATE", state_s)],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), format!("file://{}", page.display()));
     std::fs::remove_dir_all(state.parent().unwrap()).ok();
 }
 
