@@ -139,7 +139,9 @@ where
         now: OffsetDateTime,
     ) -> Result<Answer, AppError> {
         let mut metrics = Vec::new();
-        let value = self.answer(invocation, ctx, now, &mut metrics).await?;
+        // Boxed: a diagnosis's future nests deep enough to overflow the compiler's layout
+        // query in the Lambda's main (a clean build fails; an incremental one may not).
+        let value = Box::pin(self.answer(invocation, ctx, now, &mut metrics)).await?;
         Ok(Answer { value, metrics })
     }
 

@@ -18,24 +18,24 @@ fn version(bytes: &[u8]) -> String {
 }
 
 impl FileStore {
-    /// The silences beside the state: `ecs-health.json` → `ecs-health.silences.json`.
-    pub fn silences_path(&self) -> PathBuf {
+    /// A file named after the state's: `ecs-health.json` → `ecs-health<suffix>`.
+    fn beside(&self, suffix: &str) -> PathBuf {
         let stem = self
             .path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "ecs-health".into());
-        self.path.with_file_name(format!("{stem}.silences.json"))
+        self.path.with_file_name(format!("{stem}{suffix}"))
+    }
+
+    /// The silences beside the state: `ecs-health.json` → `ecs-health.silences.json`.
+    pub fn silences_path(&self) -> PathBuf {
+        self.beside(".silences.json")
     }
 
     /// The status page's folder beside the state: `ecs-health.json` → `ecs-health.status/`.
     pub fn status_dir(&self) -> PathBuf {
-        let stem = self
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "ecs-health".into());
-        self.path.with_file_name(format!("{stem}.status"))
+        self.beside(".status")
     }
 }
 
