@@ -25,10 +25,24 @@ ACCEPTED = {
 }
 
 
+# The stacks linted: one cluster, and a fleet (whose statements only it has).
+PARAMETER_SETS = [
+    {"ClusterName": "prod"},
+    {"ClusterName": "prod", "Clusters": "prod,eu-west-1/prod,111122223333/us-east-1/*"},
+]
+
+
 def lint(text):
-    """(function, finding) of every finding not accepted."""
+    """(function, finding) of every finding not accepted, in every parameter set."""
+    out = []
+    for parameters in PARAMETER_SETS:
+        out += lint_stack(text, parameters)
+    return sorted(set(out))
+
+
+def lint_stack(text, parameters):
     stack = Stack(
-        {"ClusterName": "prod"},
+        parameters,
         {"StateBucket": "ecs-monitor-state", "AlertTopic": f"arn:aws:sns:{REGION}:{ACCOUNT}:ecs-monitor-alerts"},
         template=cfn_yaml.loads(text),
     )

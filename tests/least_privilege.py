@@ -42,6 +42,17 @@ def unscoped(arn):
     return len(parts) == 6 and re.fullmatch(r"[*/]*", parts[5]) is not None
 
 
+def branches(where, st):
+    """A statement, or each statement branch of an `!If` (a condition's AWS::NoValue left out)."""
+    if isinstance(st, dict) and list(st) == ["Fn::If"]:
+        _, yes, no = st["Fn::If"]
+        for k, branch in (("true", yes), ("false", no)):
+            if not (isinstance(branch, dict) and branch.get("Ref") == "AWS::NoValue"):
+                yield from branches(f"{where}.If.{k}", branch)
+    else:
+        yield where, st
+
+
 def statements(template):
     """(where, statement) of every IAM policy statement in the template."""
     for name, res in (template.get("Resources") or {}).items():
@@ -53,7 +64,7 @@ def statements(template):
                     yield f"{name}.Policies[{i}]", pol
                     continue
                 for j, st in enumerate(as_list(pol["Statement"])):
-                    yield f"{name}.Policies[{i}].Statement[{j}]", st
+                    yield from branches(f"{name}.Policies[{i}].Statement[{j}]", st)
         elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"):
             docs = [props.get("PolicyDocument")]
             docs += [p.get("PolicyDocument") for p in props.get("Policies") or []]

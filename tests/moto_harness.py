@@ -176,9 +176,18 @@ def main():
                 if service == "harness":
                     print(json.dumps({"ok": harness[req["method"]](**req.get("args", {}))}), flush=True)
                     continue
-                if service not in clients:
-                    clients[service] = session.client(service, endpoint_url=f"http://127.0.0.1:{port}")
-                result = getattr(clients[service], req["method"])(**req.get("args", {}))
+                # A call in another region, or as another account (moto keeps a backend per
+                # account and region; AssumeRole's credentials land in the role's account).
+                where = (service, req.get("region", "us-east-1"), req.get("account"))
+                if where not in clients:
+                    kw = {"region_name": where[1]}
+                    if where[2]:
+                        creds = session.client("sts", endpoint_url=f"http://127.0.0.1:{port}").assume_role(
+                            RoleArn=f"arn:aws:iam::{where[2]}:role/harness", RoleSessionName="harness")["Credentials"]
+                        kw.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                  aws_session_token=creds["SessionToken"])
+                    clients[where] = session.client(service, endpoint_url=f"http://127.0.0.1:{port}", **kw)
+                result = getattr(clients[where], req["method"])(**req.get("args", {}))
                 if isinstance(result, dict):
                     result.pop("ResponseMetadata", None)
                     if hasattr(result.get("Body"), "read"):

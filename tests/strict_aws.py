@@ -256,6 +256,9 @@ class StrictLayer:
                 body = self.strip_json_attributes(body, form)
                 topic = (form.get("TopicArn") or form.get("TargetArn") or [""])[0]
                 return body, [Check("sns:Publish", topic)], None
+            if service == "sts" and action == "AssumeRole":
+                # Authorized on the role (IAM service authorization reference, STS: role).
+                return body, [Check("sts:AssumeRole", (form.get("RoleArn") or [""])[0])], None
             if service == "elasticloadbalancing" and action == "DescribeTargetHealth":
                 return body, [Check("elasticloadbalancing:DescribeTargetHealth", "*")], None
             return body, [Check(f"{service}:{action}", "*")] if action else [], None
@@ -273,6 +276,9 @@ class StrictLayer:
                     for t in params.get("tasks") or []]
         if op in ("ListServices", "ListTasks"):
             return [Check(f"ecs:{op}", "*", ctx)]
+        if op == "DescribeClusters":
+            return [Check("ecs:DescribeClusters", c if c.startswith("arn:") else f"arn:aws:ecs:{region}:{ACCOUNT}:cluster/{c}")
+                    for c in params.get("clusters") or ["default"]]
         action = f"ecs:{op}"
         _, keys = iam_facts(action)
         return [Check(action, "*", ctx if "ecs:cluster" in keys else {})]

@@ -145,7 +145,8 @@ fn flag(b: bool) -> u8 {
 /// never sits in "no data"), the services', endpoints' and certificates' when detailed.
 pub fn health(state: &State, cfg: &MetricsConfig) -> Vec<String> {
     let at = crate::timefmt::to_millis(state.checked_at);
-    let cluster = state.cluster.as_str();
+    // A fleet's label: two clusters of one name in two regions must not share a metric.
+    let cluster = state.display_name();
     let serving = |s: &Status| !matches!(s, Status::ScaledDown);
     let services_failing = state
         .services

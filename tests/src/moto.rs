@@ -64,8 +64,21 @@ impl Moto {
 
     /// One boto3 call: `call("ecs", "create_cluster", json!({"clusterName": "prod"}))`.
     pub fn call(&self, service: &str, method: &str, args: Value) -> Result<Value, String> {
+        self.call_in(None, "us-east-1", service, method, args)
+    }
+
+    /// A call in `region` as `account` (none: the default 123456789012), through an
+    /// AssumeRole of a role there: moto keeps a backend per account and region.
+    pub fn call_in(
+        &self,
+        account: Option<&str>,
+        region: &str,
+        service: &str,
+        method: &str,
+        args: Value,
+    ) -> Result<Value, String> {
         let mut io = self.io.lock().expect("harness lock");
-        let req = json!({"service": service, "method": method, "args": args});
+        let req = json!({"service": service, "method": method, "args": args, "region": region, "account": account});
         writeln!(io.0, "{req}").map_err(|e| e.to_string())?;
         io.0.flush().map_err(|e| e.to_string())?;
         let mut line = String::new();
@@ -76,6 +89,19 @@ impl Moto {
             (_, Some(err)) => Err(err.as_str().unwrap_or_default().to_string()),
             _ => Err(format!("unexpected harness answer {line}")),
         }
+    }
+
+    /// `call_in` that must succeed.
+    pub fn ok_in(
+        &self,
+        account: Option<&str>,
+        region: &str,
+        service: &str,
+        method: &str,
+        args: Value,
+    ) -> Value {
+        self.call_in(account, region, service, method, args)
+            .unwrap_or_else(|e| panic!("{service}.{method} in {account:?}/{region} failed: {e}"))
     }
 
     /// `call` that must succeed.

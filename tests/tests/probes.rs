@@ -34,6 +34,7 @@ fn evaluate_tls(obs: ecs_monitor::health::TlsObservation) -> (Status, Option<Str
     };
     let ctx = Context {
         cluster: "prod",
+        label: None,
         region: "us-east-1",
         thresholds: Thresholds::default(),
     };
@@ -267,6 +268,7 @@ async fn twenty_slow_endpoints_are_probed_concurrently() {
     };
     let ctx = Context {
         cluster: "prod",
+        label: None,
         region: "us-east-1",
         thresholds: Thresholds::default(),
     };

@@ -1,7 +1,8 @@
 //! Event → trigger → `HealthCheck::run` → answer; a failure is a `Diagnostic` whose
 //! `errorType` says which kind (`TriggerError`, `StateStoreError`, …).
 
-use ecs_monitor::app::{AppError, HealthCheck};
+use ecs_monitor::app::{AppError, Fleet, HealthCheck};
+use ecs_monitor::config::Source;
 use ecs_monitor::health::trigger::trigger;
 use ecs_monitor::ports::{EcsServices, Notifier, Silences, StateStore, StatusPages, TargetHealth};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -32,6 +33,23 @@ where
         .await
         .map_err(diagnostic)?;
     ecs_monitor::metrics::emit(&run.metrics);
+    Ok(run.answer())
+}
+
+/// Fleet mode: every cluster checked; each one's answer or error in the answer.
+pub async fn handle_fleet<Src: Source + Sync>(
+    fleet: &Fleet<Src>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let trigger = trigger(&event.payload).map_err(|e| diagnostic(AppError::Trigger(e)))?;
+    let run = fleet
+        .run(
+            trigger,
+            OffsetDateTime::now_utc(),
+            &event.context.request_id,
+        )
+        .await;
+    ecs_monitor::metrics::emit(&run.metrics());
     Ok(run.answer())
 }
 

@@ -68,8 +68,18 @@ impl HealthCheck<Ecs, Elb, S3Store, Sns> {
 
     /// The state in `s3://STATE_BUCKET/STATE_PREFIX<cluster>/` (required).
     pub fn lambda(cfg: HealthConfig, sdk: &aws_config::SdkConfig) -> Result<Self, AppError> {
+        Self::member(cfg, sdk, sdk)
+    }
+
+    /// A cluster of a fleet: its ECS services and target groups through `target` (its region,
+    /// its account's member role), the state and the alerts through `home` (the deployment's).
+    pub fn member(
+        cfg: HealthConfig,
+        home: &aws_config::SdkConfig,
+        target: &aws_config::SdkConfig,
+    ) -> Result<Self, AppError> {
         let mut store = S3Store::new(
-            sdk,
+            home,
             cfg.require_state_bucket()?,
             &cfg.state_prefix,
             &cfg.cluster,
@@ -77,7 +87,7 @@ impl HealthCheck<Ecs, Elb, S3Store, Sns> {
         if let Some(bucket) = &cfg.report_bucket {
             store = store.with_reports(bucket, &cfg.report_prefix, &cfg.cluster);
         }
-        Self::with_store(cfg, sdk, store)
+        Self::with_store(cfg, home, target, store)
     }
 }
 
@@ -87,21 +97,23 @@ impl HealthCheck<Ecs, Elb, FileStore, Sns> {
         let store = FileStore {
             path: cfg.state_file.clone(),
         };
-        Self::with_store(cfg, sdk, store)
+        Self::with_store(cfg, sdk, sdk, store)
     }
 }
 
 impl<S> HealthCheck<Ecs, Elb, S, Sns> {
+    /// ECS and ELB through `target`; alerts through `home`.
     fn with_store(
         cfg: HealthConfig,
-        sdk: &aws_config::SdkConfig,
+        home: &aws_config::SdkConfig,
+        target: &aws_config::SdkConfig,
         store: S,
     ) -> Result<Self, AppError> {
         Ok(Self {
-            ecs: Ecs::new(sdk),
-            elb: Elb::new(sdk),
+            ecs: Ecs::new(target),
+            elb: Elb::new(target),
             store,
-            notifier: cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t)),
+            notifier: cfg.alert_topic_arn.as_deref().map(|t| Sns::new(home, t)),
             prober: Prober::new(cfg.ca_bundle.as_deref(), cfg.probe_timeout)?,
             cfg,
         })

@@ -7,9 +7,11 @@
 //! - [`Diagnosis::run`]: claims, diagnosis, report, summary (`diagnose::*`).
 
 mod diagnosis;
+mod fleet;
 mod health;
 
 pub use diagnosis::{Answer, Context, Diagnosis, MAX_RESPONSE};
+pub use fleet::{ClusterRun, Fleet, FleetRun};
 pub use health::{HealthCheck, HealthRun};
 
 use crate::config::ConfigError;
@@ -44,6 +46,8 @@ pub enum AppError {
     PublishNotice(AwsError),
     #[error("cannot record the task stop: {0}")]
     StopLog(StoreError),
+    #[error("cannot discover the tagged clusters: {0}")]
+    Discovery(AwsError),
 }
 
 impl From<TriggerError> for AppError {
@@ -63,6 +67,7 @@ impl AppError {
             AppError::ReportStore(_) => "ReportStoreError",
             AppError::Publish { .. } | AppError::PublishNotice(_) => "PublishError",
             AppError::StopLog(_) => "StopLogError",
+            AppError::Discovery(_) => "DiscoveryError",
         }
     }
 }

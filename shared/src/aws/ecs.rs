@@ -19,6 +19,46 @@ impl Ecs {
     }
 }
 
+/// ListClusters, then DescribeClusters with their tags, 100 at a time (its limit, ECS API
+/// reference).
+impl crate::ports::ClusterDiscovery for Ecs {
+    async fn tagged_clusters(&self, key: &str, value: &str) -> Result<Vec<String>, AwsError> {
+        let mut arns = Vec::new();
+        let mut pages = self
+            .0
+            .list_clusters()
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ecs:ListClusters", &e))?;
+            arns.extend(page.cluster_arns().iter().cloned());
+        }
+        let mut tagged = Vec::new();
+        for chunk in arns.chunks(100) {
+            let out = self
+                .0
+                .describe_clusters()
+                .set_clusters(Some(chunk.to_vec()))
+                .include(aws_sdk_ecs::types::ClusterField::Tags)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ecs:DescribeClusters", &e))?;
+            for c in out.clusters() {
+                let watched = c
+                    .tags()
+                    .iter()
+                    .any(|t| t.key() == Some(key) && t.value() == Some(value));
+                if watched && c.status() == Some("ACTIVE") {
+                    tagged.extend(c.cluster_name().map(str::to_string));
+                }
+            }
+        }
+        tagged.sort();
+        Ok(tagged)
+    }
+}
+
 impl EcsServices for Ecs {
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();

@@ -35,7 +35,7 @@ pub struct CommonConfig {
     pub metrics: Option<crate::metrics::MetricsConfig>,
 }
 
-fn valid_region(r: &str) -> bool {
+pub(crate) fn valid_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[..parts.len() - 1]

@@ -118,6 +118,9 @@ pub struct HealthConfig {
     /// status page lists them.
     pub report_bucket: Option<String>,
     pub report_prefix: String,
+    /// A fleet's name for the cluster (`account/region/cluster`) when its name alone is
+    /// ambiguous; set by fleet mode, never read from the environment.
+    pub label: Option<String>,
 }
 
 fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, ConfigError> {
@@ -261,6 +264,7 @@ impl HealthConfig {
                 .get(super::REPORT_BUCKET)?
                 .or_else(|| state_bucket.clone()),
             report_prefix: super::common::key_prefix(source, super::REPORT_PREFIX, "reports/")?,
+            label: None,
             cluster,
             region,
             domain,

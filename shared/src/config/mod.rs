@@ -6,11 +6,13 @@
 mod classifier;
 mod common;
 mod diagnose;
+mod fleet;
 mod health;
 
 pub use classifier::*;
 pub use common::*;
 pub use diagnose::*;
+pub use fleet::*;
 pub use health::*;
 
 use std::collections::HashMap;

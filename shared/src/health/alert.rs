@@ -33,9 +33,14 @@ pub struct Decision {
     pub alert: Option<Alert>,
 }
 
-fn incident_id(cluster: &str, now: OffsetDateTime) -> String {
-    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
-    format!("{cluster}-{}", crate::timefmt::compact(now))
+/// `<cluster>-<start>`: the cluster's short name (an ARN's last part), or a fleet label with
+/// its `/` as `.` (`eu-west-1.prod-…`), so that same-named clusters never share an incident.
+fn incident_id(current: &State, now: OffsetDateTime) -> String {
+    let name = match &current.label {
+        Some(label) => label.replace('/', "."),
+        None => crate::aws::short_name(&current.cluster).to_string(),
+    };
+    format!("{name}-{}", crate::timefmt::compact(now))
 }
 
 /// "2 h 5 min", "12 min", "40 s".
@@ -85,7 +90,7 @@ pub fn decide(
         && a.consecutive_failures >= t.failure_threshold
     {
         if prev.announced == Overall::Healthy {
-            a.incident_id = Some(incident_id(&current.cluster, now));
+            a.incident_id = Some(incident_id(current, now));
         }
         Some(if status == Overall::Unhealthy {
             Event::HealthUnhealthy
@@ -111,7 +116,7 @@ pub fn decide(
     let incident = a
         .incident_id
         .clone()
-        .unwrap_or_else(|| incident_id(&current.cluster, now));
+        .unwrap_or_else(|| incident_id(current, now));
     let alert = render(event, current, previous, &a, &incident, now);
     a.announced = if event == Event::HealthRecovered {
         Overall::Healthy
@@ -266,14 +271,14 @@ fn render(
     if event == Event::HealthRecovered {
         text.push_str(&format!(
             "Cluster {} ({}) has RECOVERED: every check is healthy (was {}).\n",
-            current.cluster,
+            current.display_name(),
             current.region,
             was.as_str().to_uppercase()
         ));
     } else {
         text.push_str(&format!(
             "Cluster {} ({}) is {status} since {since} (was {}).\n",
-            current.cluster,
+            current.display_name(),
             current.region,
             was.as_str().to_uppercase()
         ));
@@ -423,7 +428,7 @@ fn render(
         subject_line(&headline(
             event,
             current,
-            &current.cluster,
+            current.display_name(),
             alerting.status_since,
             now
         ))
@@ -435,7 +440,7 @@ fn render(
         vec![
             format!(
                 "See the diagnose report for cluster {} in the report bucket.",
-                current.cluster
+                current.display_name()
             ),
             "Run `ecs-monitor health` for the live view.".into(),
         ]

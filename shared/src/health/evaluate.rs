@@ -20,6 +20,8 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub cluster: &'a str,
+    /// The fleet's name for it, when its name alone is ambiguous.
+    pub label: Option<&'a str>,
     pub region: &'a str,
     pub thresholds: Thresholds,
 }
@@ -418,6 +420,7 @@ pub fn evaluate(
         issues,
         alerting: Alerting::default(),
         silenced: Vec::new(),
+        label: ctx.label.map(str::to_string),
     };
     let Decision { alerting, alert } = alert::decide(&state, previous, now, &ctx.thresholds);
     state.alerting = alerting;

@@ -242,9 +242,19 @@ pub struct State {
     /// The silences and maintenance windows active at this run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub silenced: Vec<crate::silence::Active>,
+    /// How a fleet names this cluster when its name alone is ambiguous
+    /// (`region/cluster`, `account/region/cluster`): alerts, incidents, metrics and the page
+    /// use it; ECS calls and console links use `cluster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl State {
+    /// The name people read: the fleet's label, else the cluster's name.
+    pub fn display_name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.cluster)
+    }
+
     /// The services that are not healthy (scaled to zero is healthy): what an alert names and
     /// what `logs auto-diagnose` diagnoses.
     pub fn failing_services(&self) -> impl Iterator<Item = &str> {

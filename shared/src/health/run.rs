@@ -167,6 +167,7 @@ where
     };
     let ctx = Context {
         cluster: &cfg.cluster,
+        label: cfg.label.as_deref(),
         region: &cfg.region,
         thresholds: cfg.thresholds,
     };

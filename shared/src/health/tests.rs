@@ -51,6 +51,7 @@ fn obs(services: Vec<ServiceObservation>) -> Observations {
 fn ctx(t: Thresholds) -> Context<'static> {
     Context {
         cluster: "prod",
+        label: None,
         region: "us-east-1",
         thresholds: t,
     }

@@ -93,6 +93,16 @@ pub trait SilenceWriter: Silences {
     fn silences_location(&self) -> String;
 }
 
+/// The clusters of an account and region tagged for watching (fleet mode's `*`).
+pub trait ClusterDiscovery: Send + Sync {
+    /// The names of the clusters whose tags include `key` = `value`.
+    fn tagged_clusters(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+}
+
 /// The status page beside the health state: its rollup (written conditionally, like the
 /// state), the page itself, and the index of the reports it links to.
 pub trait StatusPages: Send + Sync {

@@ -66,14 +66,17 @@ pub async fn update<S: crate::ports::StatusPages>(
     let rollup = loop {
         tries += 1;
         let (mut rollup, version) = match store.load_rollup().await.map_err(|e| e.to_string())? {
-            None => (rollup::Rollup::new(&state.cluster, now), None),
+            None => (rollup::Rollup::new(state.display_name(), now), None),
             Some((bytes, version)) => match serde_json::from_slice::<rollup::Rollup>(&bytes) {
                 Ok(r) if r.schema_version == rollup::SCHEMA_VERSION => (r, Some(version)),
                 // Unreadable (written by hand, or by a newer version): started again, and
                 // said, rather than failing every run from now on.
                 Ok(_) | Err(_) => {
                     tracing::warn!("the status rollup could not be read; it starts again");
-                    (rollup::Rollup::new(&state.cluster, now), Some(version))
+                    (
+                        rollup::Rollup::new(state.display_name(), now),
+                        Some(version),
+                    )
                 }
             },
         };

@@ -133,7 +133,7 @@ pub fn render(
         body,
         "<header class=\"banner {overall}\" id=\"overall\" data-overall=\"{overall}\">\
          <h1>{cluster}: {upper}</h1><div>{region} · checked {checked}{since}</div></header>",
-        cluster = esc(&state.cluster),
+        cluster = esc(state.display_name()),
         upper = overall.to_uppercase(),
         region = esc(&state.region),
         checked = rfc3339(state.checked_at),
@@ -267,7 +267,7 @@ pub fn render(
         rfc3339(now)
     );
     page(
-        &format!("{}: {} · ecs-monitor", state.cluster, overall),
+        &format!("{}: {} · ecs-monitor", state.display_name(), overall),
         &body,
     )
 }

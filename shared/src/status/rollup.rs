@@ -257,7 +257,7 @@ impl Rollup {
         if at < self.updated_at && !self.checks.is_empty() {
             return;
         }
-        self.add(Kind::Cluster, &state.cluster, state.overall, None, at);
+        self.add(Kind::Cluster, state.display_name(), state.overall, None, at);
         for s in &state.services {
             self.add(Kind::Service, &s.name, s.status.overall(), None, at);
         }

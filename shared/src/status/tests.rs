@@ -67,6 +67,7 @@ fn state(at: OffsetDateTime, api: Status, latency_ms: u64) -> State {
             ..Alerting::default()
         },
         silenced: vec![],
+        label: None,
     }
 }
 

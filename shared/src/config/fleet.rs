@@ -1,0 +1,334 @@
+//! Fleet mode: many clusters, regions and accounts watched from one deployment
+//! (`ECS_CLUSTERS`). Each target is checked with the health check's own configuration, its
+//! cluster and region set to the target's (see [`Overlay`]).
+
+use super::{ConfigError, Source, int_var, invalid};
+use std::collections::HashMap;
+use std::ffi::OsString;
+
+pub const ECS_CLUSTERS: &str = "ECS_CLUSTERS";
+pub const ECS_MEMBER_ROLE: &str = "ECS_MEMBER_ROLE";
+pub const ECS_MEMBER_EXTERNAL_ID: &str = "ECS_MEMBER_EXTERNAL_ID";
+pub const CLUSTERS_PER_WORKER: &str = "CLUSTERS_PER_WORKER";
+
+/// The tag that marks a cluster for discovery (`*` in place of a cluster name).
+pub const WATCH_TAG: (&str, &str) = ("ecs-monitor:watch", "true");
+
+/// Which clusters of an account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clusters {
+    Named(String),
+    /// Every cluster tagged [`WATCH_TAG`].
+    Tagged,
+}
+
+/// One entry of `ECS_CLUSTERS`: `cluster`, `region/cluster` or `account/region/cluster`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Another account, reached through the member role; `None`: this one.
+    pub account: Option<String>,
+    /// `None`: the deployment's region.
+    pub region: Option<String>,
+    pub clusters: Clusters,
+}
+
+/// A target with its clusters known: what one check runs against.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Resolved {
+    pub account: Option<String>,
+    pub region: String,
+    pub cluster: String,
+    /// Whether the entry named its region (its state then lives under it).
+    pub explicit_region: bool,
+}
+
+impl Resolved {
+    /// `account/region/cluster` as the entry gave it: how alerts and answers name it.
+    pub fn label(&self) -> String {
+        match (&self.account, self.explicit_region) {
+            (Some(a), _) => format!("{a}/{}/{}", self.region, self.cluster),
+            (None, true) => format!("{}/{}", self.region, self.cluster),
+            (None, false) => self.cluster.clone(),
+        }
+    }
+
+    /// The key segment its state and reports live under, after the prefix: none for a plain
+    /// `cluster` (the single-cluster layout, unchanged), else `region/` or `account/region/`,
+    /// so that clusters of the same name in two regions or accounts never share a state.
+    pub fn key_segment(&self) -> String {
+        match (&self.account, self.explicit_region) {
+            (Some(a), _) => format!("{a}/{}/", self.region),
+            (None, true) => format!("{}/", self.region),
+            (None, false) => String::new(),
+        }
+    }
+}
+
+/// Fleet mode's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetConfig {
+    pub targets: Vec<Target>,
+    /// The role assumed in other accounts (a name, or a path and name).
+    pub member_role: String,
+    pub external_id: Option<String>,
+    /// Clusters one invocation checks at once.
+    pub per_worker: usize,
+}
+
+fn valid_cluster_name(c: &str) -> bool {
+    // ClusterName: up to 255 letters, digits, hyphens and underscores (CreateCluster, ECS API
+    // reference).
+    !c.is_empty()
+        && c.len() <= 255
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Parses `ECS_CLUSTERS`; the problem names the entry and what is wrong with it.
+pub fn parse_targets(value: &str) -> Result<Vec<Target>, String> {
+    let mut targets = Vec::new();
+    for (i, entry) in value.split(',').enumerate() {
+        let entry = entry.trim();
+        let at = |why: String| format!("entry {} ({entry:?}): {why}", i + 1);
+        let parts: Vec<&str> = entry.split('/').map(str::trim).collect();
+        let (account, region, cluster) = match parts[..] {
+            [c] => (None, None, c),
+            [r, c] => (None, Some(r), c),
+            [a, r, c] => (Some(a), Some(r), c),
+            _ => {
+                return Err(at(
+                    "is not cluster, region/cluster or account/region/cluster".into(),
+                ));
+            }
+        };
+        if let Some(a) = account
+            && !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(at(format!("account {a:?} is not a 12-digit account id")));
+        }
+        if let Some(r) = region
+            && !super::common::valid_region(r)
+        {
+            return Err(at(format!(
+                "region {r:?} is not an AWS region like us-east-1"
+            )));
+        }
+        let clusters = match cluster {
+            "*" => Clusters::Tagged,
+            c if valid_cluster_name(c) => Clusters::Named(c.to_string()),
+            c => {
+                return Err(at(format!(
+                    "cluster {c:?} is not a cluster name (letters, digits, - and _) or *"
+                )));
+            }
+        };
+        let t = Target {
+            account: account.map(str::to_string),
+            region: region.map(str::to_string),
+            clusters,
+        };
+        if targets.contains(&t) {
+            return Err(at("is listed twice".into()));
+        }
+        targets.push(t);
+    }
+    Ok(targets)
+}
+
+impl FleetConfig {
+    /// `None` when `ECS_CLUSTERS` is unset: one cluster, `ECS_CLUSTER`.
+    pub fn from_env(source: &impl Source) -> Result<Option<Self>, ConfigError> {
+        let Some(value) = source.get(ECS_CLUSTERS)? else {
+            return Ok(None);
+        };
+        let targets = parse_targets(&value).map_err(|why| invalid(ECS_CLUSTERS, &value, why))?;
+        let member_role = source
+            .get(ECS_MEMBER_ROLE)?
+            .unwrap_or_else(|| "ecs-monitor-member".into());
+        // A role name, optionally with a path (IAM: [\w+=,.@-]{1,64}, paths of / and the same).
+        let role_ok = member_role.split('/').all(|p| {
+            !p.is_empty()
+                && p.len() <= 64
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        });
+        if !role_ok {
+            return Err(invalid(
+                ECS_MEMBER_ROLE,
+                &member_role,
+                "is not an IAM role name (letters, digits and +=,.@_-, up to 64), optionally after a path",
+            ));
+        }
+        let external_id = source.get(ECS_MEMBER_EXTERNAL_ID)?;
+        if let Some(x) = &external_id
+            && !(2..=1224).contains(&x.len())
+        {
+            // AssumeRole's ExternalId: 2 to 1224 characters (STS API reference).
+            return Err(invalid(
+                ECS_MEMBER_EXTERNAL_ID,
+                "(hidden)",
+                "must be 2 to 1224 characters",
+            ));
+        }
+        if let Some(x) = &external_id
+            && !x
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/_-".contains(&b))
+        {
+            return Err(invalid(
+                ECS_MEMBER_EXTERNAL_ID,
+                "(hidden)",
+                "may hold only letters, digits and +=,.@:/_-",
+            ));
+        }
+        Ok(Some(Self {
+            targets,
+            member_role,
+            external_id,
+            per_worker: int_var(source, CLUSTERS_PER_WORKER, 25, 1..=200)? as usize,
+        }))
+    }
+
+    /// The member role's ARN in `account` (the partition from the region: `cn-…` is aws-cn,
+    /// `us-gov-…` aws-us-gov).
+    pub fn role_arn(&self, account: &str, region: &str) -> String {
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        format!("arn:{partition}:iam::{account}:role/{}", self.member_role)
+    }
+}
+
+/// A source with some variables replaced: one target's configuration from the deployment's.
+pub struct Overlay<'a, S> {
+    pub base: &'a S,
+    pub vars: HashMap<&'static str, String>,
+}
+
+impl<S: Source> Source for Overlay<'_, S> {
+    fn get_os(&self, var: &str) -> Option<OsString> {
+        match self.vars.get(var) {
+            Some(v) => Some(OsString::from(v)),
+            None => self.base.get_os(var),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_in_their_three_forms_and_discovery() {
+        let t = parse_targets("prod, eu-west-1/prod ,123456789012/us-east-2/*").unwrap();
+        assert_eq!(
+            t,
+            [
+                Target {
+                    account: None,
+                    region: None,
+                    clusters: Clusters::Named("prod".into())
+                },
+                Target {
+                    account: None,
+                    region: Some("eu-west-1".into()),
+                    clusters: Clusters::Named("prod".into())
+                },
+                Target {
+                    account: Some("123456789012".into()),
+                    region: Some("us-east-2".into()),
+                    clusters: Clusters::Tagged
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_named_with_their_problem() {
+        for (value, problem) in [
+            (
+                "prod,,api",
+                "entry 2 (\"\"): cluster \"\" is not a cluster name",
+            ),
+            (
+                "a/b/c/d",
+                "entry 1 (\"a/b/c/d\"): is not cluster, region/cluster",
+            ),
+            (
+                "12345/us-east-1/prod",
+                "account \"12345\" is not a 12-digit account id",
+            ),
+            ("useast1/prod", "region \"useast1\" is not an AWS region"),
+            ("us-east-1/pr od", "cluster \"pr od\" is not a cluster name"),
+            ("prod,prod", "entry 2 (\"prod\"): is listed twice"),
+        ] {
+            let e = parse_targets(value).unwrap_err();
+            assert!(e.contains(problem), "{value}: {e}");
+        }
+    }
+
+    #[test]
+    fn labels_and_keys_keep_same_named_clusters_apart() {
+        let r = |account: Option<&str>, explicit: bool| Resolved {
+            account: account.map(str::to_string),
+            region: "eu-west-1".into(),
+            cluster: "prod".into(),
+            explicit_region: explicit,
+        };
+        assert_eq!(
+            (r(None, false).label(), r(None, false).key_segment()),
+            ("prod".into(), String::new())
+        );
+        assert_eq!(r(None, true).key_segment(), "eu-west-1/");
+        assert_eq!(
+            r(Some("123456789012"), true).label(),
+            "123456789012/eu-west-1/prod"
+        );
+        assert_eq!(
+            r(Some("123456789012"), true).key_segment(),
+            "123456789012/eu-west-1/"
+        );
+    }
+
+    #[test]
+    fn fleet_settings_and_their_errors() {
+        let env = HashMap::from([(ECS_CLUSTERS, "prod,111122223333/eu-west-1/*")]);
+        let f = FleetConfig::from_env(&env).unwrap().unwrap();
+        assert_eq!(
+            (f.member_role.as_str(), f.per_worker),
+            ("ecs-monitor-member", 25)
+        );
+        assert_eq!(
+            f.role_arn("111122223333", "cn-north-1"),
+            "arn:aws-cn:iam::111122223333:role/ecs-monitor-member"
+        );
+        assert_eq!(FleetConfig::from_env(&HashMap::new()).unwrap(), None);
+        for (var, value, problem) in [
+            (
+                ECS_MEMBER_ROLE,
+                "bad role!",
+                "ECS_MEMBER_ROLE=\"bad role!\": is not an IAM role name",
+            ),
+            (
+                ECS_MEMBER_EXTERNAL_ID,
+                "x",
+                "ECS_MEMBER_EXTERNAL_ID=\"(hidden)\": must be 2 to 1224",
+            ),
+            (
+                CLUSTERS_PER_WORKER,
+                "0",
+                "CLUSTERS_PER_WORKER=\"0\": must be between 1 and 200",
+            ),
+            (ECS_CLUSTERS, "a/b", "ECS_CLUSTERS=\"a/b\": entry 1"),
+        ] {
+            let mut env = HashMap::from([(ECS_CLUSTERS, "prod")]);
+            env.insert(var, value);
+            let e = FleetConfig::from_env(&env).unwrap_err().to_string();
+            assert!(e.contains(problem), "{e}");
+        }
+    }
+}

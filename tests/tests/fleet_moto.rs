@@ -1,0 +1,171 @@
+//! Fleet mode against moto: clusters in two regions and two accounts (moto keeps a backend per
+//! account and region, and AssumeRole's credentials land in the role's account), named and
+//! discovered by tag, checked in one run with few at a time.
+
+use ecs_monitor::app::Fleet;
+use ecs_monitor_e2e::moto::{HEALTH_CHECK, Moto, sdk_as};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const BUCKET: &str = "ecs-monitor-state";
+const MEMBER: &str = "111111111111";
+const T0: time::OffsetDateTime = time::macros::datetime!(2026-11-29 14:00:00 UTC);
+
+/// A cluster with one service `web`: `running` of 2 tasks.
+fn cluster(
+    moto: &Moto,
+    account: Option<&str>,
+    region: &str,
+    name: &str,
+    running: i32,
+    tags: Value,
+) {
+    moto.ok_in(
+        account,
+        region,
+        "ecs",
+        "create_cluster",
+        json!({"clusterName": name, "tags": tags}),
+    );
+    moto.ok_in(account, region, "ecs", "register_task_definition", json!({
+        "family": "web", "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}]}));
+    moto.ok_in(
+        account,
+        region,
+        "ecs",
+        "create_service",
+        json!({"cluster": name, "serviceName": "web",
+        "taskDefinition": "web", "desiredCount": 2, "launchType": "EC2",
+        "tags": [{"key": "harness.running", "value": running.to_string()}]}),
+    );
+}
+
+fn state(moto: &Moto, key: &str) -> Value {
+    let o = moto.ok("s3", "get_object", json!({"Bucket": BUCKET, "Key": key}));
+    serde_json::from_str(o["Body"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_run_checks_named_and_discovered_clusters_across_regions_and_accounts() {
+    let moto = Moto::start();
+    let watch = json!([{"key": "ecs-monitor:watch", "value": "true"}]);
+    cluster(&moto, None, "us-east-1", "prod", 2, json!([]));
+    cluster(&moto, None, "eu-west-1", "prod", 0, json!([]));
+    cluster(
+        &moto,
+        Some(MEMBER),
+        "us-east-1",
+        "payments",
+        2,
+        watch.clone(),
+    );
+    cluster(&moto, Some(MEMBER), "us-east-1", "orders", 1, watch);
+    cluster(&moto, Some(MEMBER), "us-east-1", "sandbox", 0, json!([]));
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.subscribe_queue(&topic, "alerts");
+    let clusters = format!("prod, eu-west-1/prod, {MEMBER}/us-east-1/*, ghost");
+    // The function held to its template policy with this fleet (calls in the member account
+    // are the member role's, whose policy is the member's own).
+    moto.strict(
+        json!({"ClusterName": "prod", "Clusters": clusters}),
+        json!({"StateBucket": BUCKET, "AlertTopic": topic}),
+    );
+    let env = HashMap::from([
+        ("ECS_CLUSTERS", clusters),
+        ("STATE_BUCKET", BUCKET.to_string()),
+        ("ALERT_TOPIC_ARN", topic),
+        ("FAILURE_THRESHOLD", "1".into()),
+        ("CLUSTERS_PER_WORKER", "2".into()),
+    ]);
+    let env: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fleet = Fleet::with_home(env, sdk_as(&moto.endpoint, HEALTH_CHECK).await)
+        .unwrap()
+        .unwrap();
+    let run = fleet.run("schedule", T0, "r1").await;
+    let answer = run.answer();
+    let by_target: HashMap<&str, &Value> = answer["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["target"].as_str().unwrap(), c))
+        .collect();
+    let mut targets: Vec<&str> = by_target.keys().copied().collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            "111111111111/us-east-1/orders",
+            "111111111111/us-east-1/payments",
+            "eu-west-1/prod",
+            "ghost",
+            "prod"
+        ],
+        "the tagged clusters found, the untagged one left: {answer}"
+    );
+    assert_eq!(by_target["prod"]["overall"], "healthy", "{answer}");
+    assert_eq!(
+        by_target["111111111111/us-east-1/payments"]["overall"],
+        "healthy"
+    );
+    assert_eq!(
+        by_target["111111111111/us-east-1/orders"]["overall"],
+        "degraded"
+    );
+    assert_eq!(
+        by_target["eu-west-1/prod"]["overall"], "unhealthy",
+        "{answer}"
+    );
+    // A missing cluster is that cluster's issue, and hides no other.
+    assert_eq!(by_target["ghost"]["overall"], "degraded");
+    assert!(
+        by_target["ghost"]["issues"][0]
+            .as_str()
+            .unwrap()
+            .contains("ClusterNotFoundException")
+    );
+    // Each state under its own key: two clusters named prod never share one.
+    assert_eq!(
+        state(&moto, "ecs-health/prod/latest.json")["region"],
+        "us-east-1"
+    );
+    let eu = state(&moto, "ecs-health/eu-west-1/prod/latest.json");
+    assert_eq!(
+        (eu["region"].as_str(), eu["overall"].as_str()),
+        (Some("eu-west-1"), Some("unhealthy"))
+    );
+    let payments = state(
+        &moto,
+        "ecs-health/111111111111/us-east-1/payments/latest.json",
+    );
+    assert_eq!(payments["cluster"], "payments");
+    // One alert per failing cluster, each named as the fleet names it.
+    let subjects: Vec<String> = moto
+        .drain_queue(&queue)
+        .iter()
+        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let mut heads: Vec<&str> = subjects
+        .iter()
+        .map(|s| s.split(": ").next().unwrap())
+        .collect();
+    heads.sort();
+    assert_eq!(
+        heads,
+        [
+            "[ecs-monitor] 111111111111.us-east-1.orders-20261129T140000Z DEGRADED",
+            "[ecs-monitor] eu-west-1.prod-20261129T140000Z UNHEALTHY",
+            "[ecs-monitor] ghost-20261129T140000Z DEGRADED",
+        ],
+        "{subjects:#?}"
+    );
+    assert_eq!(eu["label"], "eu-west-1/prod");
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants every call"
+    );
+}
