@@ -6,3 +6,4 @@ pub mod cli;
 pub mod faults;
 pub mod moto;
 pub mod servers;
+pub mod watch;

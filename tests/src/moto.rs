@@ -13,7 +13,7 @@ pub struct Moto {
     io: Mutex<(ChildStdin, BufReader<ChildStdout>)>,
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -28,7 +28,7 @@ pub fn venv_python() -> PathBuf {
     py
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -169,3 +169,79 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
         "the template grants every call"
     );
 }
+
+/// Past CLUSTERS_PER_WORKER, the run checks its share and hands the rest to other invocations
+/// of the function (asynchronous invokes, here of the function under `cargo lambda watch`,
+/// held to its template policy like the dispatcher): every cluster is checked once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_larger_than_a_worker_is_split_into_shards() {
+    let moto = Moto::start();
+    let names = ["c1", "c2", "c3", "c4", "c5"];
+    for (i, name) in names.iter().enumerate() {
+        cluster(&moto, None, "us-east-1", name, (i % 3) as i32, json!([]));
+    }
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let clusters = names.join(",");
+    moto.strict(
+        json!({"ClusterName": "c1", "Clusters": clusters}),
+        json!({"StateBucket": BUCKET, "AlertTopic": "arn:aws:sns:us-east-1:123456789012:unused"}),
+    );
+    let vars = [
+        ("ECS_CLUSTERS", clusters.clone()),
+        ("STATE_BUCKET", BUCKET.to_string()),
+        ("CLUSTERS_PER_WORKER", "2".to_string()),
+    ];
+    let mut function_env: Vec<(&str, String)> = vars.to_vec();
+    function_env.extend([
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", HEALTH_CHECK.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("RUST_LOG", "info".to_string()),
+    ]);
+    let watch = ecs_monitor_e2e::watch::Watch::start(&function_env);
+    let env: HashMap<&str, &str> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let invoker = ecs_monitor::aws::lambda::SelfInvoker::new(
+        &sdk_as(&watch.endpoint, HEALTH_CHECK).await,
+        "health-check",
+    );
+    let fleet = Fleet::with_home(env, sdk_as(&moto.endpoint, HEALTH_CHECK).await)
+        .unwrap()
+        .unwrap()
+        .with_shards(invoker);
+    let answer = fleet.run("schedule", T0, "dispatch").await.answer();
+    assert_eq!(
+        (
+            answer["shards_sent"].as_u64(),
+            answer["shards_kept"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{answer}"
+    );
+    let here: Vec<&str> = answer["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(here, ["c1", "c2"], "its own share");
+    // `cargo lambda watch` runs an event at once: the shards are done when the run is.
+    for name in names {
+        let history = moto.ok(
+            "s3",
+            "list_objects_v2",
+            json!({"Bucket": BUCKET, "Prefix": format!("ecs-health/{name}/history/")}),
+        );
+        assert_eq!(history["KeyCount"], 1, "{name} checked once");
+        assert_eq!(
+            state(&moto, &format!("ecs-health/{name}/latest.json"))["cluster"],
+            name
+        );
+    }
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants every call"
+    );
+}

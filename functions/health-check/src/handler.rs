@@ -1,7 +1,7 @@
 //! Event → trigger → `HealthCheck::run` → answer; a failure is a `Diagnostic` whose
 //! `errorType` says which kind (`TriggerError`, `StateStoreError`, …).
 
-use ecs_monitor::app::{AppError, Fleet, HealthCheck};
+use ecs_monitor::app::{AppError, Fleet, HealthCheck, Shard};
 use ecs_monitor::config::Source;
 use ecs_monitor::health::trigger::trigger;
 use ecs_monitor::ports::{EcsServices, Notifier, Silences, StateStore, StatusPages, TargetHealth};
@@ -41,14 +41,17 @@ pub async fn handle_fleet<Src: Source + Sync>(
     fleet: &Fleet<Src>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    let trigger = trigger(&event.payload).map_err(|e| diagnostic(AppError::Trigger(e)))?;
-    let run = fleet
-        .run(
-            trigger,
-            OffsetDateTime::now_utc(),
-            &event.context.request_id,
-        )
-        .await;
+    let (now, id) = (OffsetDateTime::now_utc(), &event.context.request_id);
+    let run = match Shard::from_payload(&event.payload) {
+        Some(shard) => {
+            let shard = shard.map_err(|e| diagnostic(AppError::Trigger(e)))?;
+            fleet.run_shard(&shard, now, id).await
+        }
+        None => {
+            let trigger = trigger(&event.payload).map_err(|e| diagnostic(AppError::Trigger(e)))?;
+            fleet.run(trigger, now, id).await
+        }
+    };
     ecs_monitor::metrics::emit(&run.metrics());
     Ok(run.answer())
 }

@@ -6,12 +6,13 @@
 //! cluster's failure (missing, access denied) is that cluster's answer and hides no other.
 
 use super::{AppError, HealthCheck, HealthRun};
+use crate::aws::lambda::SelfInvoker;
 use crate::aws::{self, ecs::Ecs};
 use crate::config::{
     Clusters, ECS_CLUSTER, ECS_REGION, FleetConfig, HealthConfig, Overlay, REPORT_PREFIX, Resolved,
     STATE_PREFIX, Source, WATCH_TAG,
 };
-use crate::ports::ClusterDiscovery;
+use crate::ports::{ClusterDiscovery, ShardSender};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
@@ -28,6 +29,31 @@ pub struct Fleet<Src> {
     /// SDK configurations per (account, region): an assumed role's credentials are cached
     /// and refreshed by its provider.
     sdks: Mutex<HashMap<(Option<String>, String), aws_config::SdkConfig>>,
+    /// This function, for the shards past `CLUSTERS_PER_WORKER` (none outside Lambda: every
+    /// cluster is checked here).
+    shards: Option<SelfInvoker>,
+}
+
+/// The payload key of a shard: the clusters another invocation checks for this run.
+pub const SHARD_KEY: &str = "ecs_monitor_shard";
+
+/// A part of a fleet run, sent to another invocation of this function.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    /// The run it belongs to (the invocation that split it).
+    pub run: String,
+    pub index: usize,
+    pub of: usize,
+    pub trigger: String,
+    pub targets: Vec<Resolved>,
+}
+
+impl Shard {
+    /// The shard in `payload`, if it is one; a malformed one is an error.
+    pub fn from_payload(payload: &Value) -> Option<Result<Shard, String>> {
+        let v = payload.get(SHARD_KEY)?;
+        Some(serde_json::from_value(v.clone()).map_err(|e| format!("not a valid fleet shard: {e}")))
+    }
 }
 
 /// One cluster's outcome, or why it has none.
@@ -40,6 +66,9 @@ pub struct ClusterRun {
 pub struct FleetRun {
     pub trigger: String,
     pub clusters: Vec<ClusterRun>,
+    /// Shards handed to other invocations, and those that could not be (checked here).
+    pub shards_sent: usize,
+    pub shards_kept: usize,
 }
 
 impl FleetRun {
@@ -60,6 +89,8 @@ impl FleetRun {
         let failed = self.clusters.iter().filter(|c| c.result.is_err()).count();
         json!({
             "trigger": self.trigger,
+            "shards_sent": self.shards_sent,
+            "shards_kept": self.shards_kept,
             "checked": self.clusters.len() - failed,
             "failed": failed,
             "clusters": clusters,
@@ -85,7 +116,18 @@ impl<Src: Source + Sync> Fleet<Src> {
         };
         let base = Self::base(&source)?;
         let home = aws::sdk_config(&base.region).await;
-        Ok(Some(Self::build(fleet, source, base, home)))
+        let function = source.get("AWS_LAMBDA_FUNCTION_NAME")?;
+        let mut fleet = Self::build(fleet, source, base, home);
+        if let Some(f) = function {
+            fleet.shards = Some(SelfInvoker::new(&fleet.home, &f));
+        }
+        Ok(Some(fleet))
+    }
+
+    /// Shards go to `invoker` (tests: `cargo lambda watch`).
+    pub fn with_shards(mut self, invoker: SelfInvoker) -> Self {
+        self.shards = Some(invoker);
+        self
     }
 
     /// The same with the deployment's SDK configuration given (its endpoint and credentials
@@ -120,6 +162,7 @@ impl<Src: Source + Sync> Fleet<Src> {
             base,
             home,
             sdks: Mutex::new(HashMap::new()),
+            shards: None,
         }
     }
 
@@ -219,10 +262,72 @@ impl<Src: Source + Sync> Fleet<Src> {
         app.run(trigger, now, run_id).await
     }
 
-    /// Checks every cluster, up to `CLUSTERS_PER_WORKER` at once.
+    /// Checks every cluster: up to `CLUSTERS_PER_WORKER` here, at once; the rest in shards of
+    /// that size sent to other invocations of this function. A shard that cannot be sent is
+    /// checked here, so no cluster goes unchecked.
     pub async fn run(&self, trigger: &str, now: OffsetDateTime, run_id: &str) -> FleetRun {
-        let (targets, mut clusters) = self.resolve().await;
-        let runs: Vec<ClusterRun> = stream::iter(targets.iter())
+        let (targets, failed) = self.resolve().await;
+        let mut here: Vec<Resolved> = Vec::new();
+        let (mut sent, mut kept) = (0, 0);
+        let per = self.fleet.per_worker;
+        match &self.shards {
+            Some(sender) if targets.len() > per => {
+                let chunks: Vec<&[Resolved]> = targets.chunks(per).collect();
+                here.extend_from_slice(chunks[0]);
+                let sends = chunks.iter().enumerate().skip(1).map(|(index, chunk)| {
+                    let shard = Shard {
+                        run: run_id.to_string(),
+                        index,
+                        of: chunks.len(),
+                        trigger: trigger.to_string(),
+                        targets: chunk.to_vec(),
+                    };
+                    async move {
+                        let payload =
+                            serde_json::to_vec(&json!({SHARD_KEY: &shard})).unwrap_or_default();
+                        (shard, sender.send_shard(payload).await)
+                    }
+                });
+                for (shard, result) in futures_util::future::join_all(sends).await {
+                    match result {
+                        Ok(()) => sent += 1,
+                        Err(e) => {
+                            tracing::error!(
+                                shard = shard.index,
+                                "shard not sent, checked here: {e}"
+                            );
+                            kept += 1;
+                            here.extend(shard.targets);
+                        }
+                    }
+                }
+            }
+            _ => here = targets,
+        }
+        let mut run = self.check_all(&here, trigger, now, run_id).await;
+        run.clusters.extend(failed);
+        run.clusters.sort_by(|a, b| a.target.cmp(&b.target));
+        run.shards_sent = sent;
+        run.shards_kept = kept;
+        run
+    }
+
+    /// A shard another invocation sent: its clusters, checked here.
+    pub async fn run_shard(&self, shard: &Shard, now: OffsetDateTime, run_id: &str) -> FleetRun {
+        tracing::info!(run = %shard.run, shard = shard.index, of = shard.of, clusters = shard.targets.len(), "fleet shard");
+        self.check_all(&shard.targets, &shard.trigger, now, run_id)
+            .await
+    }
+
+    /// `targets`, up to `CLUSTERS_PER_WORKER` at once.
+    async fn check_all(
+        &self,
+        targets: &[Resolved],
+        trigger: &str,
+        now: OffsetDateTime,
+        run_id: &str,
+    ) -> FleetRun {
+        let mut clusters: Vec<ClusterRun> = stream::iter(targets.iter())
             .map(|r| async move {
                 let result = self.check(r, trigger, now, run_id).await;
                 if let Err(e) = &result {
@@ -236,7 +341,6 @@ impl<Src: Source + Sync> Fleet<Src> {
             .buffer_unordered(self.fleet.per_worker)
             .collect()
             .await;
-        clusters.extend(runs);
         clusters.sort_by(|a, b| a.target.cmp(&b.target));
         tracing::info!(
             clusters = clusters.len(),
@@ -246,6 +350,8 @@ impl<Src: Source + Sync> Fleet<Src> {
         FleetRun {
             trigger: trigger.to_string(),
             clusters,
+            shards_sent: 0,
+            shards_kept: 0,
         }
     }
 }

@@ -11,7 +11,7 @@ mod fleet;
 mod health;
 
 pub use diagnosis::{Answer, Context, Diagnosis, MAX_RESPONSE};
-pub use fleet::{ClusterRun, Fleet, FleetRun};
+pub use fleet::{ClusterRun, Fleet, FleetRun, SHARD_KEY, Shard};
 pub use health::{HealthCheck, HealthRun};
 
 use crate::config::ConfigError;

@@ -4,6 +4,7 @@
 
 pub mod ecs;
 pub mod elb;
+pub mod lambda;
 pub mod local;
 pub mod logs;
 pub mod s3;

@@ -33,7 +33,9 @@ pub struct Target {
 }
 
 /// A target with its clusters known: what one check runs against.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Resolved {
     pub account: Option<String>,
     pub region: String,

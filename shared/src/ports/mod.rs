@@ -93,6 +93,12 @@ pub trait SilenceWriter: Silences {
     fn silences_location(&self) -> String;
 }
 
+/// Hands a shard of a fleet run to another invocation of this function (an asynchronous
+/// Lambda invoke), so that no invocation checks more than its share.
+pub trait ShardSender: Send + Sync {
+    fn send_shard(&self, payload: Vec<u8>) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
 /// The clusters of an account and region tagged for watching (fleet mode's `*`).
 pub trait ClusterDiscovery: Send + Sync {
     /// The names of the clusters whose tags include `key` = `value`.
