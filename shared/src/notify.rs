@@ -46,6 +46,9 @@ pub enum Event {
     /// A rollback completed: the failed deployment did not land.
     #[serde(rename = "deployment.rolled_back")]
     DeploymentRolledBack,
+    /// Several clusters of one region changed at once (fleet mode): one alert lists them.
+    #[serde(rename = "fleet.regional")]
+    FleetRegional,
     /// An event of a later version: read, never acted on.
     #[serde(other)]
     Unknown,
@@ -65,6 +68,7 @@ impl Event {
             Event::DeploymentRollingBack => "deployment.rolling_back",
             Event::DeploymentCompleted => "deployment.completed",
             Event::DeploymentRolledBack => "deployment.rolled_back",
+            Event::FleetRegional => "fleet.regional",
             Event::Unknown => "unknown",
         }
     }

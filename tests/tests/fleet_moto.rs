@@ -170,26 +170,61 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
     );
 }
 
-/// Past CLUSTERS_PER_WORKER, the run checks its share and hands the rest to other invocations
-/// of the function (asynchronous invokes, here of the function under `cargo lambda watch`,
-/// held to its template policy like the dispatcher): every cluster is checked once.
+/// The proof at scale, offline: 12 clusters in 3 accounts and 2 regions (some discovered by
+/// tag), sharding forced small (4 a worker: 3 invocations, 2 of them shards sent to the
+/// function under `cargo lambda watch`, held to its template policy like the dispatcher).
+/// Every cluster is checked once; the regional outage (6 clusters of eu-west-1, across the 3
+/// accounts) is one alert; the one failing cluster of us-east-1 keeps its own.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fleet_larger_than_a_worker_is_split_into_shards() {
+async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() {
     let moto = Moto::start();
-    let names = ["c1", "c2", "c3", "c4", "c5"];
-    for (i, name) in names.iter().enumerate() {
-        cluster(&moto, None, "us-east-1", name, (i % 3) as i32, json!([]));
+    let (b, c) = (Some(MEMBER), Some("222222222222"));
+    let watch_tag = json!([{"key": "ecs-monitor:watch", "value": "true"}]);
+    let healthy = [
+        (None, "us-east-1", "a1"),
+        (None, "us-east-1", "a2"),
+        (c, "us-east-1", "c1"),
+        (c, "us-east-1", "c4"),
+    ];
+    let outage = [
+        (None, "eu-west-1", "a3"),
+        (None, "eu-west-1", "a4"),
+        (b, "eu-west-1", "b4"),
+        (b, "eu-west-1", "b5"),
+        (c, "eu-west-1", "c2"),
+        (c, "eu-west-1", "c3"),
+    ];
+    for (account, region, name) in healthy.iter().chain(&outage) {
+        let running = if outage.iter().any(|o| o.2 == *name) {
+            0
+        } else {
+            2
+        };
+        cluster(&moto, *account, region, name, running, json!([]));
     }
+    cluster(&moto, b, "us-east-1", "b1", 2, watch_tag.clone());
+    cluster(&moto, b, "us-east-1", "b2", 0, watch_tag);
+    cluster(&moto, b, "us-east-1", "b3", 0, json!([]));
     moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
-    let clusters = names.join(",");
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.subscribe_queue(&topic, "alerts");
+    let clusters = format!(
+        "a1,a2,eu-west-1/a3,eu-west-1/a4,{MEMBER}/us-east-1/*,{MEMBER}/eu-west-1/b4,{MEMBER}/eu-west-1/b5,\
+         222222222222/us-east-1/c1,222222222222/us-east-1/c4,222222222222/eu-west-1/c2,222222222222/eu-west-1/c3"
+    );
     moto.strict(
-        json!({"ClusterName": "c1", "Clusters": clusters}),
-        json!({"StateBucket": BUCKET, "AlertTopic": "arn:aws:sns:us-east-1:123456789012:unused"}),
+        json!({"ClusterName": "a1", "Clusters": clusters}),
+        json!({"StateBucket": BUCKET, "AlertTopic": topic}),
     );
     let vars = [
         ("ECS_CLUSTERS", clusters.clone()),
         ("STATE_BUCKET", BUCKET.to_string()),
-        ("CLUSTERS_PER_WORKER", "2".to_string()),
+        ("ALERT_TOPIC_ARN", topic.clone()),
+        ("FAILURE_THRESHOLD", "1".to_string()),
+        ("CLUSTERS_PER_WORKER", "4".to_string()),
     ];
     let mut function_env: Vec<(&str, String)> = vars.to_vec();
     function_env.extend([
@@ -219,26 +254,52 @@ async fn a_fleet_larger_than_a_worker_is_split_into_shards() {
         (Some(2), Some(0)),
         "{answer}"
     );
-    let here: Vec<&str> = answer["clusters"]
+    assert_eq!(
+        answer["clusters"].as_array().unwrap().len(),
+        4,
+        "its own share: {answer}"
+    );
+    // `cargo lambda watch` runs an event at once: the shards are done when the run is, and
+    // the dispatcher, last, sent the run's alerts.
+    assert_eq!(answer["alert_messages"], 2, "{answer}");
+    let keys: Vec<String> = moto.ok(
+        "s3",
+        "list_objects_v2",
+        json!({"Bucket": BUCKET, "Prefix": "ecs-health/"}),
+    )["Contents"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["target"].as_str().unwrap())
+        .map(|o| o["Key"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(here, ["c1", "c2"], "its own share");
-    // `cargo lambda watch` runs an event at once: the shards are done when the run is.
-    for name in names {
-        let history = moto.ok(
-            "s3",
-            "list_objects_v2",
-            json!({"Bucket": BUCKET, "Prefix": format!("ecs-health/{name}/history/")}),
-        );
-        assert_eq!(history["KeyCount"], 1, "{name} checked once");
-        assert_eq!(
-            state(&moto, &format!("ecs-health/{name}/latest.json"))["cluster"],
-            name
-        );
+    let checked: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| k.strip_suffix("/latest.json"))
+        .collect();
+    assert_eq!(checked.len(), 12, "{checked:#?}");
+    for c in &checked {
+        let history = keys
+            .iter()
+            .filter(|k| k.starts_with(&format!("{c}/history/")))
+            .count();
+        assert_eq!(history, 1, "{c} checked once");
     }
+    assert!(
+        !checked.iter().any(|c| c.ends_with("/b3")),
+        "untagged, not watched"
+    );
+    let mut subjects: Vec<String> = moto
+        .drain_queue(&queue)
+        .iter()
+        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects.len(), 2, "{subjects:#?}");
+    assert!(
+        subjects[0].starts_with("[ecs-monitor] 111111111111.us-east-1.b2-"),
+        "{subjects:#?}"
+    );
+    assert_eq!(subjects[1], "[ecs-monitor] eu-west-1: 6 clusters UNHEALTHY");
     assert_eq!(
         moto.denials(),
         Vec::<Value>::new(),

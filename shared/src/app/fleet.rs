@@ -7,15 +7,20 @@
 
 use super::{AppError, HealthCheck, HealthRun};
 use crate::aws::lambda::SelfInvoker;
+use crate::aws::s3::FleetRuns;
+use crate::aws::sns::Sns;
 use crate::aws::{self, ecs::Ecs};
 use crate::config::{
     Clusters, ECS_CLUSTER, ECS_REGION, FleetConfig, HealthConfig, Overlay, REPORT_PREFIX, Resolved,
     STATE_PREFIX, Source, WATCH_TAG,
 };
-use crate::ports::{ClusterDiscovery, ShardSender};
+use crate::health::group::{Outgoing, Pending, group};
+use crate::health::model::Alert;
+use crate::ports::{AwsError, ClusterDiscovery, Notifier, Publisher, ShardSender, StoreError};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
@@ -32,6 +37,54 @@ pub struct Fleet<Src> {
     /// This function, for the shards past `CLUSTERS_PER_WORKER` (none outside Lambda: every
     /// cluster is checked here).
     shards: Option<SelfInvoker>,
+    /// Where the clusters' alerts wait until the run sends them, grouped by region, and
+    /// where they go (none without `ALERT_TOPIC_ARN`).
+    alerts: Option<(Arc<FleetRuns>, Sns)>,
+}
+
+/// A run's alerts older than this without a sender are sent by a later run: longer than
+/// any invocation of the run lasts (the function's timeout is 2 minutes).
+const UNSENT_AFTER_SECONDS: i64 = 15 * 60;
+
+/// A cluster's notifier in fleet mode: its alert goes to the run's outbox, and the run sends
+/// the run's alerts together.
+struct Outbox {
+    runs: Arc<FleetRuns>,
+    run: String,
+    label: String,
+    region: String,
+}
+
+impl Notifier for Outbox {
+    async fn publish(&self, alert: &Alert, cluster: &str) -> Result<(), AwsError> {
+        let pending = Pending {
+            label: self.label.clone(),
+            cluster: cluster.to_string(),
+            region: self.region.clone(),
+            alert: alert.clone(),
+        };
+        let name: String = format!("{}_{}", self.label, alert.id)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.runs
+            .put_alert(
+                &self.run,
+                &name,
+                serde_json::to_vec(&pending).unwrap_or_default(),
+            )
+            .await
+            .map_err(|e| AwsError {
+                operation: "s3:PutObject",
+                message: e.to_string(),
+            })
+    }
 }
 
 /// The payload key of a shard: the clusters another invocation checks for this run.
@@ -66,6 +119,11 @@ pub struct ClusterRun {
 pub struct FleetRun {
     pub trigger: String,
     pub clusters: Vec<ClusterRun>,
+    /// Messages this invocation published for the run's alerts (it sent them: it was the
+    /// last of the run's invocations), or why it could not; none: another one sends them.
+    pub alerts: Option<Result<usize, String>>,
+    /// Earlier runs whose alerts this one sent (their sender had failed or died).
+    pub swept: usize,
     /// Shards handed to other invocations, and those that could not be (checked here).
     pub shards_sent: usize,
     pub shards_kept: usize,
@@ -91,6 +149,9 @@ impl FleetRun {
             "trigger": self.trigger,
             "shards_sent": self.shards_sent,
             "shards_kept": self.shards_kept,
+            "alert_messages": self.alerts.as_ref().and_then(|a| a.as_ref().ok()),
+            "alerts_error": self.alerts.as_ref().and_then(|a| a.as_ref().err()),
+            "earlier_runs_sent": self.swept,
             "checked": self.clusters.len() - failed,
             "failed": failed,
             "clusters": clusters,
@@ -156,6 +217,13 @@ impl<Src: Source + Sync> Fleet<Src> {
         base: HealthConfig,
         home: aws_config::SdkConfig,
     ) -> Self {
+        let alerts = match (&base.state_bucket, &base.alert_topic_arn) {
+            (Some(bucket), Some(topic)) => Some((
+                Arc::new(FleetRuns::new(&home, bucket, &base.state_prefix)),
+                Sns::new(&home, topic),
+            )),
+            _ => None,
+        };
         Self {
             fleet,
             source,
@@ -163,6 +231,7 @@ impl<Src: Source + Sync> Fleet<Src> {
             home,
             sdks: Mutex::new(HashMap::new()),
             shards: None,
+            alerts,
         }
     }
 
@@ -240,6 +309,7 @@ impl<Src: Source + Sync> Fleet<Src> {
         trigger: &str,
         now: OffsetDateTime,
         run_id: &str,
+        run_key: &str,
     ) -> Result<HealthRun, AppError> {
         let segment = r.key_segment();
         let mut cfg = HealthConfig::from_env(&Overlay {
@@ -258,25 +328,152 @@ impl<Src: Source + Sync> Fleet<Src> {
             cfg.label = Some(r.label());
         }
         let sdk = self.sdk(r.account.as_deref(), &r.region).await;
-        let app = HealthCheck::member(cfg, &self.home, &sdk)?;
+        let m = HealthCheck::member(cfg, &self.home, &sdk)?;
+        let outbox = match (&self.alerts, &m.notifier) {
+            (Some((runs, _)), Some(_)) => Some(Outbox {
+                runs: runs.clone(),
+                run: run_key.to_string(),
+                label: r.label(),
+                region: r.region.clone(),
+            }),
+            _ => None,
+        };
+        let app = HealthCheck {
+            cfg: m.cfg,
+            ecs: m.ecs,
+            elb: m.elb,
+            store: m.store,
+            notifier: outbox,
+            prober: m.prober,
+        };
         app.run(trigger, now, run_id).await
+    }
+
+    /// Marks `shards` of `run_key` done; the last invocation of the run sends its alerts.
+    async fn finish(
+        &self,
+        run_key: &str,
+        shards: &[usize],
+        of: usize,
+    ) -> Option<Result<usize, String>> {
+        let (runs, _) = self.alerts.as_ref()?;
+        let mut done = 0;
+        for i in shards {
+            match runs.done(run_key, *i).await {
+                Ok(n) => done = n,
+                Err(e) => return Some(Err(format!("the run's progress was not recorded: {e}"))),
+            }
+        }
+        if done < of {
+            return None;
+        }
+        self.send(run_key, None).await
+    }
+
+    /// Sends `run_key`'s alerts, grouped by region, if this invocation claims them first.
+    async fn send(&self, run_key: &str, expected: Option<&str>) -> Option<Result<usize, String>> {
+        let (runs, sns) = self.alerts.as_ref()?;
+        let version = match runs.claim(run_key, expected).await {
+            Ok(v) => v,
+            Err(StoreError::Conflict) => return None,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        let pending: Vec<Pending> = match runs.alerts(run_key).await {
+            Ok(all) => all
+                .iter()
+                .filter_map(|b| serde_json::from_slice(b).ok())
+                .collect(),
+            Err(e) => {
+                let _ = runs
+                    .settle(run_key, &version, &json!({"failed": e.to_string()}))
+                    .await;
+                return Some(Err(e.to_string()));
+            }
+        };
+        let (count, mut sent) = (pending.len(), 0);
+        for o in group(pending, self.fleet.group_min, run_key) {
+            let result = match &o {
+                Outgoing::One(p) => sns.publish(&p.alert, &p.cluster).await,
+                Outgoing::Regional(n) => sns.publish_json(&n.subject, n.document()).await,
+            };
+            if let Err(e) = result {
+                // A later run sends them again (those already out, a second time).
+                let _ = runs
+                    .settle(
+                        run_key,
+                        &version,
+                        &json!({"failed": e.to_string(), "sent": sent}),
+                    )
+                    .await;
+                return Some(Err(format!("alerts not sent, a later run retries: {e}")));
+            }
+            sent += 1;
+        }
+        let _ = runs
+            .settle(
+                run_key,
+                &version,
+                &json!({"alerts": count, "messages": sent}),
+            )
+            .await;
+        tracing::info!(
+            run = run_key,
+            alerts = count,
+            messages = sent,
+            "fleet alerts sent"
+        );
+        Some(Ok(sent))
+    }
+
+    /// Earlier runs whose alerts nobody sent (their last invocation failed, or the sending
+    /// did): sent now. How many.
+    async fn sweep(&self, now: OffsetDateTime) -> usize {
+        let Some((runs, _)) = &self.alerts else {
+            return 0;
+        };
+        let before = now.unix_timestamp() - UNSENT_AFTER_SECONDS;
+        let unsent = match runs.unsent(before).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!("earlier runs' alerts not looked for: {e}");
+                return 0;
+            }
+        };
+        let mut swept = 0;
+        for (run, version) in unsent {
+            if let Some(Ok(_)) = self.send(&run, version.as_deref()).await {
+                swept += 1;
+            }
+        }
+        swept
     }
 
     /// Checks every cluster: up to `CLUSTERS_PER_WORKER` here, at once; the rest in shards of
     /// that size sent to other invocations of this function. A shard that cannot be sent is
     /// checked here, so no cluster goes unchecked.
     pub async fn run(&self, trigger: &str, now: OffsetDateTime, run_id: &str) -> FleetRun {
+        // The run's key: time first, so that runs list in order.
+        let unique: String = run_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(12)
+            .collect();
+        let run_key = format!("{}-{unique}", crate::timefmt::compact(now));
+        let swept = self.sweep(now).await;
         let (targets, failed) = self.resolve().await;
+        let mut of = 1;
+        let mut mine = vec![0];
         let mut here: Vec<Resolved> = Vec::new();
         let (mut sent, mut kept) = (0, 0);
         let per = self.fleet.per_worker;
         match &self.shards {
             Some(sender) if targets.len() > per => {
                 let chunks: Vec<&[Resolved]> = targets.chunks(per).collect();
+                of = chunks.len();
                 here.extend_from_slice(chunks[0]);
                 let sends = chunks.iter().enumerate().skip(1).map(|(index, chunk)| {
                     let shard = Shard {
-                        run: run_id.to_string(),
+                        run: run_key.clone(),
                         index,
                         of: chunks.len(),
                         trigger: trigger.to_string(),
@@ -297,6 +494,7 @@ impl<Src: Source + Sync> Fleet<Src> {
                                 "shard not sent, checked here: {e}"
                             );
                             kept += 1;
+                            mine.push(shard.index);
                             here.extend(shard.targets);
                         }
                     }
@@ -304,7 +502,9 @@ impl<Src: Source + Sync> Fleet<Src> {
             }
             _ => here = targets,
         }
-        let mut run = self.check_all(&here, trigger, now, run_id).await;
+        let mut run = self.check_all(&here, trigger, now, run_id, &run_key).await;
+        run.alerts = self.finish(&run_key, &mine, of).await;
+        run.swept = swept;
         run.clusters.extend(failed);
         run.clusters.sort_by(|a, b| a.target.cmp(&b.target));
         run.shards_sent = sent;
@@ -315,8 +515,11 @@ impl<Src: Source + Sync> Fleet<Src> {
     /// A shard another invocation sent: its clusters, checked here.
     pub async fn run_shard(&self, shard: &Shard, now: OffsetDateTime, run_id: &str) -> FleetRun {
         tracing::info!(run = %shard.run, shard = shard.index, of = shard.of, clusters = shard.targets.len(), "fleet shard");
-        self.check_all(&shard.targets, &shard.trigger, now, run_id)
-            .await
+        let mut run = self
+            .check_all(&shard.targets, &shard.trigger, now, run_id, &shard.run)
+            .await;
+        run.alerts = self.finish(&shard.run, &[shard.index], shard.of).await;
+        run
     }
 
     /// `targets`, up to `CLUSTERS_PER_WORKER` at once.
@@ -326,10 +529,11 @@ impl<Src: Source + Sync> Fleet<Src> {
         trigger: &str,
         now: OffsetDateTime,
         run_id: &str,
+        run_key: &str,
     ) -> FleetRun {
         let mut clusters: Vec<ClusterRun> = stream::iter(targets.iter())
             .map(|r| async move {
-                let result = self.check(r, trigger, now, run_id).await;
+                let result = self.check(r, trigger, now, run_id, run_key).await;
                 if let Err(e) = &result {
                     tracing::error!(target_cluster = %r.label(), "cluster not checked: {e}");
                 }
@@ -352,6 +556,8 @@ impl<Src: Source + Sync> Fleet<Src> {
             clusters,
             shards_sent: 0,
             shards_kept: 0,
+            alerts: None,
+            swept: 0,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::ports::{
 use crate::silence::SilenceFile;
 use aws_sdk_s3::primitives::ByteStream;
 use futures_util::stream::{self, StreamExt};
+use std::collections::BTreeMap;
 
 /// An S3 client; path-style addressing with a custom endpoint (moto, LocalStack, MinIO),
 /// which rarely resolves bucket subdomains.
@@ -536,6 +537,168 @@ impl StopLog for ReportStore {
             .collect::<Vec<_>>()
             .await;
         reads.into_iter().filter_map(Result::transpose).collect()
+    }
+}
+
+/// A fleet run's outbox in the state bucket, `<StatePrefix>fleet/runs/<run>/`: the alerts
+/// its clusters decided (`alerts/`), the invocations done with it (`done/<shard>`), and the
+/// claim of whoever sends its alerts (`sent`, written with If-None-Match, then settled).
+pub struct FleetRuns {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    /// `<StatePrefix>fleet/runs/`.
+    prefix: String,
+}
+
+impl FleetRuns {
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: &str, state_prefix: &str) -> Self {
+        Self {
+            client: client(sdk),
+            bucket: bucket.to_string(),
+            prefix: format!("{state_prefix}fleet/runs/"),
+        }
+    }
+
+    fn key(&self, run: &str, rest: &str) -> String {
+        format!("{}{run}/{rest}", self.prefix)
+    }
+
+    /// Every key under `prefix` (paginated), with its last-modified time in seconds.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                StoreError::Failed(format!(
+                    "s3:ListObjectsV2 s3://{}/{prefix} failed: {}",
+                    self.bucket,
+                    describe(&e)
+                ))
+            })?;
+            keys.extend(page.contents().iter().filter_map(|o| {
+                Some((
+                    o.key()?.to_string(),
+                    o.last_modified().map_or(0, |t| t.secs()),
+                ))
+            }));
+        }
+        Ok(keys)
+    }
+
+    /// Keeps an alert of `run` (its name unique per cluster and decision).
+    pub async fn put_alert(&self, run: &str, name: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        put_json(
+            &self.client,
+            &self.bucket,
+            &self.key(run, &format!("alerts/{name}.json")),
+            body,
+        )
+        .await
+    }
+
+    /// Marks shard `index` of `run` done; the number of shards done so far.
+    pub async fn done(&self, run: &str, index: usize) -> Result<usize, StoreError> {
+        put_json(
+            &self.client,
+            &self.bucket,
+            &self.key(run, &format!("done/{index}")),
+            b"{}".to_vec(),
+        )
+        .await?;
+        Ok(self.list(&self.key(run, "done/")).await?.len())
+    }
+
+    /// Claims sending `run`'s alerts: `Conflict` when another invocation has. `expected`: the
+    /// version of a failed attempt's claim, taken over.
+    pub async fn claim(&self, run: &str, expected: Option<&str>) -> Result<String, StoreError> {
+        put_conditional(
+            &self.client,
+            &self.bucket,
+            &self.key(run, "sent"),
+            br#"{"sending":true}"#.to_vec(),
+            expected,
+        )
+        .await
+    }
+
+    /// Settles the claim: what was sent, or why not (a later run retries a failed one).
+    pub async fn settle(
+        &self,
+        run: &str,
+        version: &str,
+        outcome: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        put_conditional(
+            &self.client,
+            &self.bucket,
+            &self.key(run, "sent"),
+            outcome.to_string().into_bytes(),
+            Some(version),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The alerts kept for `run`.
+    pub async fn alerts(&self, run: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for (key, _) in self.list(&self.key(run, "alerts/")).await? {
+            if let Some((bytes, _)) = get_object(&self.client, &self.bucket, &key).await? {
+                out.push(bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs with alerts not sent: their claim is missing while their newest object is older
+    /// than `before` (unix seconds: its invocations are over), or it says the sending failed
+    /// (then with its version, to take it over).
+    pub async fn unsent(&self, before: i64) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut runs: BTreeMap<String, (bool, i64, Option<String>)> = BTreeMap::new();
+        for (key, modified) in self.list(&self.prefix).await? {
+            let rest = &key[self.prefix.len()..];
+            let Some((run, what)) = rest.split_once('/') else {
+                continue;
+            };
+            let e = runs.entry(run.to_string()).or_insert((false, 0, None));
+            e.1 = e.1.max(modified);
+            if what.starts_with("alerts/") {
+                e.0 = true;
+            }
+            if what == "sent" {
+                e.2 = Some(key.clone());
+            }
+        }
+        let mut out = Vec::new();
+        for (run, (has_alerts, newest, sent)) in runs {
+            if !has_alerts {
+                continue;
+            }
+            match sent {
+                None if newest < before => out.push((run, None)),
+                None => {}
+                Some(key) => {
+                    if let Some((bytes, Some(version))) =
+                        get_object(&self.client, &self.bucket, &key).await?
+                        // A failed sending, or one whose sender died (still "sending"
+                        // when the run is over).
+                        && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| {
+                            v.get("failed").is_some()
+                                || (v.get("sending").is_some() && newest < before)
+                        })
+                    {
+                        out.push((run, Some(version)));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

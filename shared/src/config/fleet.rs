@@ -10,6 +10,7 @@ pub const ECS_CLUSTERS: &str = "ECS_CLUSTERS";
 pub const ECS_MEMBER_ROLE: &str = "ECS_MEMBER_ROLE";
 pub const ECS_MEMBER_EXTERNAL_ID: &str = "ECS_MEMBER_EXTERNAL_ID";
 pub const CLUSTERS_PER_WORKER: &str = "CLUSTERS_PER_WORKER";
+pub const FLEET_GROUP_MIN: &str = "FLEET_GROUP_MIN";
 
 /// The tag that marks a cluster for discovery (`*` in place of a cluster name).
 pub const WATCH_TAG: (&str, &str) = ("ecs-monitor:watch", "true");
@@ -75,6 +76,8 @@ pub struct FleetConfig {
     pub external_id: Option<String>,
     /// Clusters one invocation checks at once.
     pub per_worker: usize,
+    /// Clusters of one region changing in one run that make one regional alert.
+    pub group_min: usize,
 }
 
 fn valid_cluster_name(c: &str) -> bool {
@@ -188,6 +191,7 @@ impl FleetConfig {
             member_role,
             external_id,
             per_worker: int_var(source, CLUSTERS_PER_WORKER, 25, 1..=200)? as usize,
+            group_min: int_var(source, FLEET_GROUP_MIN, 3, 2..=1000)? as usize,
         }))
     }
 

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod evaluate;
+pub mod group;
 pub mod hold;
 pub mod model;
 pub mod probe;
