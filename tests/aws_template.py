@@ -191,7 +191,7 @@ def _args(argv):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("env", "policy", "resource"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("env", "policy", "resource", "deployed"):
         sys.exit(__doc__)
     what, function = sys.argv[1], sys.argv[2]
     params, physical = _args(sys.argv[3:])
@@ -201,6 +201,10 @@ def main():
     stack = Stack(params, physical)
     if what == "env":
         print(json.dumps(stack.function_env(function), indent=2, sort_keys=True))
+    elif what == "deployed":
+        # The resources CloudFormation creates with these parameters (their conditions hold).
+        print(json.dumps(sorted(n for n, r in stack.t["Resources"].items()
+                                if "Condition" not in r or stack.condition(r["Condition"]))))
     elif what == "resource":
         print(json.dumps(stack.resolve(stack.t["Resources"][function]["Properties"]), indent=2, default=str))
     else:

@@ -153,3 +153,113 @@ fn maintenance_windows_reach_both_functions() {
         );
     }
 }
+
+/// Mode member deploys only what a member account needs (StackSets-ready): the read-only role
+/// trusted by the monitoring account's health check, with the ExternalId when set, and the
+/// rule forwarding its ECS events; Mode monitor (the default) deploys the product, unchanged.
+#[test]
+fn a_member_account_gets_only_the_role_and_the_forwarding_rule() {
+    let deployed = |params: &[&str]| -> Vec<String> {
+        serde_json::from_value(template("deployed", "-", params)).unwrap()
+    };
+    let member = deployed(&[
+        "ClusterName=x",
+        "Mode=member",
+        "MonitoringAccountId=111122223333",
+    ]);
+    assert_eq!(
+        member,
+        [
+            "MemberEventForwarding",
+            "MemberEventForwardingRole",
+            "MemberReadRole"
+        ]
+    );
+    let monitor = deployed(&["ClusterName=prod"]);
+    for r in [
+        "HealthCheckFunction",
+        "DiagnoseFunction",
+        "StateBucket",
+        "AlertTopic",
+    ] {
+        assert!(monitor.contains(&r.to_string()), "{r}: {monitor:?}");
+    }
+    assert!(
+        !monitor
+            .iter()
+            .any(|r| r.starts_with("Member") || r == "OrganizationEvents")
+    );
+    let org = deployed(&["ClusterName=prod", "OrganizationId=o-abcdefghij"]);
+    assert!(org.contains(&"OrganizationEvents".to_string()));
+    let role = template(
+        "resource",
+        "MemberReadRole",
+        &[
+            "ClusterName=x",
+            "Mode=member",
+            "MonitoringAccountId=111122223333",
+            "MemberExternalId=ext-42",
+        ],
+    );
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["AWS"], "arn:aws:iam::111122223333:root");
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["sts:ExternalId"],
+        "ext-42"
+    );
+    assert_eq!(
+        trust["Condition"]["ArnLike"]["aws:PrincipalArn"],
+        "arn:aws:iam::111122223333:role/*HealthCheckFunctionRole*"
+    );
+    let forward = template(
+        "resource",
+        "MemberEventForwarding",
+        &[
+            "ClusterName=x",
+            "Mode=member",
+            "MonitoringAccountId=111122223333",
+            "--resource=MemberEventForwardingRole.Arn=arn:aws:iam::111122223333:role/forward",
+        ],
+    );
+    assert_eq!(
+        forward["Targets"][0]["Arn"],
+        "arn:aws:events:us-east-1:111122223333:event-bus/default"
+    );
+}
+
+/// The fleet parameters reach the health check, and its configuration loads from them.
+#[test]
+fn the_fleet_parameters_reach_the_health_check() {
+    let env = env_of(&template(
+        "env",
+        "HealthCheckFunction",
+        &[
+            "ClusterName=prod",
+            "Clusters=prod,eu-west-1/prod,111122223333/us-east-1/*",
+            "ClustersPerWorker=10",
+        ],
+    ));
+    let source: HashMap<&str, &str> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let fleet = ecs_monitor::config::FleetConfig::from_env(&source)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            fleet.targets.len(),
+            fleet.per_worker,
+            fleet.member_role.as_str()
+        ),
+        (3, 10, "ecs-monitor-member")
+    );
+    let one = env_of(&template(
+        "env",
+        "HealthCheckFunction",
+        &["ClusterName=prod"],
+    ));
+    let source: HashMap<&str, &str> = one.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        ecs_monitor::config::FleetConfig::from_env(&source).unwrap(),
+        None,
+        "one cluster by default"
+    );
+}
