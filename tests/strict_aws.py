@@ -180,6 +180,7 @@ class StrictLayer:
         self.denials = []
         self.stripped_attributes = 0
         self.missing_key_prefix = True
+        self.calls = {}  # "service:Operation" -> requests made with any credentials but the harness's
 
     # Configuration, from the harness.
     def configure(self, parameters, physical, missing_key_prefix=True):
@@ -193,7 +194,22 @@ class StrictLayer:
 
     def report(self):
         with self.lock:
-            return {"denials": list(self.denials), "stripped_attributes": self.stripped_attributes}
+            return {"denials": list(self.denials), "stripped_attributes": self.stripped_attributes,
+                    "calls": dict(self.calls)}
+
+    @staticmethod
+    def operation(environ, body, service):
+        """The API operation of a request, for counting (S3: GET, PUT, LIST, HEAD)."""
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            return f"{service}:{target.rsplit('.', 1)[-1]}"
+        if service == "s3":
+            method = environ["REQUEST_METHOD"]
+            path = environ.get("PATH_INFO", "/").lstrip("/")
+            return f"s3:{'LIST' if method == 'GET' and '/' not in path else method}"
+        form = urllib.parse.parse_qs(body.decode(errors="replace"), keep_blank_values=True)
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        return f"{service}:{(form.get('Action') or query.get('Action') or ['?'])[0]}"
 
     # The middleware.
     def __call__(self, environ, start_response):
@@ -202,6 +218,10 @@ class StrictLayer:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         m = re.search(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/", auth)
         key_id, region, service = m.groups() if m else ("", "us-east-1", "")
+        if key_id and key_id != "test":
+            op = self.operation(environ, body, service)
+            with self.lock:
+                self.calls[op] = self.calls.get(op, 0) + 1
         with self.lock:
             principal = self.principals.get(key_id)
         try:

@@ -180,6 +180,13 @@ impl Moto {
             .unwrap_or_default()
     }
 
+    /// Requests made so far with any credentials but the harness's own, by operation
+    /// (`ecs:ListServices`, `s3:PUT`, `sts:AssumeRole`, …).
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        serde_json::from_value(self.ok("harness", "strict_report", json!({}))["calls"].clone())
+            .unwrap_or_default()
+    }
+
     /// An SDK configuration for this moto with a function's credentials.
     pub async fn sdk_as(&self, principal: &str) -> aws_config::SdkConfig {
         sdk_as(&self.endpoint, principal).await

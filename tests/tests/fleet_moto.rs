@@ -245,7 +245,10 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
         .unwrap()
         .unwrap()
         .with_shards(invoker);
+    let before = moto.calls();
+    let started = std::time::Instant::now();
     let answer = fleet.run("schedule", T0, "dispatch").await.answer();
+    let wall = started.elapsed();
     assert_eq!(
         (
             answer["shards_sent"].as_u64(),
@@ -259,6 +262,35 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
         4,
         "its own share: {answer}"
     );
+    // The calls the run made (the dispatcher's and the shards', with the function's and the
+    // member role's credentials), per cluster.
+    let calls: Vec<(String, u64)> = moto
+        .calls()
+        .into_iter()
+        .map(|(op, n)| {
+            let n = n - before.get(&op).copied().unwrap_or(0);
+            (op, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    println!(
+        "one run of 12 clusters (3 invocations, debug build under cargo lambda watch): {wall:?}"
+    );
+    for (op, n) in &calls {
+        println!("  {op:<40} {n:>4}  ({:.2} a cluster)", *n as f64 / 12.0);
+    }
+    let of = |op: &str| calls.iter().find(|(o, _)| o == op).map_or(0, |(_, n)| *n);
+    assert_eq!(
+        of("ecs:ListServices"),
+        12,
+        "one listing a cluster: {calls:?}"
+    );
+    assert_eq!(
+        of("ecs:DescribeServices"),
+        12,
+        "one describe a cluster (1 service each)"
+    );
+    assert_eq!(of("sns:Publish"), 2, "the two messages");
     // `cargo lambda watch` runs an event at once: the shards are done when the run is, and
     // the dispatcher, last, sent the run's alerts.
     assert_eq!(answer["alert_messages"], 2, "{answer}");
