@@ -338,3 +338,52 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
         "the template grants every call"
     );
 }
+
+/// Alerts a run could not send (here: its topic did not exist yet) stay in the run's outbox,
+/// and a later run sends them.
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_a_run_could_not_send_are_sent_by_a_later_run() {
+    let moto = Moto::start();
+    cluster(&moto, None, "us-east-1", "prod", 0, json!([]));
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+    let env = HashMap::from([
+        ("ECS_CLUSTERS", "prod"),
+        ("STATE_BUCKET", BUCKET),
+        ("ALERT_TOPIC_ARN", topic),
+        ("FAILURE_THRESHOLD", "1"),
+    ]);
+    let fleet = Fleet::with_home(env, moto.sdk().await).unwrap().unwrap();
+    // Real time: a run is "over" by the S3 times of its objects.
+    let now = time::OffsetDateTime::now_utc();
+    let first = fleet.run("schedule", now, "first").await.answer();
+    assert!(
+        first["alerts_error"]
+            .as_str()
+            .unwrap()
+            .contains("a later run retries"),
+        "{first}"
+    );
+    assert_eq!(
+        first["clusters"][0]["alerts_published"],
+        json!(["health.unhealthy"]),
+        "decided, kept"
+    );
+    moto.ok("sns", "create_topic", json!({"Name": "alerts"}));
+    let queue = moto.subscribe_queue(topic, "alerts");
+    let later = fleet
+        .run("schedule", now + time::Duration::minutes(20), "later")
+        .await
+        .answer();
+    assert_eq!(later["earlier_runs_sent"], 1, "{later}");
+    let subjects: Vec<String> = moto
+        .drain_queue(&queue)
+        .iter()
+        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    assert!(
+        subjects[0].contains("prod-") && subjects[0].contains("UNHEALTHY"),
+        "{subjects:?}"
+    );
+}

@@ -432,7 +432,9 @@ impl<Src: Source + Sync> Fleet<Src> {
             return 0;
         };
         let before = now.unix_timestamp() - UNSENT_AFTER_SECONDS;
-        let unsent = match runs.unsent(before).await {
+        // Runs of the last two hours: an older one's alerts are stale news by now.
+        let since = crate::timefmt::compact(now - time::Duration::hours(2));
+        let unsent = match runs.unsent(before, &since).await {
             Ok(u) => u,
             Err(e) => {
                 tracing::warn!("earlier runs' alerts not looked for: {e}");

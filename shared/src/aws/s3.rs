@@ -565,12 +565,22 @@ impl FleetRuns {
 
     /// Every key under `prefix` (paginated), with its last-modified time in seconds.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.list_after(prefix, None).await
+    }
+
+    /// The same, from the first key after `after` (keys list in UTF-8 binary order).
+    async fn list_after(
+        &self,
+        prefix: &str,
+        after: Option<String>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
+            .set_start_after(after)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -659,9 +669,16 @@ impl FleetRuns {
     /// Runs with alerts not sent: their claim is missing while their newest object is older
     /// than `before` (unix seconds: its invocations are over), or it says the sending failed
     /// (then with its version, to take it over).
-    pub async fn unsent(&self, before: i64) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    /// Only runs named after `since` (a run's name starts with its time) are looked at, so
+    /// the listing stays small however many runs the bucket keeps.
+    pub async fn unsent(
+        &self,
+        before: i64,
+        since: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let mut runs: BTreeMap<String, (bool, i64, Option<String>)> = BTreeMap::new();
-        for (key, modified) in self.list(&self.prefix).await? {
+        let after = Some(format!("{}{since}", self.prefix));
+        for (key, modified) in self.list_after(&self.prefix, after).await? {
             let rest = &key[self.prefix.len()..];
             let Some((run, what)) = rest.split_once('/') else {
                 continue;
