@@ -55,7 +55,7 @@ impl Route {
 pub struct TestServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
-    /// Connections open now, and the most ever open at once.
+    /// Requests being answered now, and the most ever at once (`InFlight`).
     open: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
@@ -65,7 +65,17 @@ impl Drop for TestServer {
     }
 }
 
-async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, routes: &HashMap<String, Route>) {
+/// Requests being answered now, and the most ever at once: counted from the moment a
+/// request is read to the moment its answer starts, when the client is certainly still
+/// waiting (a count of open sockets would also see the ones a client has finished with but
+/// the server has not yet closed).
+type InFlight = Arc<(AtomicUsize, AtomicUsize)>;
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    routes: &HashMap<String, Route>,
+    counts: &InFlight,
+) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65536 {
@@ -74,6 +84,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, routes: &HashMap<Str
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+    let now = counts.0.fetch_add(1, Ordering::SeqCst) + 1;
+    counts.1.fetch_max(now, Ordering::SeqCst);
     let head = String::from_utf8_lossy(&buf);
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     let route = routes
@@ -91,6 +103,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, routes: &HashMap<Str
     }
     resp.push_str("\r\n");
     resp.push_str(&route.body);
+    counts.0.fetch_sub(1, Ordering::SeqCst);
     let _ = s.write_all(resp.as_bytes()).await;
     let _ = s.shutdown().await;
 }
@@ -134,24 +147,22 @@ impl TestServer {
                 let acceptor = acceptor.clone();
                 let counts = counts.clone();
                 tokio::spawn(async move {
-                    let now = counts.0.fetch_add(1, Ordering::SeqCst) + 1;
-                    counts.1.fetch_max(now, Ordering::SeqCst);
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(tcp).await {
-                                serve(tls, &routes).await;
+                                serve(tls, &routes, &counts).await;
                             }
                         }
-                        None => serve(tcp, &routes).await,
+                        None => serve(tcp, &routes, &counts).await,
                     }
-                    counts.0.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
         Self { addr, task, open }
     }
 
-    /// The most connections that were ever open at once.
+    /// The most requests ever answered at once (each probe is one connection and one
+    /// request: the most probes in flight at once).
     pub fn peak_connections(&self) -> usize {
         self.open.1.load(Ordering::SeqCst)
     }
