@@ -332,6 +332,28 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
         "{subjects:#?}"
     );
     assert_eq!(subjects[1], "[ecs-monitor] eu-west-1: 6 clusters UNHEALTHY");
+    // The overview page, written by the run's last invocation from every shard's summaries.
+    assert_eq!(
+        answer["fleet_page"],
+        "s3://ecs-monitor-state/ecs-health/.fleet/index.html"
+    );
+    let page = moto.ok(
+        "s3",
+        "get_object",
+        json!({"Bucket": BUCKET, "Key": "ecs-health/.fleet/index.html"}),
+    );
+    let html = page["Body"].as_str().unwrap();
+    assert_eq!(html.matches("<tr data-cluster=").count(), 12, "{html}");
+    assert_eq!(html.matches("data-status=\"unhealthy\"").count(), 7);
+    assert!(html.contains(
+        "<a href=\"../222222222222/eu-west-1/c2/status/index.html\">222222222222/eu-west-1/c2</a>"
+    ));
+    for c in &checked {
+        assert!(
+            keys.contains(&format!("{c}/status/index.html")),
+            "{c}'s own page"
+        );
+    }
     assert_eq!(
         moto.denials(),
         Vec::<Value>::new(),

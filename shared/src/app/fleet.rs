@@ -17,6 +17,7 @@ use crate::config::{
 use crate::health::group::{Outgoing, Pending, group};
 use crate::health::model::Alert;
 use crate::ports::{AwsError, ClusterDiscovery, Notifier, Publisher, ShardSender, StoreError};
+use crate::status::fleet::ClusterRow;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
@@ -37,6 +38,8 @@ pub struct Fleet<Src> {
     /// This function, for the shards past `CLUSTERS_PER_WORKER` (none outside Lambda: every
     /// cluster is checked here).
     shards: Option<SelfInvoker>,
+    /// The runs' outboxes, progress and the overview page.
+    runs: Arc<FleetRuns>,
     /// Where the clusters' alerts wait until the run sends them, grouped by region, and
     /// where they go (none without `ALERT_TOPIC_ARN`).
     alerts: Option<(Arc<FleetRuns>, Sns)>,
@@ -112,18 +115,26 @@ impl Shard {
 /// One cluster's outcome, or why it has none.
 pub struct ClusterRun {
     pub target: String,
+    pub region: String,
+    /// Its status page from the fleet's overview page.
+    pub page: Option<String>,
     pub result: Result<HealthRun, AppError>,
 }
 
 /// What one fleet run did.
 pub struct FleetRun {
     pub trigger: String,
+    /// When it ran.
+    pub now: OffsetDateTime,
     pub clusters: Vec<ClusterRun>,
     /// Messages this invocation published for the run's alerts (it sent them: it was the
     /// last of the run's invocations), or why it could not; none: another one sends them.
     pub alerts: Option<Result<usize, String>>,
     /// Earlier runs whose alerts this one sent (their sender had failed or died).
     pub swept: usize,
+    /// Where the fleet's overview page is (this invocation was the run's last), or why it
+    /// was not written.
+    pub overview: Option<Result<String, String>>,
     /// Shards handed to other invocations, and those that could not be (checked here).
     pub shards_sent: usize,
     pub shards_kept: usize,
@@ -152,6 +163,8 @@ impl FleetRun {
             "alert_messages": self.alerts.as_ref().and_then(|a| a.as_ref().ok()),
             "alerts_error": self.alerts.as_ref().and_then(|a| a.as_ref().err()),
             "earlier_runs_sent": self.swept,
+            "fleet_page": self.overview.as_ref().and_then(|p| p.as_ref().ok()),
+            "fleet_page_error": self.overview.as_ref().and_then(|p| p.as_ref().err()),
             "checked": self.clusters.len() - failed,
             "failed": failed,
             "clusters": clusters,
@@ -217,13 +230,12 @@ impl<Src: Source + Sync> Fleet<Src> {
         base: HealthConfig,
         home: aws_config::SdkConfig,
     ) -> Self {
-        let alerts = match (&base.state_bucket, &base.alert_topic_arn) {
-            (Some(bucket), Some(topic)) => Some((
-                Arc::new(FleetRuns::new(&home, bucket, &base.state_prefix)),
-                Sns::new(&home, topic),
-            )),
-            _ => None,
-        };
+        let bucket = base.state_bucket.clone().unwrap_or_default();
+        let runs = Arc::new(FleetRuns::new(&home, &bucket, &base.state_prefix));
+        let alerts = base
+            .alert_topic_arn
+            .as_ref()
+            .map(|topic| (runs.clone(), Sns::new(&home, topic)));
         Self {
             fleet,
             source,
@@ -231,6 +243,7 @@ impl<Src: Source + Sync> Fleet<Src> {
             home,
             sdks: Mutex::new(HashMap::new()),
             shards: None,
+            runs,
             alerts,
         }
     }
@@ -292,6 +305,8 @@ impl<Src: Source + Sync> Fleet<Src> {
                         Ok(names) => found.extend(names.into_iter().map(resolved)),
                         Err(e) => failed.push(ClusterRun {
                             target: resolved("*".into()).label(),
+                            region: region.clone(),
+                            page: None,
                             result: Err(AppError::Discovery(e)),
                         }),
                     }
@@ -349,25 +364,67 @@ impl<Src: Source + Sync> Fleet<Src> {
         app.run(trigger, now, run_id).await
     }
 
-    /// Marks `shards` of `run_key` done; the last invocation of the run sends its alerts.
-    async fn finish(
-        &self,
-        run_key: &str,
-        shards: &[usize],
-        of: usize,
-    ) -> Option<Result<usize, String>> {
-        let (runs, _) = self.alerts.as_ref()?;
+    /// Marks `shards` of `run_key` done, with the summaries of the clusters checked here; the
+    /// last invocation of the run writes the overview page and sends the run's alerts.
+    async fn finish(&self, run_key: &str, shards: &[usize], of: usize, run: &mut FleetRun) {
+        let rows: Vec<ClusterRow> = run
+            .clusters
+            .iter()
+            .map(|c| match &c.result {
+                Ok(h) => ClusterRow {
+                    label: c.target.clone(),
+                    region: c.region.clone(),
+                    overall: Some(h.outcome.state.overall.as_str().to_string()),
+                    issue: h.outcome.state.issues.first().cloned(),
+                    page: c.page.clone(),
+                },
+                Err(e) => ClusterRow {
+                    label: c.target.clone(),
+                    region: c.region.clone(),
+                    overall: None,
+                    issue: Some(e.to_string()),
+                    page: None,
+                },
+            })
+            .collect();
         let mut done = 0;
-        for i in shards {
-            match runs.done(run_key, *i).await {
-                Ok(n) => done = n,
-                Err(e) => return Some(Err(format!("the run's progress was not recorded: {e}"))),
+        for (n, i) in shards.iter().enumerate() {
+            // This invocation's rows go with its first marker.
+            let body = if n == 0 { &rows[..] } else { &[] };
+            match self
+                .runs
+                .done(run_key, *i, serde_json::to_vec(body).unwrap_or_default())
+                .await
+            {
+                Ok(count) => done = count,
+                Err(e) => {
+                    let e = format!("the run's progress was not recorded: {e}");
+                    run.alerts = self.alerts.as_ref().map(|_| Err(e.clone()));
+                    run.overview = Some(Err(e));
+                    return;
+                }
             }
         }
         if done < of {
-            return None;
+            return;
         }
-        self.send(run_key, None).await
+        run.overview = Some(self.overview(run_key, run.now).await);
+        run.alerts = self.send(run_key, None).await;
+    }
+
+    /// The overview page of the run, from its shards' summaries.
+    async fn overview(&self, run_key: &str, now: OffsetDateTime) -> Result<String, String> {
+        let mut rows: Vec<ClusterRow> = Vec::new();
+        for bytes in self
+            .runs
+            .summaries(run_key)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            rows.extend(serde_json::from_slice::<Vec<ClusterRow>>(&bytes).unwrap_or_default());
+        }
+        let html = crate::status::fleet::render(&rows, now);
+        self.runs.put_page(html).await.map_err(|e| e.to_string())
     }
 
     /// Sends `run_key`'s alerts, grouped by region, if this invocation claims them first.
@@ -505,10 +562,10 @@ impl<Src: Source + Sync> Fleet<Src> {
             _ => here = targets,
         }
         let mut run = self.check_all(&here, trigger, now, run_id, &run_key).await;
-        run.alerts = self.finish(&run_key, &mine, of).await;
-        run.swept = swept;
         run.clusters.extend(failed);
         run.clusters.sort_by(|a, b| a.target.cmp(&b.target));
+        self.finish(&run_key, &mine, of, &mut run).await;
+        run.swept = swept;
         run.shards_sent = sent;
         run.shards_kept = kept;
         run
@@ -520,7 +577,8 @@ impl<Src: Source + Sync> Fleet<Src> {
         let mut run = self
             .check_all(&shard.targets, &shard.trigger, now, run_id, &shard.run)
             .await;
-        run.alerts = self.finish(&shard.run, &[shard.index], shard.of).await;
+        self.finish(&shard.run, &[shard.index], shard.of, &mut run)
+            .await;
         run
     }
 
@@ -541,6 +599,15 @@ impl<Src: Source + Sync> Fleet<Src> {
                 }
                 ClusterRun {
                     target: r.label(),
+                    region: r.region.clone(),
+                    // From `<StatePrefix>.fleet/index.html` to the cluster's own page.
+                    page: result.is_ok().then(|| {
+                        format!(
+                            "../{}{}/status/index.html",
+                            r.key_segment(),
+                            aws::short_name(&r.cluster)
+                        )
+                    }),
                     result,
                 }
             })
@@ -560,6 +627,8 @@ impl<Src: Source + Sync> Fleet<Src> {
             shards_kept: 0,
             alerts: None,
             swept: 0,
+            overview: None,
+            now,
         }
     }
 }

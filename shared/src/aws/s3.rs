@@ -540,14 +540,18 @@ impl StopLog for ReportStore {
     }
 }
 
-/// A fleet run's outbox in the state bucket, `<StatePrefix>fleet/runs/<run>/`: the alerts
-/// its clusters decided (`alerts/`), the invocations done with it (`done/<shard>`), and the
-/// claim of whoever sends its alerts (`sent`, written with If-None-Match, then settled).
+/// A fleet run's outbox in the state bucket, `<StatePrefix>.fleet/runs/<run>/` (a `.` no
+/// cluster name has): the alerts its clusters decided (`alerts/`), the invocations done with
+/// it with their clusters' summaries (`done/<shard>`), and the claim of whoever sends its
+/// alerts (`sent`, written with If-None-Match, then settled); and the fleet's overview page,
+/// `<StatePrefix>.fleet/index.html`.
 pub struct FleetRuns {
     client: aws_sdk_s3::Client,
     bucket: String,
-    /// `<StatePrefix>fleet/runs/`.
+    /// `<StatePrefix>.fleet/runs/`.
     prefix: String,
+    /// `<StatePrefix>.fleet/index.html`.
+    page: String,
 }
 
 impl FleetRuns {
@@ -555,7 +559,8 @@ impl FleetRuns {
         Self {
             client: client(sdk),
             bucket: bucket.to_string(),
-            prefix: format!("{state_prefix}fleet/runs/"),
+            prefix: format!("{state_prefix}.fleet/runs/"),
+            page: format!("{state_prefix}.fleet/index.html"),
         }
     }
 
@@ -612,16 +617,46 @@ impl FleetRuns {
         .await
     }
 
-    /// Marks shard `index` of `run` done; the number of shards done so far.
-    pub async fn done(&self, run: &str, index: usize) -> Result<usize, StoreError> {
+    /// Marks shard `index` of `run` done, with its clusters' summaries; the number of shards
+    /// done so far.
+    pub async fn done(
+        &self,
+        run: &str,
+        index: usize,
+        summary: Vec<u8>,
+    ) -> Result<usize, StoreError> {
         put_json(
             &self.client,
             &self.bucket,
             &self.key(run, &format!("done/{index}")),
-            b"{}".to_vec(),
+            summary,
         )
         .await?;
         Ok(self.list(&self.key(run, "done/")).await?.len())
+    }
+
+    /// The summaries the shards of `run` left.
+    pub async fn summaries(&self, run: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for (key, _) in self.list(&self.key(run, "done/")).await? {
+            if let Some((bytes, _)) = get_object(&self.client, &self.bucket, &key).await? {
+                out.push(bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes the fleet's overview page; where it is.
+    pub async fn put_page(&self, html: String) -> Result<String, StoreError> {
+        put_typed(
+            &self.client,
+            &self.bucket,
+            &self.page,
+            html.into_bytes(),
+            "text/html; charset=utf-8",
+        )
+        .await?;
+        Ok(format!("s3://{}/{}", self.bucket, self.page))
     }
 
     /// Claims sending `run`'s alerts: `Conflict` when another invocation has. `expected`: the

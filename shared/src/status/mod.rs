@@ -1,6 +1,7 @@
 //! The status page: a rollup each health check updates (`rollup`), the page rendered from
 //! it (`page`), the report index diagnose keeps for it, and what both pages share (`html`).
 
+pub mod fleet;
 pub mod html;
 pub mod page;
 pub mod rollup;
