@@ -276,6 +276,9 @@ class StrictLayer:
                 body = self.strip_json_attributes(body, form)
                 topic = (form.get("TopicArn") or form.get("TargetArn") or [""])[0]
                 return body, [Check("sns:Publish", topic)], None
+            if service == "sts" and action == "GetCallerIdentity":
+                # "No permissions are required to perform this operation" (STS API reference).
+                return body, [], None
             if service == "sts" and action == "AssumeRole":
                 # Authorized on the role (IAM service authorization reference, STS: role).
                 return body, [Check("sts:AssumeRole", (form.get("RoleArn") or [""])[0])], None

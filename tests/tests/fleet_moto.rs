@@ -83,6 +83,7 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
     ]);
     let env: HashMap<&str, &str> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let fleet = Fleet::with_home(env, sdk_as(&moto.endpoint, HEALTH_CHECK).await)
+        .await
         .unwrap()
         .unwrap();
     let run = fleet.run("schedule", T0, "r1").await;
@@ -157,12 +158,15 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
         heads,
         [
             "[ecs-monitor] 111111111111.us-east-1.orders-20261129T140000Z DEGRADED",
-            "[ecs-monitor] eu-west-1.prod-20261129T140000Z UNHEALTHY",
-            "[ecs-monitor] ghost-20261129T140000Z DEGRADED",
+            "[ecs-monitor] 123456789012.eu-west-1.prod-20261129T140000Z UNHEALTHY",
+            "[ecs-monitor] 123456789012.us-east-1.ghost-20261129T140000Z DEGRADED",
         ],
         "{subjects:#?}"
     );
-    assert_eq!(eu["label"], "eu-west-1/prod");
+    assert_eq!(
+        eu["label"], "123456789012/eu-west-1/prod",
+        "each alert names account, region and cluster"
+    );
     assert_eq!(
         moto.denials(),
         Vec::<Value>::new(),
@@ -242,6 +246,7 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
         "health-check",
     );
     let fleet = Fleet::with_home(env, sdk_as(&moto.endpoint, HEALTH_CHECK).await)
+        .await
         .unwrap()
         .unwrap()
         .with_shards(invoker);
@@ -375,7 +380,10 @@ async fn alerts_a_run_could_not_send_are_sent_by_a_later_run() {
         ("ALERT_TOPIC_ARN", topic),
         ("FAILURE_THRESHOLD", "1"),
     ]);
-    let fleet = Fleet::with_home(env, moto.sdk().await).unwrap().unwrap();
+    let fleet = Fleet::with_home(env, moto.sdk().await)
+        .await
+        .unwrap()
+        .unwrap();
     // Real time: a run is "over" by the S3 times of its objects.
     let now = time::OffsetDateTime::now_utc();
     let first = fleet.run("schedule", now, "first").await.answer();

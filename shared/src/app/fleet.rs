@@ -40,9 +40,32 @@ pub struct Fleet<Src> {
     shards: Option<SelfInvoker>,
     /// The runs' outboxes, progress and the overview page.
     runs: Arc<FleetRuns>,
+    /// The deployment's own account (STS GetCallerIdentity at cold start), which names its
+    /// clusters; `None` when it could not be learnt (they are then named without it).
+    home_account: Option<String>,
     /// Where the clusters' alerts wait until the run sends them, grouped by region, and
     /// where they go (none without `ALERT_TOPIC_ARN`).
     alerts: Option<(Arc<FleetRuns>, Sns)>,
+}
+
+/// The account of the deployment's credentials: GetCallerIdentity, which needs no permission
+/// ("GetCallerIdentity", STS API reference). Not learnt: logged, and the clusters of this
+/// account are named without it.
+async fn caller_account(sdk: &aws_config::SdkConfig) -> Option<String> {
+    match aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(out) => out.account().map(str::to_string),
+        Err(e) => {
+            tracing::warn!(
+                "the deployment's account is unknown (sts:GetCallerIdentity: {}); its clusters are named without it",
+                aws::describe(&e)
+            );
+            None
+        }
+    }
 }
 
 /// A run's alerts older than this without a sender are sent by a later run: longer than
@@ -192,6 +215,7 @@ impl<Src: Source + Sync> Fleet<Src> {
         let home = aws::sdk_config(&base.region).await;
         let function = source.get("AWS_LAMBDA_FUNCTION_NAME")?;
         let mut fleet = Self::build(fleet, source, base, home);
+        fleet.home_account = caller_account(&fleet.home).await;
         if let Some(f) = function {
             fleet.shards = Some(SelfInvoker::new(&fleet.home, &f));
         }
@@ -206,12 +230,17 @@ impl<Src: Source + Sync> Fleet<Src> {
 
     /// The same with the deployment's SDK configuration given (its endpoint and credentials
     /// are every target's, but for the region and an assumed role).
-    pub fn with_home(source: Src, home: aws_config::SdkConfig) -> Result<Option<Self>, AppError> {
+    pub async fn with_home(
+        source: Src,
+        home: aws_config::SdkConfig,
+    ) -> Result<Option<Self>, AppError> {
         let Some(fleet) = FleetConfig::from_env(&source)? else {
             return Ok(None);
         };
         let base = Self::base(&source)?;
-        Ok(Some(Self::build(fleet, source, base, home)))
+        let mut fleet = Self::build(fleet, source, base, home);
+        fleet.home_account = caller_account(&fleet.home).await;
+        Ok(Some(fleet))
     }
 
     fn base(source: &Src) -> Result<HealthConfig, AppError> {
@@ -243,6 +272,7 @@ impl<Src: Source + Sync> Fleet<Src> {
             home,
             sdks: Mutex::new(HashMap::new()),
             shards: None,
+            home_account: None,
             runs,
             alerts,
         }
@@ -339,8 +369,9 @@ impl<Src: Source + Sync> Fleet<Src> {
                 ),
             ]),
         })?;
-        if r.label() != r.cluster {
-            cfg.label = Some(r.label());
+        let name = r.display(self.home_account.as_deref());
+        if name != r.cluster {
+            cfg.label = Some(name.clone());
         }
         let sdk = self.sdk(r.account.as_deref(), &r.region).await;
         let m = HealthCheck::member(cfg, &self.home, &sdk)?;
@@ -348,7 +379,7 @@ impl<Src: Source + Sync> Fleet<Src> {
             (Some((runs, _)), Some(_)) => Some(Outbox {
                 runs: runs.clone(),
                 run: run_key.to_string(),
-                label: r.label(),
+                label: name.clone(),
                 region: r.region.clone(),
             }),
             _ => None,

@@ -55,6 +55,16 @@ impl Resolved {
         }
     }
 
+    /// `account/region/cluster` in full, the deployment's own account (`home`, when known)
+    /// for a cluster of this account: what its alerts, incidents, metrics and pages are
+    /// named, so that each names account, region and cluster.
+    pub fn display(&self, home: Option<&str>) -> String {
+        match self.account.as_deref().or(home) {
+            Some(a) => format!("{a}/{}/{}", self.region, self.cluster),
+            None => self.label(),
+        }
+    }
+
     /// The key segment its state and reports live under, after the prefix: none for a plain
     /// `cluster` (the single-cluster layout, unchanged), else `region/` or `account/region/`,
     /// so that clusters of the same name in two regions or accounts never share a state.
