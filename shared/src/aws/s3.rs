@@ -637,8 +637,13 @@ impl FleetRuns {
 
     /// The summaries the shards of `run` left.
     pub async fn summaries(&self, run: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read_all(run, "done/").await
+    }
+
+    /// Every object of `run` under `dir`.
+    async fn read_all(&self, run: &str, dir: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::new();
-        for (key, _) in self.list(&self.key(run, "done/")).await? {
+        for (key, _) in self.list(&self.key(run, dir)).await? {
             if let Some((bytes, _)) = get_object(&self.client, &self.bucket, &key).await? {
                 out.push(bytes);
             }
@@ -692,13 +697,7 @@ impl FleetRuns {
 
     /// The alerts kept for `run`.
     pub async fn alerts(&self, run: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut out = Vec::new();
-        for (key, _) in self.list(&self.key(run, "alerts/")).await? {
-            if let Some((bytes, _)) = get_object(&self.client, &self.bucket, &key).await? {
-                out.push(bytes);
-            }
-        }
-        Ok(out)
+        self.read_all(run, "alerts/").await
     }
 
     /// Runs with alerts not sent: their claim is missing while their newest object is older
