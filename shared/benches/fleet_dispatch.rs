@@ -34,6 +34,14 @@ struct Calls {
     sns: AtomicU64,
 }
 
+impl Calls {
+    /// ECS, ELB, S3 GET, S3 PUT, SNS so far.
+    fn snapshot(&self) -> [u64; 5] {
+        [&self.ecs, &self.elb, &self.s3_get, &self.s3_put, &self.sns]
+            .map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
 fn add(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
@@ -208,23 +216,9 @@ fn main() {
         ("first run (no state yet)", t0),
         ("steady run", t0 + time::Duration::minutes(5)),
     ] {
-        let before = [
-            &calls.ecs,
-            &calls.elb,
-            &calls.s3_get,
-            &calls.s3_put,
-            &calls.sns,
-        ]
-        .map(|c| c.load(Ordering::Relaxed));
+        let before = calls.snapshot();
         let (wall, slowest, failing) = rt.block_on(dispatch(&stores, &ecs, &calls, at));
-        let after = [
-            &calls.ecs,
-            &calls.elb,
-            &calls.s3_get,
-            &calls.s3_put,
-            &calls.sns,
-        ]
-        .map(|c| c.load(Ordering::Relaxed));
+        let after = calls.snapshot();
         let per = |k: usize| (after[k] - before[k]) as f64 / CLUSTERS as f64;
         println!(
             "{label}: {CLUSTERS} clusters × {SERVICES} services in {} invocations of {PER_WORKER}: \

@@ -664,7 +664,13 @@ where
             let (mut index, version) = match store.get_record(INDEX_NAME).await? {
                 None => (ReportIndex::default(), None),
                 // An index that cannot be read is started again: it only lists reports.
-                Some((bytes, v)) => (serde_json::from_slice(&bytes).unwrap_or_default(), Some(v)),
+                Some((bytes, v)) => {
+                    let index = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                        tracing::warn!("the report index is unreadable, started again: {e}");
+                        ReportIndex::default()
+                    });
+                    (index, Some(v))
+                }
             };
             index.add(entry.clone());
             let body = serde_json::to_vec(&index).unwrap_or_default();

@@ -68,6 +68,17 @@ async fn caller_account(sdk: &aws_config::SdkConfig) -> Option<String> {
     }
 }
 
+/// Settles a run's claim with `outcome`. A claim left unsettled reads as a sender that died:
+/// a later run sends the alerts again, so the failure is said.
+async fn settle(runs: &FleetRuns, run_key: &str, version: &str, outcome: Value) {
+    if let Err(e) = runs.settle(run_key, version, &outcome).await {
+        tracing::warn!(
+            run = run_key,
+            "the run's sending was not recorded ({outcome}): {e}; a later run may send its alerts again"
+        );
+    }
+}
+
 /// A run's alerts older than this without a sender are sent by a later run: longer than
 /// any invocation of the run lasts (the function's timeout is 2 minutes).
 const UNSENT_AFTER_SECONDS: i64 = 15 * 60;
@@ -452,7 +463,13 @@ impl<Src: Source + Sync> Fleet<Src> {
             .await
             .map_err(|e| e.to_string())?
         {
-            rows.extend(serde_json::from_slice::<Vec<ClusterRow>>(&bytes).unwrap_or_default());
+            match serde_json::from_slice::<Vec<ClusterRow>>(&bytes) {
+                Ok(r) => rows.extend(r),
+                Err(e) => tracing::warn!(
+                    run = run_key,
+                    "a shard's summary is unreadable, left out of the overview: {e}"
+                ),
+            }
         }
         let html = crate::status::fleet::render(&rows, now);
         self.runs.put_page(html).await.map_err(|e| e.to_string())
@@ -469,12 +486,19 @@ impl<Src: Source + Sync> Fleet<Src> {
         let pending: Vec<Pending> = match runs.alerts(run_key).await {
             Ok(all) => all
                 .iter()
-                .filter_map(|b| serde_json::from_slice(b).ok())
+                .filter_map(|b| {
+                    serde_json::from_slice(b)
+                        .map_err(|e| {
+                            tracing::error!(
+                                run = run_key,
+                                "an outbox alert is unreadable, not sent: {e}"
+                            )
+                        })
+                        .ok()
+                })
                 .collect(),
             Err(e) => {
-                let _ = runs
-                    .settle(run_key, &version, &json!({"failed": e.to_string()}))
-                    .await;
+                settle(runs, run_key, &version, json!({"failed": e.to_string()})).await;
                 return Some(Err(e.to_string()));
             }
         };
@@ -486,24 +510,24 @@ impl<Src: Source + Sync> Fleet<Src> {
             };
             if let Err(e) = result {
                 // A later run sends them again (those already out, a second time).
-                let _ = runs
-                    .settle(
-                        run_key,
-                        &version,
-                        &json!({"failed": e.to_string(), "sent": sent}),
-                    )
-                    .await;
+                settle(
+                    runs,
+                    run_key,
+                    &version,
+                    json!({"failed": e.to_string(), "sent": sent}),
+                )
+                .await;
                 return Some(Err(format!("alerts not sent, a later run retries: {e}")));
             }
             sent += 1;
         }
-        let _ = runs
-            .settle(
-                run_key,
-                &version,
-                &json!({"alerts": count, "messages": sent}),
-            )
-            .await;
+        settle(
+            runs,
+            run_key,
+            &version,
+            json!({"alerts": count, "messages": sent}),
+        )
+        .await;
         tracing::info!(
             run = run_key,
             alerts = count,
