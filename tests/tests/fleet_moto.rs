@@ -417,3 +417,75 @@ async fn alerts_a_run_could_not_send_are_sent_by_a_later_run() {
         "{subjects:?}"
     );
 }
+
+/// A shard Lambda retries after its run's alerts went out (its first attempt died, the run
+/// was swept): its alert is not lost, a later run sends it, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shard_retried_after_its_run_was_sent_has_its_alert_sent_by_a_later_run() {
+    let moto = Moto::start();
+    cluster(&moto, None, "us-east-1", "prod", 2, json!([]));
+    cluster(&moto, None, "us-east-1", "late", 0, json!([]));
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.subscribe_queue(&topic, "alerts");
+    let env = HashMap::from([
+        ("ECS_CLUSTERS", "prod"),
+        ("STATE_BUCKET", BUCKET),
+        ("ALERT_TOPIC_ARN", topic.as_str()),
+        ("FAILURE_THRESHOLD", "1"),
+    ]);
+    let fleet = Fleet::with_home(env, moto.sdk().await)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let first = fleet.run("schedule", now, "first").await.answer();
+    assert_eq!(first["alert_messages"], 0, "{first}");
+    // The retried shard of that run, with a failing cluster.
+    let shard = ecs_monitor::app::Shard {
+        run: format!("{}-first", ecs_monitor::timefmt::compact(now)),
+        index: 0,
+        of: 1,
+        trigger: "schedule".into(),
+        targets: vec![ecs_monitor::config::Resolved {
+            account: None,
+            region: "us-east-1".into(),
+            cluster: "late".into(),
+            explicit_region: false,
+        }],
+    };
+    let late = fleet.run_shard(&shard, now, "retry").await.answer();
+    assert_eq!(
+        late["clusters"][0]["alerts_published"],
+        json!(["health.unhealthy"]),
+        "decided, kept: {late}"
+    );
+    assert_eq!(
+        late["alert_messages"],
+        Value::Null,
+        "the run was sent: {late}"
+    );
+    assert!(moto.drain_queue(&queue).is_empty());
+    let next = fleet
+        .run("schedule", now + time::Duration::minutes(5), "next")
+        .await
+        .answer();
+    assert_eq!(next["earlier_runs_sent"], 1, "{next}");
+    let subjects: Vec<String> = moto
+        .drain_queue(&queue)
+        .iter()
+        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    assert!(subjects[0].contains("late"), "{subjects:?}");
+    // Sent once: the run after does not send it again.
+    let after = fleet
+        .run("schedule", now + time::Duration::minutes(10), "after")
+        .await
+        .answer();
+    assert_eq!(after["earlier_runs_sent"], 0, "{after}");
+    assert!(moto.drain_queue(&queue).is_empty());
+}

@@ -7,7 +7,7 @@
 
 use super::{AppError, HealthCheck, HealthRun};
 use crate::aws::lambda::SelfInvoker;
-use crate::aws::s3::FleetRuns;
+use crate::aws::s3::{FleetRuns, Unsent};
 use crate::aws::sns::Sns;
 use crate::aws::{self, ecs::Ecs};
 use crate::config::{
@@ -100,20 +100,10 @@ impl Notifier for Outbox {
             region: self.region.clone(),
             alert: alert.clone(),
         };
-        let name: String = format!("{}_{}", self.label, alert.id)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
         self.runs
             .put_alert(
                 &self.run,
-                &name,
+                &pending.outbox_name(),
                 serde_json::to_vec(&pending).unwrap_or_default(),
             )
             .await
@@ -475,18 +465,28 @@ impl<Src: Source + Sync> Fleet<Src> {
         self.runs.put_page(html).await.map_err(|e| e.to_string())
     }
 
-    /// Sends `run_key`'s alerts, grouped by region, if this invocation claims them first.
-    async fn send(&self, run_key: &str, expected: Option<&str>) -> Option<Result<usize, String>> {
+    /// Sends `run_key`'s alerts, grouped by region, if this invocation claims them first;
+    /// `takeover`: the claim of an earlier attempt, whose sent alerts are not sent again.
+    /// The settled claim lists every alert sent, so that one written later (a shard Lambda
+    /// retried after the run's alerts went out) is found and sent by a later run.
+    async fn send(
+        &self,
+        run_key: &str,
+        takeover: Option<&Unsent>,
+    ) -> Option<Result<usize, String>> {
         let (runs, sns) = self.alerts.as_ref()?;
+        let expected = takeover.and_then(|t| t.version.as_deref());
         let version = match runs.claim(run_key, expected).await {
             Ok(v) => v,
             Err(StoreError::Conflict) => return None,
             Err(e) => return Some(Err(e.to_string())),
         };
+        let mut done: Vec<String> = takeover.map(|t| t.sent.clone()).unwrap_or_default();
         let pending: Vec<Pending> = match runs.alerts(run_key).await {
             Ok(all) => all
                 .iter()
-                .filter_map(|b| {
+                .filter(|(name, _)| !done.contains(name))
+                .filter_map(|(_, b)| {
                     serde_json::from_slice(b)
                         .map_err(|e| {
                             tracing::error!(
@@ -498,7 +498,13 @@ impl<Src: Source + Sync> Fleet<Src> {
                 })
                 .collect(),
             Err(e) => {
-                settle(runs, run_key, &version, json!({"failed": e.to_string()})).await;
+                settle(
+                    runs,
+                    run_key,
+                    &version,
+                    json!({"failed": e.to_string(), "sent_alerts": done}),
+                )
+                .await;
                 return Some(Err(e.to_string()));
             }
         };
@@ -506,26 +512,27 @@ impl<Src: Source + Sync> Fleet<Src> {
         for o in group(pending, self.fleet.group_min, run_key) {
             let result = match &o {
                 Outgoing::One(p) => sns.publish(&p.alert, &p.cluster).await,
-                Outgoing::Regional(n) => sns.publish_json(&n.subject, n.document()).await,
+                Outgoing::Regional(n, _) => sns.publish_json(&n.subject, n.document()).await,
             };
             if let Err(e) = result {
-                // A later run sends them again (those already out, a second time).
+                // A later run sends the rest.
                 settle(
                     runs,
                     run_key,
                     &version,
-                    json!({"failed": e.to_string(), "sent": sent}),
+                    json!({"failed": e.to_string(), "sent": sent, "sent_alerts": done}),
                 )
                 .await;
                 return Some(Err(format!("alerts not sent, a later run retries: {e}")));
             }
+            done.extend(o.names());
             sent += 1;
         }
         settle(
             runs,
             run_key,
             &version,
-            json!({"alerts": count, "messages": sent}),
+            json!({"alerts": count, "messages": sent, "sent_alerts": done}),
         )
         .await;
         tracing::info!(
@@ -554,8 +561,8 @@ impl<Src: Source + Sync> Fleet<Src> {
             }
         };
         let mut swept = 0;
-        for (run, version) in unsent {
-            if let Some(Ok(_)) = self.send(&run, version.as_deref()).await {
+        for u in unsent {
+            if let Some(Ok(_)) = self.send(&u.run, Some(&u)).await {
                 swept += 1;
             }
         }

@@ -642,10 +642,22 @@ impl FleetRuns {
 
     /// Every object of `run` under `dir`.
     async fn read_all(&self, run: &str, dir: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .read_named(run, dir)
+            .await?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    /// The same with each object's name (its key after `dir`, without `.json`).
+    async fn read_named(&self, run: &str, dir: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let prefix = self.key(run, dir);
         let mut out = Vec::new();
-        for (key, _) in self.list(&self.key(run, dir)).await? {
+        for (key, _) in self.list(&prefix).await? {
             if let Some((bytes, _)) = get_object(&self.client, &self.bucket, &key).await? {
-                out.push(bytes);
+                let name = key[prefix.len()..].trim_end_matches(".json").to_string();
+                out.push((name, bytes));
             }
         }
         Ok(out)
@@ -695,62 +707,102 @@ impl FleetRuns {
         .map(|_| ())
     }
 
-    /// The alerts kept for `run`.
-    pub async fn alerts(&self, run: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.read_all(run, "alerts/").await
+    /// The alerts kept for `run`, each with its name.
+    pub async fn alerts(&self, run: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.read_named(run, "alerts/").await
     }
 
     /// Runs with alerts not sent: their claim is missing while their newest object is older
-    /// than `before` (unix seconds: its invocations are over), or it says the sending failed
-    /// (then with its version, to take it over).
+    /// than `before` (unix seconds: its invocations are over); or it says the sending failed,
+    /// or its sender died (still "sending" when the run is over); or it was settled without
+    /// an alert that came later (a shard Lambda retried after the run's alerts went out).
+    /// The last three with the claim's version, to take it over, and the alerts it sent.
     /// Only runs named after `since` (a run's name starts with its time) are looked at, so
     /// the listing stays small however many runs the bucket keeps.
-    pub async fn unsent(
-        &self,
-        before: i64,
-        since: &str,
-    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        let mut runs: BTreeMap<String, (bool, i64, Option<String>)> = BTreeMap::new();
+    pub async fn unsent(&self, before: i64, since: &str) -> Result<Vec<Unsent>, StoreError> {
+        #[derive(Default)]
+        struct Seen {
+            alerts: Vec<String>,
+            newest: i64,
+            sent: Option<String>,
+        }
+        let mut runs: BTreeMap<String, Seen> = BTreeMap::new();
         let after = Some(format!("{}{since}", self.prefix));
         for (key, modified) in self.list_after(&self.prefix, after).await? {
             let rest = &key[self.prefix.len()..];
             let Some((run, what)) = rest.split_once('/') else {
                 continue;
             };
-            let e = runs.entry(run.to_string()).or_insert((false, 0, None));
-            e.1 = e.1.max(modified);
-            if what.starts_with("alerts/") {
-                e.0 = true;
+            let e = runs.entry(run.to_string()).or_default();
+            e.newest = e.newest.max(modified);
+            if let Some(name) = what.strip_prefix("alerts/") {
+                e.alerts.push(name.trim_end_matches(".json").to_string());
             }
             if what == "sent" {
-                e.2 = Some(key.clone());
+                e.sent = Some(key.clone());
             }
         }
         let mut out = Vec::new();
-        for (run, (has_alerts, newest, sent)) in runs {
-            if !has_alerts {
+        for (run, seen) in runs {
+            if seen.alerts.is_empty() {
                 continue;
             }
-            match sent {
-                None if newest < before => out.push((run, None)),
-                None => {}
-                Some(key) => {
-                    if let Some((bytes, Some(version))) =
-                        get_object(&self.client, &self.bucket, &key).await?
-                        // A failed sending, or one whose sender died (still "sending"
-                        // when the run is over).
-                        && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| {
-                            v.get("failed").is_some()
-                                || (v.get("sending").is_some() && newest < before)
-                        })
-                    {
-                        out.push((run, Some(version)));
-                    }
+            let Some(key) = seen.sent else {
+                if seen.newest < before {
+                    out.push(Unsent {
+                        run,
+                        version: None,
+                        sent: Vec::new(),
+                    });
                 }
+                continue;
+            };
+            let Some((bytes, Some(version))) = get_object(&self.client, &self.bucket, &key).await?
+            else {
+                continue;
+            };
+            let Ok(claim) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                continue;
+            };
+            let sent = sent_alerts(&claim);
+            let takeover = claim.get("failed").is_some()
+                || (claim.get("sending").is_some() && seen.newest < before)
+                // A claim from before the sent alerts were recorded lists none: left alone.
+                || (claim.get("sent_alerts").is_some()
+                    && seen.alerts.iter().any(|a| !sent.contains(a)));
+            if takeover {
+                out.push(Unsent {
+                    run,
+                    version: Some(version),
+                    sent,
+                });
             }
         }
         Ok(out)
     }
+}
+
+/// A run whose alerts are not all sent (`FleetRuns::unsent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    pub run: String,
+    /// The version of the claim to take over; none: nobody claimed the run.
+    pub version: Option<String>,
+    /// The alerts already sent, by name: not sent again.
+    pub sent: Vec<String>,
+}
+
+/// The names of the alerts a settled claim says were sent.
+pub fn sent_alerts(claim: &serde_json::Value) -> Vec<String> {
+    claim
+        .get("sent_alerts")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A presigned GET of `s3://bucket/key`, valid for `expires` (SigV4 presigned URLs last at

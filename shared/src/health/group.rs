@@ -28,8 +28,34 @@ pub struct Pending {
 pub enum Outgoing {
     /// A cluster's own alert, as it was decided (boxed: an alert is large).
     One(Box<Pending>),
-    /// One alert for a region.
-    Regional(Box<Notification>),
+    /// One alert for a region, and the outbox names of the alerts it stands for.
+    Regional(Box<Notification>, Vec<String>),
+}
+
+impl Pending {
+    /// Its name in the run's outbox: unique per cluster and decision, safe in an S3 key.
+    pub fn outbox_name(&self) -> String {
+        format!("{}_{}", self.label, self.alert.id)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+}
+
+impl Outgoing {
+    /// The outbox names of the alerts this message stands for.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Outgoing::One(p) => vec![p.outbox_name()],
+            Outgoing::Regional(_, names) => names.clone(),
+        }
+    }
 }
 
 /// Which alerts group: a region's failures together (degraded or unhealthy), its recoveries
@@ -57,9 +83,11 @@ pub fn group(mut pending: Vec<Pending>, min: usize, run: &str) -> Vec<Outgoing> 
     }
     for ((region, k), members) in groups {
         if members.len() >= min.max(2) {
-            out.push(Outgoing::Regional(Box::new(regional(
-                &region, k, &members, run,
-            ))));
+            let names = members.iter().map(Pending::outbox_name).collect();
+            out.push(Outgoing::Regional(
+                Box::new(regional(&region, k, &members, run)),
+                names,
+            ));
         } else {
             out.extend(members.into_iter().map(|m| Outgoing::One(Box::new(m))));
         }
@@ -225,7 +253,7 @@ mod tests {
         for o in &out {
             match o {
                 Outgoing::One(p) => ones.push(p.label.as_str()),
-                Outgoing::Regional(n) => regional.push(n),
+                Outgoing::Regional(n, _) => regional.push(n),
             }
         }
         ones.sort();
@@ -263,10 +291,17 @@ mod tests {
         use Overall::*;
         let rec = |l: &str| pending(l, "us-east-1", HealthRecovered, Healthy);
         let out = group(vec![rec("x"), rec("y"), rec("z")], 3, "r");
-        let [Outgoing::Regional(n)] = &out[..] else {
+        let [Outgoing::Regional(n, names)] = &out[..] else {
             panic!("{out:?}")
         };
         assert_eq!(n.subject, "[ecs-monitor] us-east-1: 3 clusters RECOVERED");
+        // What the message stands for, by outbox name: a late alert is told apart by it.
+        assert_eq!(names.len(), 3);
+        assert!(
+            names[0].starts_with("x_") && !names[0].contains('/'),
+            "{names:?}"
+        );
+        assert_eq!(out[0].names(), *names);
         assert_eq!(
             group(vec![rec("x")], 1, "r").len(),
             1,
