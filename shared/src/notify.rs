@@ -172,6 +172,11 @@ pub struct Message {
     pub event: Event,
     #[serde(default)]
     pub cluster: String,
+    /// The cluster's region, and its account in a fleet: diagnose finds the cluster by them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     #[serde(default)]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +219,8 @@ impl Message {
             id: None,
             event,
             cluster: cluster.into(),
+            region: None,
+            account: None,
             status: status.into(),
             incident_id: None,
             services: Vec::new(),

@@ -43,6 +43,8 @@ fn alert(event: Event, services: &[&str]) -> Alert {
         ),
         claimed_by: None,
         claimed_at: None,
+        region: Some("eu-west-1".into()),
+        account: Some("111122223333".into()),
     }
 }
 

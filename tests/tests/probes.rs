@@ -35,6 +35,7 @@ fn evaluate_tls(obs: ecs_monitor::health::TlsObservation) -> (Status, Option<Str
     let ctx = Context {
         cluster: "prod",
         label: None,
+        account: None,
         region: "us-east-1",
         thresholds: Thresholds::default(),
     };
@@ -269,6 +270,7 @@ async fn twenty_slow_endpoints_are_probed_concurrently() {
     let ctx = Context {
         cluster: "prod",
         label: None,
+        account: None,
         region: "us-east-1",
         thresholds: Thresholds::default(),
     };

@@ -5,7 +5,7 @@
 //! another account; the state and the alerts stay in the deployment's account. One
 //! cluster's failure (missing, access denied) is that cluster's answer and hides no other.
 
-use super::{AppError, HealthCheck, HealthRun};
+use super::{AppError, HealthCheck, HealthRun, accounts::Accounts};
 use crate::aws::lambda::SelfInvoker;
 use crate::aws::s3::{FleetRuns, Unsent};
 use crate::aws::sns::Sns;
@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
 
 /// The fleet, built once per cold start.
 pub struct Fleet<Src> {
@@ -31,41 +30,16 @@ pub struct Fleet<Src> {
     source: Src,
     /// The deployment's own configuration (its region, state bucket, prefixes, topic).
     base: HealthConfig,
-    home: aws_config::SdkConfig,
-    /// SDK configurations per (account, region): an assumed role's credentials are cached
-    /// and refreshed by its provider.
-    sdks: Mutex<HashMap<(Option<String>, String), aws_config::SdkConfig>>,
+    /// The deployment's SDK configuration, and each account's and region's.
+    accounts: Accounts,
     /// This function, for the shards past `CLUSTERS_PER_WORKER` (none outside Lambda: every
     /// cluster is checked here).
     shards: Option<SelfInvoker>,
     /// The runs' outboxes, progress and the overview page.
     runs: Arc<FleetRuns>,
-    /// The deployment's own account (STS GetCallerIdentity at cold start), which names its
-    /// clusters; `None` when it could not be learnt (they are then named without it).
-    home_account: Option<String>,
     /// Where the clusters' alerts wait until the run sends them, grouped by region, and
     /// where they go (none without `ALERT_TOPIC_ARN`).
     alerts: Option<(Arc<FleetRuns>, Sns)>,
-}
-
-/// The account of the deployment's credentials: GetCallerIdentity, which needs no permission
-/// ("GetCallerIdentity", STS API reference). Not learnt: logged, and the clusters of this
-/// account are named without it.
-async fn caller_account(sdk: &aws_config::SdkConfig) -> Option<String> {
-    match aws_sdk_sts::Client::new(sdk)
-        .get_caller_identity()
-        .send()
-        .await
-    {
-        Ok(out) => out.account().map(str::to_string),
-        Err(e) => {
-            tracing::warn!(
-                "the deployment's account is unknown (sts:GetCallerIdentity: {}); its clusters are named without it",
-                aws::describe(&e)
-            );
-            None
-        }
-    }
 }
 
 /// Settles a run's claim with `outcome`. A claim left unsettled reads as a sender that died:
@@ -215,10 +189,9 @@ impl<Src: Source + Sync> Fleet<Src> {
         let base = Self::base(&source)?;
         let home = aws::sdk_config(&base.region).await;
         let function = source.get("AWS_LAMBDA_FUNCTION_NAME")?;
-        let mut fleet = Self::build(fleet, source, base, home);
-        fleet.home_account = caller_account(&fleet.home).await;
+        let mut fleet = Self::build(fleet, source, base, home).await;
         if let Some(f) = function {
-            fleet.shards = Some(SelfInvoker::new(&fleet.home, &f));
+            fleet.shards = Some(SelfInvoker::new(fleet.accounts.home(), &f));
         }
         Ok(Some(fleet))
     }
@@ -239,9 +212,7 @@ impl<Src: Source + Sync> Fleet<Src> {
             return Ok(None);
         };
         let base = Self::base(&source)?;
-        let mut fleet = Self::build(fleet, source, base, home);
-        fleet.home_account = caller_account(&fleet.home).await;
-        Ok(Some(fleet))
+        Ok(Some(Self::build(fleet, source, base, home).await))
     }
 
     fn base(source: &Src) -> Result<HealthConfig, AppError> {
@@ -254,7 +225,7 @@ impl<Src: Source + Sync> Fleet<Src> {
         Ok(base)
     }
 
-    fn build(
+    async fn build(
         fleet: FleetConfig,
         source: Src,
         base: HealthConfig,
@@ -267,47 +238,14 @@ impl<Src: Source + Sync> Fleet<Src> {
             .as_ref()
             .map(|topic| (runs.clone(), Sns::new(&home, topic)));
         Self {
+            accounts: Accounts::new(home, fleet.clone()).await,
             fleet,
             source,
             base,
-            home,
-            sdks: Mutex::new(HashMap::new()),
             shards: None,
-            home_account: None,
             runs,
             alerts,
         }
-    }
-
-    /// The SDK configuration for clusters of `account` (none: this one) in `region`.
-    async fn sdk(&self, account: Option<&str>, region: &str) -> aws_config::SdkConfig {
-        let key = (account.map(str::to_string), region.to_string());
-        let mut sdks = self.sdks.lock().await;
-        if let Some(sdk) = sdks.get(&key) {
-            return sdk.clone();
-        }
-        let mut sdk = self
-            .home
-            .to_builder()
-            .region(aws_config::Region::new(region.to_string()));
-        if let Some(account) = account {
-            // AssumeRole with the deployment's own credentials ("AssumeRole", STS API
-            // reference); the ExternalId guards against the confused deputy.
-            let mut role =
-                aws_config::sts::AssumeRoleProvider::builder(self.fleet.role_arn(account, region))
-                    .session_name("ecs-monitor")
-                    .region(aws_config::Region::new(region.to_string()))
-                    .configure(&self.home);
-            if let Some(x) = &self.fleet.external_id {
-                role = role.external_id(x);
-            }
-            sdk = sdk.credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
-                role.build().await,
-            ));
-        }
-        let sdk = sdk.build();
-        sdks.insert(key, sdk.clone());
-        sdk
     }
 
     /// The clusters to check now: the named ones, and those discovered by tag (a discovery
@@ -328,7 +266,7 @@ impl<Src: Source + Sync> Fleet<Src> {
                     found.insert(resolved(c.clone()));
                 }
                 Clusters::Tagged => {
-                    let sdk = self.sdk(t.account.as_deref(), &region).await;
+                    let sdk = self.accounts.sdk(t.account.as_deref(), &region).await;
                     match Ecs::new(&sdk)
                         .tagged_clusters(WATCH_TAG.0, WATCH_TAG.1)
                         .await
@@ -370,12 +308,16 @@ impl<Src: Source + Sync> Fleet<Src> {
                 ),
             ]),
         })?;
-        let name = r.display(self.home_account.as_deref());
+        let name = r.display(self.accounts.home_account());
         if name != r.cluster {
             cfg.label = Some(name.clone());
         }
-        let sdk = self.sdk(r.account.as_deref(), &r.region).await;
-        let m = HealthCheck::member(cfg, &self.home, &sdk)?;
+        cfg.account = r
+            .account
+            .clone()
+            .or_else(|| self.accounts.home_account().map(str::to_string));
+        let sdk = self.accounts.sdk(r.account.as_deref(), &r.region).await;
+        let m = HealthCheck::member(cfg, self.accounts.home(), &sdk)?;
         let outbox = match (&self.alerts, &m.notifier) {
             (Some((runs, _)), Some(_)) => Some(Outbox {
                 runs: runs.clone(),

@@ -6,6 +6,7 @@
 //! - [`HealthCheck::run`]: load the state, check, evaluate, save, alert (`health::run`).
 //! - [`Diagnosis::run`]: claims, diagnosis, report, summary (`diagnose::*`).
 
+mod accounts;
 mod diagnosis;
 mod fleet;
 mod health;

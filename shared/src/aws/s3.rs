@@ -879,6 +879,7 @@ mod tests {
             alerting: Alerting::default(),
             silenced: vec![],
             label: None,
+            account: None,
         };
         let a = time::macros::datetime!(2026-11-29 14:35:00.120 UTC);
         let b = time::macros::datetime!(2026-11-29 14:35:00.470 UTC);

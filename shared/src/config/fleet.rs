@@ -219,6 +219,61 @@ impl FleetConfig {
     }
 }
 
+/// The fleet's entry for a cluster an event is about (`diagnose::trigger::origin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A named entry: this cluster, with its entry's key segment.
+    Named(Resolved),
+    /// Only a `*` entry covers its account and region: the cluster is the fleet's if it
+    /// carries the watch tag.
+    IfTagged(Resolved),
+    /// Not the fleet's.
+    Outside,
+}
+
+impl FleetConfig {
+    /// Which entry covers the cluster `cluster` of `account` (none: the deployment's, whose
+    /// id is `home_account` when known) in `region` (none: `home_region`). A named entry
+    /// wins over a `*` entry. Accounts compare as ids: an entry without one is the
+    /// deployment's account.
+    pub fn route(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+        cluster: &str,
+        home_region: &str,
+        home_account: Option<&str>,
+    ) -> Route {
+        let own = |a: Option<&str>| a.is_none() || a == home_account;
+        let region = region.unwrap_or(home_region);
+        let mut tagged = None;
+        for t in &self.targets {
+            let same_account = match (&t.account, account) {
+                (Some(x), Some(y)) => x == y,
+                (Some(x), None) => Some(x.as_str()) == home_account,
+                (None, a) => own(a),
+            };
+            if !same_account || t.region.as_deref().unwrap_or(home_region) != region {
+                continue;
+            }
+            let resolved = Resolved {
+                account: t.account.clone(),
+                region: region.to_string(),
+                cluster: cluster.to_string(),
+                explicit_region: t.region.is_some(),
+            };
+            match &t.clusters {
+                Clusters::Named(c) if c == cluster => return Route::Named(resolved),
+                Clusters::Named(_) => {}
+                Clusters::Tagged => {
+                    tagged.get_or_insert(resolved);
+                }
+            }
+        }
+        tagged.map_or(Route::Outside, Route::IfTagged)
+    }
+}
+
 /// A source with some variables replaced: one target's configuration from the deployment's.
 pub struct Overlay<'a, S> {
     pub base: &'a S,
@@ -237,6 +292,76 @@ impl<S: Source> Source for Overlay<'_, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_route_to_the_entry_of_their_cluster() {
+        let fleet = FleetConfig {
+            targets: parse_targets(
+                "prod, eu-west-1/prod, 111111111111/us-east-1/*, 222222222222/eu-west-1/orders",
+            )
+            .unwrap(),
+            member_role: "r".into(),
+            external_id: None,
+            per_worker: 25,
+            group_min: 3,
+        };
+        let home = Some("999999999999");
+        let r = |account: Option<&str>, region: &str, cluster: &str, explicit: bool| Resolved {
+            account: account.map(str::to_string),
+            region: region.into(),
+            cluster: cluster.into(),
+            explicit_region: explicit,
+        };
+        let route = |a, reg, c| fleet.route(a, reg, c, "us-east-1", home);
+        let cases = [
+            // The deployment's own account, named or by id, its region implied or said.
+            (
+                route(None, None, "prod"),
+                Route::Named(r(None, "us-east-1", "prod", false)),
+            ),
+            (
+                route(home, Some("us-east-1"), "prod"),
+                Route::Named(r(None, "us-east-1", "prod", false)),
+            ),
+            // Same name, another region: the other entry (its own key segment).
+            (
+                route(home, Some("eu-west-1"), "prod"),
+                Route::Named(r(None, "eu-west-1", "prod", true)),
+            ),
+            (route(home, Some("us-west-2"), "prod"), Route::Outside),
+            (route(None, None, "staging"), Route::Outside),
+            // A member account's discovery entry: the tag decides.
+            (
+                route(Some("111111111111"), Some("us-east-1"), "payments"),
+                Route::IfTagged(r(Some("111111111111"), "us-east-1", "payments", true)),
+            ),
+            (
+                route(Some("111111111111"), Some("eu-west-1"), "payments"),
+                Route::Outside,
+            ),
+            (
+                route(Some("222222222222"), Some("eu-west-1"), "orders"),
+                Route::Named(r(Some("222222222222"), "eu-west-1", "orders", true)),
+            ),
+            (
+                route(Some("222222222222"), Some("eu-west-1"), "billing"),
+                Route::Outside,
+            ),
+            // Another account's cluster named like one of ours is not ours.
+            (
+                route(Some("333333333333"), Some("us-east-1"), "prod"),
+                Route::Outside,
+            ),
+        ];
+        for (i, (got, want)) in cases.into_iter().enumerate() {
+            assert_eq!(got, want, "case {i}");
+        }
+        // The deployment's account unknown: only events without an account are its own.
+        assert_eq!(
+            fleet.route(Some("999999999999"), None, "prod", "us-east-1", None),
+            Route::Outside
+        );
+    }
 
     #[test]
     fn targets_parse_in_their_three_forms_and_discovery() {

@@ -121,6 +121,8 @@ pub struct HealthConfig {
     /// A fleet's name for the cluster (`account/region/cluster`) when its name alone is
     /// ambiguous; set by fleet mode, never read from the environment.
     pub label: Option<String>,
+    /// Its account, when a fleet knows it.
+    pub account: Option<String>,
 }
 
 fn parse_endpoints(value: &str) -> Result<Vec<Endpoint>, ConfigError> {
@@ -265,6 +267,7 @@ impl HealthConfig {
                 .or_else(|| state_bucket.clone()),
             report_prefix: super::common::key_prefix(source, super::REPORT_PREFIX, "reports/")?,
             label: None,
+            account: None,
             cluster,
             region,
             domain,

@@ -53,6 +53,109 @@ pub struct TriggerError(pub String);
 struct Manual {
     services: Option<Vec<String>>,
     minutes: Option<u32>,
+    /// Fleet mode: which cluster (`cluster`, `region/cluster`, `account/region/cluster`).
+    #[serde(default)]
+    cluster: Option<String>,
+}
+
+/// Where the cluster an event is about is: what a fleet deployment routes it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `None`: the deployment's own account.
+    pub account: Option<String>,
+    /// `None`: the deployment's region.
+    pub region: Option<String>,
+    pub cluster: String,
+}
+
+/// The cluster named by `arn:aws:ecs:<region>:<account>:cluster/<name>`, or by a service ARN
+/// in the long format, `...:service/<cluster>/<service>` (the short one names no cluster).
+fn origin_of_arn(arn: &str) -> Option<Origin> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "ecs" {
+        return None;
+    }
+    let cluster = match resource.split('/').collect::<Vec<_>>()[..] {
+        ["cluster", c] | ["service", c, _] | ["task", c, _] => c,
+        _ => return None,
+    };
+    Some(Origin {
+        account: Some(account.to_string()).filter(|a| !a.is_empty()),
+        region: Some(region.to_string()).filter(|r| !r.is_empty()),
+        cluster: cluster.to_string(),
+    })
+}
+
+/// The cluster `event` is about, where it says: an ECS event's cluster ARN (or its service's),
+/// a health alert's machine message, a direct invoke's `cluster`; `None` when it names none
+/// (someone else's message on the topic, an invoke without `cluster`). An invocation record
+/// is read for the event inside it.
+pub fn origin(v: &Value) -> Option<Origin> {
+    match v {
+        Value::Object(m) if m.contains_key("Records") => {
+            let event: SnsEvent = serde_json::from_value(v.clone()).ok()?;
+            event.records.iter().find_map(|r| {
+                let m = Message::parse(&r.sns.message)?;
+                (!m.cluster.is_empty()).then_some(Origin {
+                    account: m.account,
+                    region: m.region,
+                    cluster: m.cluster,
+                })
+            })
+        }
+        Value::Object(m) if m.contains_key("detail-type") => {
+            let arn = v["detail"]["clusterArn"].as_str().map(str::to_string);
+            let from_resources = || {
+                v["resources"]
+                    .as_array()?
+                    .iter()
+                    .find_map(|a| origin_of_arn(a.as_str()?))
+            };
+            let mut o = arn
+                .as_deref()
+                .and_then(origin_of_arn)
+                .or_else(from_resources)?;
+            // The ARN says where the cluster is; the event's own account and region (which
+            // EventBridge keeps when it sends an event to another bus) are the same.
+            if o.account.is_none() {
+                o.account = v["account"].as_str().map(str::to_string);
+            }
+            if o.region.is_none() {
+                o.region = v["region"].as_str().map(str::to_string);
+            }
+            Some(o)
+        }
+        Value::Object(m) if m.contains_key("requestPayload") => origin(&m["requestPayload"]),
+        Value::Object(m) => cluster_ref(m.get("cluster")?.as_str()?),
+        _ => None,
+    }
+}
+
+/// `cluster`, `region/cluster` or `account/region/cluster`, each part non-empty.
+fn cluster_ref(named: &str) -> Option<Origin> {
+    let parts: Vec<&str> = named.split('/').map(str::trim).collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let (account, region, cluster) = match parts[..] {
+        [c] => (None, None, c),
+        [r, c] => (None, Some(r), c),
+        [a, r, c] => (Some(a), Some(r), c),
+        _ => return None,
+    };
+    Some(Origin {
+        account: account.map(str::to_string),
+        region: region.map(str::to_string),
+        cluster: cluster.to_string(),
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -100,6 +203,13 @@ fn manual(v: &Value) -> Result<Invocation, TriggerError> {
         && s.iter().any(|n| n.trim().is_empty())
     {
         return Err(TriggerError("services must be non-empty names".into()));
+    }
+    if let Some(c) = &m.cluster
+        && cluster_ref(c).is_none()
+    {
+        return Err(TriggerError(format!(
+            "cluster {c:?} is not cluster, region/cluster or account/region/cluster"
+        )));
     }
     let detail = match &m.services {
         Some(s) => format!("services {}", s.join(", ")),
@@ -457,6 +567,80 @@ mod tests {
             }),
             &["arn:aws:ecs:us-east-1:123456789012:task/prod/0f1e2d3c"],
         )
+    }
+
+    #[test]
+    fn the_cluster_an_event_is_about() {
+        let o = |a: Option<&str>, r: Option<&str>, c: &str| {
+            Some(Origin {
+                account: a.map(str::to_string),
+                region: r.map(str::to_string),
+                cluster: c.to_string(),
+            })
+        };
+        let mut stopped = task_stopped("EssentialContainerExited", "Essential container exited", 1);
+        stopped["account"] = json!("111111111111");
+        stopped["region"] = json!("eu-west-1");
+        stopped["detail"]["clusterArn"] =
+            json!("arn:aws:ecs:eu-west-1:111111111111:cluster/payments");
+        let deploy = bridge(
+            "ECS Deployment State Change",
+            json!({"eventName": "SERVICE_DEPLOYMENT_FAILED"}),
+            &["arn:aws:ecs:us-west-2:222222222222:service/orders/api"],
+        );
+        let short = bridge(
+            "ECS Deployment State Change",
+            json!({"eventName": "SERVICE_DEPLOYMENT_FAILED"}),
+            &["arn:aws:ecs:us-west-2:222222222222:service/api"],
+        );
+        let cases: Vec<(Value, Option<Origin>)> = vec![
+            (
+                stopped.clone(),
+                o(Some("111111111111"), Some("eu-west-1"), "payments"),
+            ),
+            (deploy, o(Some("222222222222"), Some("us-west-2"), "orders")),
+            // The short service ARN names no cluster.
+            (short, None),
+            (
+                json!({"requestPayload": stopped}),
+                o(Some("111111111111"), Some("eu-west-1"), "payments"),
+            ),
+            (json!({"services": ["api"]}), None),
+            (json!({"cluster": "prod"}), o(None, None, "prod")),
+            (
+                json!({"cluster": "eu-west-1/prod"}),
+                o(None, Some("eu-west-1"), "prod"),
+            ),
+            (
+                json!({"cluster": "111111111111/eu-west-1/prod"}),
+                o(Some("111111111111"), Some("eu-west-1"), "prod"),
+            ),
+            (json!({"cluster": "a/b/c/d"}), None),
+            (json!({"cluster": "eu-west-1/"}), None),
+            (json!([1]), None),
+        ];
+        for (event, want) in cases {
+            assert_eq!(origin(&event), want, "{event}");
+        }
+        assert!(
+            parse(&json!({"cluster": "a//b"}))
+                .unwrap_err()
+                .0
+                .contains("is not cluster")
+        );
+        assert!(parse(&json!({"cluster": "eu-west-1/prod", "services": ["api"]})).is_ok());
+        // A health alert says where its cluster is.
+        let mut m = Message::new(crate::notify::Event::HealthUnhealthy, "prod", "unhealthy");
+        m.region = Some("eu-west-1".into());
+        m.account = Some("111111111111".into());
+        let sns = json!({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:s",
+            "Sns": {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Subject": "s",
+            "Message": serde_json::to_string(&m).unwrap(), "Timestamp": "2026-11-29T14:35:00.000Z", "SignatureVersion": "1",
+            "Signature": "x", "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x", "MessageAttributes": {}}}]});
+        assert_eq!(
+            origin(&sns),
+            o(Some("111111111111"), Some("eu-west-1"), "prod")
+        );
     }
 
     #[test]

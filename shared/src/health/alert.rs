@@ -480,6 +480,8 @@ fn render(
         chat,
         claimed_by: None,
         claimed_at: None,
+        region: Some(current.region.clone()),
+        account: current.account.clone(),
     }
 }
 
@@ -499,6 +501,8 @@ impl Alert {
             subject: Some(self.subject.clone()),
             text: Some(self.text.clone()),
             chat: Some(self.chat.clone()),
+            region: self.region.clone(),
+            account: self.account.clone(),
             ..Message::new(self.event, cluster, self.status.as_str())
         };
         Notification {

@@ -22,6 +22,8 @@ pub struct Context<'a> {
     pub cluster: &'a str,
     /// The fleet's name for it, when its name alone is ambiguous.
     pub label: Option<&'a str>,
+    /// The account it is in, when a fleet knows it.
+    pub account: Option<&'a str>,
     pub region: &'a str,
     pub thresholds: Thresholds,
 }
@@ -421,6 +423,7 @@ pub fn evaluate(
         alerting: Alerting::default(),
         silenced: Vec::new(),
         label: ctx.label.map(str::to_string),
+        account: ctx.account.map(str::to_string),
     };
     let Decision { alerting, alert } = alert::decide(&state, previous, now, &ctx.thresholds);
     state.alerting = alerting;

@@ -218,6 +218,8 @@ mod tests {
                 ),
                 claimed_by: None,
                 claimed_at: None,
+                region: Some(region.into()),
+                account: None,
             },
         }
     }

@@ -230,12 +230,13 @@ fn summary(
     if uncovered.is_empty() {
         text.push_str(&format!(
             "Cluster {} ({}): the silences are over.\n",
-            state.cluster, state.region
+            state.display_name(),
+            state.region
         ));
     } else {
         text.push_str(&format!(
             "Cluster {} ({}): {} failing outside the active silences, so what they held is told now.\n",
-            state.cluster,
+            state.display_name(),
             state.region,
             uncovered.join(", ")
         ));
@@ -286,7 +287,7 @@ fn summary(
     let chat = Card::new(
         format!(
             "{emoji} {}",
-            subject_line(&format!("{} {headline}", state.cluster))
+            subject_line(&format!("{} {headline}", state.display_name()))
         ),
         description,
         Vec::new(),
@@ -318,5 +319,7 @@ fn summary(
         chat,
         claimed_by: None,
         claimed_at: None,
+        region: Some(state.region.clone()),
+        account: state.account.clone(),
     }
 }

@@ -172,6 +172,11 @@ pub struct Alert {
     pub claimed_by: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub claimed_at: Option<OffsetDateTime>,
+    /// Where the cluster is: its region and (a fleet's) account, for the machine message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// Alerting memory carried from run to run. Every field has a default, so a state written
@@ -247,6 +252,9 @@ pub struct State {
     /// use it; ECS calls and console links use `cluster`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Its account, when a fleet knows it (alerts carry it, so diagnose finds the cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl State {

@@ -168,6 +168,7 @@ where
     let ctx = Context {
         cluster: &cfg.cluster,
         label: cfg.label.as_deref(),
+        account: cfg.account.as_deref(),
         region: &cfg.region,
         thresholds: cfg.thresholds,
     };

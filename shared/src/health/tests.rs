@@ -52,6 +52,7 @@ fn ctx(t: Thresholds) -> Context<'static> {
     Context {
         cluster: "prod",
         label: None,
+        account: None,
         region: "us-east-1",
         thresholds: t,
     }

@@ -68,6 +68,7 @@ fn state(at: OffsetDateTime, api: Status, latency_ms: u64) -> State {
         },
         silenced: vec![],
         label: None,
+        account: None,
     }
 }
 
