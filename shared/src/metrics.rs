@@ -260,7 +260,8 @@ pub fn health(state: &State, cfg: &MetricsConfig) -> Vec<String> {
 /// its errors per category (zeros included).
 pub fn diagnose(report: &Report, cfg: &MetricsConfig) -> Vec<String> {
     let at = crate::timefmt::to_millis(report.generated_at);
-    let cluster = report.cluster.as_str();
+    // As the health check's records name it (a fleet's label).
+    let cluster = report.display_name();
     let mut lines = Vec::new();
     for s in report.services.iter().filter(|s| s.error.is_none()) {
         lines.push(

@@ -489,3 +489,204 @@ async fn a_shard_retried_after_its_run_was_sent_has_its_alert_sent_by_a_later_ru
     assert_eq!(after["earlier_runs_sent"], 0, "{after}");
     assert!(moto.drain_queue(&queue).is_empty());
 }
+
+/// A task of `cluster`/`service` in `account`/`region` stopped with exit 137: the ECS event
+/// as EventBridge delivers it (forwarded from a member account, it keeps its own account).
+fn task_stopped(account: &str, region: &str, cluster: &str, service: &str, task: &str) -> Value {
+    json!({"version": "0", "id": format!("ev-{task}"), "detail-type": "ECS Task State Change", "source": "aws.ecs",
+        "account": account, "time": "2026-11-29T14:35:27Z", "region": region,
+        "resources": [format!("arn:aws:ecs:{region}:{account}:task/{cluster}/{task}")],
+        "detail": {
+            "clusterArn": format!("arn:aws:ecs:{region}:{account}:cluster/{cluster}"),
+            "taskArn": format!("arn:aws:ecs:{region}:{account}:task/{cluster}/{task}"), "group": format!("service:{service}"),
+            "lastStatus": "STOPPED", "desiredStatus": "STOPPED", "stopCode": "EssentialContainerExited",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "app", "exitCode": 137, "lastStatus": "STOPPED"}], "version": 3}})
+}
+
+/// Diagnose in fleet mode, the function under `cargo lambda watch` held to its template
+/// policy: a member account's forwarded ECS event is diagnosed from that account's logs in
+/// its region (through the member role), its report kept under the cluster's own key and
+/// named account/region/cluster; events of clusters outside the fleet are ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnose_follows_each_event_to_its_cluster_in_the_fleet() {
+    let moto = Moto::start();
+    let watch_tag = json!([{"key": "ecs-monitor:watch", "value": "true"}]);
+    let (region, member) = ("eu-west-1", Some(MEMBER));
+    for (name, tags) in [("payments", watch_tag), ("sandbox", json!([]))] {
+        moto.ok_in(
+            member,
+            region,
+            "ecs",
+            "create_cluster",
+            json!({"clusterName": name, "tags": tags}),
+        );
+    }
+    moto.ok_in(
+        member,
+        region,
+        "ecs",
+        "register_task_definition",
+        json!({"family": "web",
+        "containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128,
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web",
+            "awslogs-region": region, "awslogs-stream-prefix": "ecs"}}}]}),
+    );
+    moto.ok_in(
+        member,
+        region,
+        "ecs",
+        "create_service",
+        json!({"cluster": "payments", "serviceName": "web",
+        "taskDefinition": "web", "desiredCount": 1, "launchType": "EC2"}),
+    );
+    moto.ok_in(
+        member,
+        region,
+        "logs",
+        "create_log_group",
+        json!({"logGroupName": "/ecs/web"}),
+    );
+    moto.ok_in(
+        member,
+        region,
+        "logs",
+        "create_log_stream",
+        json!({"logGroupName": "/ecs/web", "logStreamName": "ecs/app/t1"}),
+    );
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    moto.ok_in(member, region, "logs", "put_log_events", json!({"logGroupName": "/ecs/web", "logStreamName": "ecs/app/t1",
+        "logEvents": [{"timestamp": now - 300_000, "message": "java.lang.OutOfMemoryError: Java heap space"}]}));
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.subscribe_queue(&topic, "alerts");
+    let clusters = format!("prod, {MEMBER}/{region}/*");
+    moto.strict(
+        json!({"ClusterName": "prod", "Clusters": clusters}),
+        json!({"StateBucket": BUCKET, "AlertTopic": topic}),
+    );
+    let function_env: Vec<(&str, String)> = vec![
+        ("ECS_CLUSTERS", clusters.clone()),
+        ("REPORT_BUCKET", BUCKET.to_string()),
+        ("STATE_BUCKET", BUCKET.to_string()),
+        ("ALERT_TOPIC_ARN", topic.clone()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        (
+            "AWS_ACCESS_KEY_ID",
+            ecs_monitor_e2e::moto::DIAGNOSE.to_string(),
+        ),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("RUST_LOG", "info".to_string()),
+    ];
+    let watch = ecs_monitor_e2e::watch::Watch::start(&function_env);
+    let invoke = |event: Value| {
+        let url = format!(
+            "{}/2015-03-31/functions/diagnose/invocations",
+            watch.endpoint
+        );
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&event)
+                .timeout(std::time::Duration::from_secs(600))
+                .send()
+                .await
+                .expect("cargo lambda watch answers");
+            r.json::<Value>().await.expect("a JSON answer")
+        }
+    };
+
+    let answer = invoke(task_stopped(MEMBER, region, "payments", "web", "t1")).await;
+    assert_eq!(answer["cluster"], "payments", "{answer}");
+    assert_eq!(
+        answer["label"],
+        format!("{MEMBER}/{region}/payments"),
+        "{answer}"
+    );
+    assert_eq!(answer["region"], region);
+    let web = &answer["services"][0];
+    assert_eq!(web["service"], "web", "{answer}");
+    assert!(
+        web["categories"]["oom"].as_u64() >= Some(1),
+        "the member's logs in its region were read: {web}"
+    );
+    let report = answer["report_url"].as_str().unwrap();
+    assert!(
+        report.starts_with(&format!(
+            "s3://{BUCKET}/reports/{MEMBER}/{region}/payments/"
+        )),
+        "kept under the cluster's own key: {report}"
+    );
+    let messages = moto.drain_queue(&queue);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m: Value = serde_json::from_str(messages[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&m["event"], &m["cluster"], &m["region"], &m["account"]),
+        (
+            &json!("diagnose.report"),
+            &json!("payments"),
+            &json!(region),
+            &json!(MEMBER)
+        ),
+        "{m}"
+    );
+    assert!(
+        messages[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{MEMBER}/{region}/payments")),
+        "{messages:?}"
+    );
+
+    // Untagged in a * entry, another account, an invoke that names no cluster.
+    let untagged = invoke(task_stopped(MEMBER, region, "sandbox", "web", "t2")).await;
+    assert!(
+        untagged["ignored"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is not tagged"),
+        "{untagged}"
+    );
+    let stranger = invoke(task_stopped(
+        "333333333333",
+        region,
+        "payments",
+        "web",
+        "t3",
+    ))
+    .await;
+    assert!(
+        stranger["ignored"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is not one of ECS_CLUSTERS"),
+        "{stranger}"
+    );
+    let unnamed = invoke(json!({"services": ["web"]})).await;
+    assert_eq!(unnamed["errorType"], "TriggerError", "{unnamed}");
+    let named = invoke(json!({"cluster": format!("{MEMBER}/{region}/payments"), "services": ["web"], "minutes": 30})).await;
+    assert_eq!(
+        named["label"],
+        format!("{MEMBER}/{region}/payments"),
+        "{named}"
+    );
+    assert!(
+        moto.drain_queue(&queue).len() == 1,
+        "the manual diagnosis's summary"
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants every call"
+    );
+    assert!(
+        moto.calls().get("sts:AssumeRole").copied().unwrap_or(0) >= 1,
+        "the member account was read through its role: {:?}",
+        moto.calls()
+    );
+}

@@ -209,7 +209,11 @@ fn a_member_account_gets_only_the_role_and_the_forwarding_rule() {
     );
     assert_eq!(
         trust["Condition"]["ArnLike"]["aws:PrincipalArn"],
-        "arn:aws:iam::111122223333:role/*HealthCheckFunctionRole*"
+        json!([
+            "arn:aws:iam::111122223333:role/*HealthCheckFunctionRole*",
+            "arn:aws:iam::111122223333:role/*DiagnoseFunctionRole*"
+        ]),
+        "both functions read a member's clusters"
     );
     let forward = template(
         "resource",
@@ -225,6 +229,62 @@ fn a_member_account_gets_only_the_role_and_the_forwarding_rule() {
         forward["Targets"][0]["Arn"],
         "arn:aws:events:us-east-1:111122223333:event-bus/default"
     );
+    // A member region other than the monitoring stack's: its events go to that region's
+    // bus, and the role (IAM is global) is left to the stack in the monitoring region.
+    let elsewhere = [
+        "ClusterName=x",
+        "Mode=member",
+        "MonitoringAccountId=111122223333",
+        "MonitoringRegion=eu-west-1",
+    ];
+    assert_eq!(
+        deployed(&elsewhere),
+        ["MemberEventForwarding", "MemberEventForwardingRole"]
+    );
+    let mut args = elsewhere.to_vec();
+    args.push("--resource=MemberEventForwardingRole.Arn=arn:aws:iam::111122223333:role/forward");
+    assert_eq!(
+        template("resource", "MemberEventForwarding", &args)["Targets"][0]["Arn"],
+        "arn:aws:events:eu-west-1:111122223333:event-bus/default"
+    );
+    let mut here = elsewhere.to_vec();
+    here[3] = "MonitoringRegion=us-east-1";
+    assert!(deployed(&here).contains(&"MemberReadRole".to_string()));
+}
+
+/// In fleet mode diagnose gets the fleet's variables and hears every cluster's ECS events
+/// (the function keeps those of ECS_CLUSTERS); with one cluster, only that cluster's.
+#[test]
+fn the_fleet_parameters_reach_diagnose_and_open_its_event_rules() {
+    let fleet = ["ClusterName=prod", "Clusters=prod,111122223333/eu-west-1/*"];
+    let env = env_of(&template("env", "DiagnoseFunction", &fleet));
+    assert_eq!(env["ECS_CLUSTERS"], "prod,111122223333/eu-west-1/*");
+    assert_eq!(env["ECS_MEMBER_ROLE"], "ecs-monitor-member");
+    let events =
+        |params: &[&str]| template("resource", "DiagnoseFunction", params)["Events"].clone();
+    let open = events(&fleet);
+    assert_eq!(
+        open["TaskStopped"]["Properties"]["Pattern"]["detail"],
+        json!({"lastStatus": ["STOPPED"]}),
+        "{open}"
+    );
+    assert!(
+        open["Deployments"]["Properties"]["Pattern"]
+            .get("resources")
+            .is_none(),
+        "{open}"
+    );
+    assert!(
+        open["ServiceAction"]["Properties"]["Pattern"]["detail"]
+            .get("clusterArn")
+            .is_none()
+    );
+    let one = events(&["ClusterName=prod"]);
+    assert_eq!(
+        one["TaskStopped"]["Properties"]["Pattern"]["detail"]["clusterArn"],
+        json!(["arn:aws:ecs:us-east-1:123456789012:cluster/prod"])
+    );
+    assert!(one["Deployments"]["Properties"]["Pattern"]["resources"].is_array());
 }
 
 /// The fleet parameters reach the health check, and its configuration loads from them.

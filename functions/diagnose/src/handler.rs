@@ -1,14 +1,15 @@
 //! Event → trigger → `Diagnosis::run` → answer; a failure is a `Diagnostic` whose
 //! `errorType` says which kind (`TriggerError`, `ReportStoreError`, `PublishError`, …).
 
-use ecs_monitor::app::{AppError, Context, Diagnosis};
-use ecs_monitor::diagnose::trigger::parse;
+use ecs_monitor::app::{AppError, Context, DiagnoseFleet, Diagnosis, Routed};
+use ecs_monitor::config::Source;
+use ecs_monitor::diagnose::trigger::{Invocation, origin, parse};
 use ecs_monitor::ports::{
     EcsServices, LogEvents, OpenIncident, Publisher, Records, ReportWriter, Silences, StopLog,
     TargetHealth, TaskDefinitions, TaskHistory,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 fn diagnostic(e: AppError) -> Diagnostic {
@@ -31,6 +32,48 @@ where
     P: Publisher,
 {
     let invocation = parse(&event.payload).map_err(|e| diagnostic(e.into()))?;
+    run(app, invocation, &event).await
+}
+
+/// Fleet mode: the event's cluster found among the fleet's, then diagnosed as one.
+pub async fn handle_fleet<Src: Source + Sync>(
+    fleet: &DiagnoseFleet<Src>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let invocation = parse(&event.payload).map_err(|e| diagnostic(e.into()))?;
+    if let Invocation::Ignore(reason) = &invocation {
+        return Ok(json!({"ignored": reason}));
+    }
+    let Some(origin) = origin(&event.payload) else {
+        let manual = event.payload.get("Records").is_none()
+            && event.payload.get("detail-type").is_none()
+            && event.payload.get("requestPayload").is_none();
+        if manual {
+            return Err(diagnostic(AppError::Trigger(
+                "fleet mode: name the cluster, as in {\"cluster\": \"account/region/cluster\", \"services\": [...]}".into(),
+            )));
+        }
+        return Ok(json!({"ignored": "the event names no cluster"}));
+    };
+    match fleet.route(&origin).await.map_err(diagnostic)? {
+        Routed::Outside(reason) => Ok(json!({"ignored": reason})),
+        Routed::To(app) => run(&app, invocation, &event).await,
+    }
+}
+
+async fn run<L, E, H, T, S, P>(
+    app: &Diagnosis<L, E, H, T, S, P>,
+    invocation: Invocation,
+    event: &LambdaEvent<Value>,
+) -> Result<Value, Diagnostic>
+where
+    L: LogEvents,
+    E: EcsServices + TaskDefinitions,
+    H: TaskHistory,
+    T: TargetHealth,
+    S: Records + ReportWriter + OpenIncident + StopLog + Silences,
+    P: Publisher,
+{
     let now = OffsetDateTime::now_utc();
     // The runtime's deadline (ms since the epoch): claims held past it lapse.
     let deadline = i64::try_from(event.context.deadline)

@@ -73,6 +73,18 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns> {
     /// summaries to `ALERT_TOPIC_ARN`, the open incident from the health state in
     /// `s3://STATE_BUCKET/STATE_PREFIX<cluster>/latest.json` (when `STATE_BUCKET` is set).
     pub fn lambda(cfg: DiagnoseConfig, sdk: &aws_config::SdkConfig) -> Result<Self, AppError> {
+        Self::member(cfg, sdk, sdk)
+    }
+
+    /// A cluster of a fleet: its logs, ECS and load balancers through `target` (its region,
+    /// its account's member role); reports, claims, the health state and summaries through
+    /// `home` (the deployment's).
+    pub fn member(
+        cfg: DiagnoseConfig,
+        home: &aws_config::SdkConfig,
+        target: &aws_config::SdkConfig,
+    ) -> Result<Self, AppError> {
+        let sdk = home;
         let mut store = ReportStore::new(
             sdk,
             cfg.require_report_bucket()?,
@@ -82,7 +94,7 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns> {
         if let Some(bucket) = &cfg.state_bucket {
             store = store.with_health_state(bucket, &cfg.state_prefix, &cfg.cluster);
         }
-        let mut d = Self::cli(cfg, sdk);
+        let mut d = Self::cli(cfg, target);
         d.store = Some(store);
         d.publisher = d.cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t));
         Ok(d)
@@ -202,7 +214,7 @@ where
             noticed = Some(Box::pin(self.deployment_notice(store, ev, ctx, now)).await?);
             if trigger.incident_id.is_none() {
                 trigger.thread = Some(deployment::thread_id(
-                    &self.cfg.cluster,
+                    self.cfg.display_name(),
                     &ev.service,
                     None,
                     now,
@@ -485,6 +497,8 @@ where
             ev,
             &NoticeContext {
                 cluster,
+                label: self.cfg.label.as_deref(),
+                account: self.cfg.account.as_deref(),
                 region: &self.cfg.region,
                 incident_id: incident.as_deref(),
                 completion,

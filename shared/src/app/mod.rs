@@ -7,10 +7,12 @@
 //! - [`Diagnosis::run`]: claims, diagnosis, report, summary (`diagnose::*`).
 
 mod accounts;
+mod diagnose_fleet;
 mod diagnosis;
 mod fleet;
 mod health;
 
+pub use diagnose_fleet::{DiagnoseFleet, LambdaDiagnosis, Routed};
 pub use diagnosis::{Answer, Context, Diagnosis, MAX_RESPONSE};
 pub use fleet::{ClusterRun, Fleet, FleetRun, SHARD_KEY, Shard};
 pub use health::{HealthCheck, HealthRun};

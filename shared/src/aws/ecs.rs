@@ -36,26 +36,49 @@ impl crate::ports::ClusterDiscovery for Ecs {
         }
         let mut tagged = Vec::new();
         for chunk in arns.chunks(100) {
-            let out = self
-                .0
-                .describe_clusters()
-                .set_clusters(Some(chunk.to_vec()))
-                .include(aws_sdk_ecs::types::ClusterField::Tags)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("ecs:DescribeClusters", &e))?;
-            for c in out.clusters() {
-                let watched = c
-                    .tags()
-                    .iter()
-                    .any(|t| t.key() == Some(key) && t.value() == Some(value));
-                if watched && c.status() == Some("ACTIVE") {
-                    tagged.extend(c.cluster_name().map(str::to_string));
-                }
-            }
+            tagged.extend(self.tagged_of(chunk, key, value).await?);
         }
         tagged.sort();
         Ok(tagged)
+    }
+}
+
+impl Ecs {
+    /// Which of `clusters` (at most 100 names or ARNs, DescribeClusters' limit) are active and
+    /// tagged `key` = `value`.
+    async fn tagged_of(
+        &self,
+        clusters: &[String],
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        let out = self
+            .0
+            .describe_clusters()
+            .set_clusters(Some(clusters.to_vec()))
+            .include(aws_sdk_ecs::types::ClusterField::Tags)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ecs:DescribeClusters", &e))?;
+        Ok(out
+            .clusters()
+            .iter()
+            .filter(|c| {
+                c.status() == Some("ACTIVE")
+                    && c.tags()
+                        .iter()
+                        .any(|t| t.key() == Some(key) && t.value() == Some(value))
+            })
+            .filter_map(|c| c.cluster_name().map(str::to_string))
+            .collect())
+    }
+
+    /// Whether cluster `name` is active and tagged `key` = `value` (one DescribeClusters).
+    pub async fn is_tagged(&self, name: &str, key: &str, value: &str) -> Result<bool, AwsError> {
+        Ok(!self
+            .tagged_of(&[name.to_string()], key, value)
+            .await?
+            .is_empty())
     }
 }
 

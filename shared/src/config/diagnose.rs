@@ -47,6 +47,9 @@ pub struct DiagnoseConfig {
     /// Recurring maintenance windows (`MAINTENANCE_WINDOWS`).
     pub maintenance_windows: Vec<crate::silence::Window>,
     pub metrics: Option<crate::metrics::MetricsConfig>,
+    /// How a fleet names the cluster (`account/region/cluster`), and its account.
+    pub label: Option<String>,
+    pub account: Option<String>,
 }
 
 impl DiagnoseConfig {
@@ -90,7 +93,14 @@ impl DiagnoseConfig {
             classifier: ClassifierConfig::from_env(source)?,
             maintenance_windows: common.maintenance_windows,
             metrics: common.metrics,
+            label: None,
+            account: None,
         })
+    }
+
+    /// The name people read: the fleet's label, else the cluster's name.
+    pub fn display_name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.cluster)
     }
 
     /// The log group ECS_LOG_PATTERN names for `service`; `None` when it is unset (the task

@@ -253,6 +253,9 @@ pub fn evidence(
 #[derive(Debug, Clone)]
 pub struct NoticeContext<'a> {
     pub cluster: &'a str,
+    /// How a fleet names the cluster (`account/region/cluster`), and its account.
+    pub label: Option<&'a str>,
+    pub account: Option<&'a str>,
     pub region: &'a str,
     /// The open incident: the notice posts in its thread.
     pub incident_id: Option<&'a str>,
@@ -298,6 +301,7 @@ pub fn thread_id(
 /// The notice: subject, email text, Slack card and machine message.
 pub fn notice(ev: &DeploymentEvent, ctx: &NoticeContext<'_>, now: OffsetDateTime) -> Notification {
     let event = event_of(ev, &ctx.completion);
+    let name = ctx.label.unwrap_or(ctx.cluster);
     let service = &ev.service;
     let id = &ev.deployment_id;
     let revision = ctx
@@ -340,7 +344,7 @@ pub fn notice(ev: &DeploymentEvent, ctx: &NoticeContext<'_>, now: OffsetDateTime
     // As the incident's other messages: its id in the subject, so mail clients thread them.
     let subject = subject_line(&format!(
         "[ecs-monitor] {} {headline}",
-        ctx.incident_id.unwrap_or(ctx.cluster)
+        ctx.incident_id.unwrap_or(name)
     ));
     let failed = match &ctx.completion {
         Completion::RolledBack { failed, .. } => Some(match failed {
@@ -405,18 +409,20 @@ pub fn notice(ev: &DeploymentEvent, ctx: &NoticeContext<'_>, now: OffsetDateTime
     }
     description.push('\n');
     let card = Card::new(
-        format!("{emoji} {} {headline}", ctx.cluster),
+        format!("{emoji} {name} {headline}"),
         description,
         Vec::new(),
-        thread_id(ctx.cluster, service, ctx.incident_id, now),
+        thread_id(name, service, ctx.incident_id, now),
         subject.clone(),
         BTreeMap::from([
-            ("cluster".to_string(), ctx.cluster.to_string()),
+            ("cluster".to_string(), name.to_string()),
             ("service".to_string(), service.clone()),
             ("deployment".to_string(), id.clone()),
         ]),
     );
     let mut message = Message::new(event, ctx.cluster, status);
+    message.region = Some(ctx.region.to_string());
+    message.account = ctx.account.map(str::to_string);
     message.id = Some(format!("{}/{}", ev.notice_key(), event.as_str()));
     message.incident_id = ctx.incident_id.map(str::to_string);
     message.services = vec![ServiceRef::Name(service.clone())];
@@ -456,6 +462,8 @@ mod tests {
     ) -> NoticeContext<'a> {
         NoticeContext {
             cluster: "prod",
+            label: None,
+            account: None,
             region: "us-east-1",
             incident_id: incident,
             completion,

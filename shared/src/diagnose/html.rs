@@ -131,7 +131,7 @@ pub fn render(report: &Report) -> String {
         body,
         "<header class=\"banner {worst}\" data-status=\"{worst}\"><h1>{cluster}: diagnosis, {worst}</h1>\
          <div>{start} to {end} ({minutes} min) · {kind}: {detail}</div></header>",
-        cluster = esc(&report.cluster),
+        cluster = esc(report.display_name()),
         start = rfc3339(report.window.start),
         end = rfc3339(report.window.end),
         minutes = report.window.minutes,
@@ -178,7 +178,7 @@ pub fn render(report: &Report) -> String {
     page(
         &format!(
             "{}: diagnosis {}",
-            report.cluster,
+            report.display_name(),
             rfc3339(report.generated_at)
         ),
         &body,

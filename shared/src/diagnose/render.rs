@@ -132,7 +132,7 @@ pub fn summary_lines(report: &Report) -> Vec<String> {
 fn headline(report: &Report) -> String {
     format!(
         "Diagnosis of cluster {} over {} minutes ({} to {}), trigger {}{}",
-        report.cluster,
+        report.display_name(),
         report.window.minutes,
         fmt_time(report.window.start),
         fmt_time(report.window.end),
@@ -331,7 +331,7 @@ fn subject(report: &Report, worst: &[&ServiceReport]) -> String {
         .trigger
         .incident_id
         .as_deref()
-        .unwrap_or(&report.cluster);
+        .unwrap_or(report.display_name());
     crate::health::alert::subject_line(&format!(
         "[ecs-monitor] {scope} diagnose: {}",
         names.join(", ")
@@ -473,7 +473,7 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
                 .incident_id
                 .clone()
                 .or_else(|| report.trigger.thread.clone())
-                .unwrap_or_else(|| format!("{}-diagnose", report.cluster)),
+                .unwrap_or_else(|| format!("{}-diagnose", report.display_name())),
             subject.clone(),
             Default::default(),
         )
@@ -491,6 +491,8 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
             .collect(),
         services_total: Some(worst.len()),
         incident_id: report.trigger.incident_id.clone(),
+        region: Some(report.region.clone()).filter(|r| !r.is_empty()),
+        account: report.account.clone(),
         ..Message::new(
             Event::DiagnoseReport,
             &report.cluster,

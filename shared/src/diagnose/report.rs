@@ -290,6 +290,18 @@ pub struct Report {
     /// The probable causes (`diagnose::cause`), most severe first; empty: no clear cause.
     #[serde(default)]
     pub probable_causes: Vec<super::cause::Cause>,
+    /// How a fleet names the cluster (`account/region/cluster`), and its account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl Report {
+    /// The name people read: the fleet's label, else the cluster's name.
+    pub fn display_name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.cluster)
+    }
 }
 
 /// The status of a service from its findings (the table above).

@@ -566,6 +566,8 @@ pub async fn diagnose<
         services: reports,
         totals,
         probable_causes: Vec::new(),
+        label: cfg.label.clone(),
+        account: cfg.account.clone(),
     };
     report.probable_causes = super::cause::rank(&report);
     Ok(report)

@@ -750,5 +750,7 @@ pub fn report(
         services,
         totals: Counts::default(),
         probable_causes: Vec::new(),
+        label: None,
+        account: None,
     }
 }
