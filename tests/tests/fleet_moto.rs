@@ -40,6 +40,14 @@ fn cluster(
     );
 }
 
+/// The subjects of the messages waiting in `queue`, taken.
+fn subjects(moto: &Moto, queue: &str) -> Vec<String> {
+    moto.drain_queue(queue)
+        .iter()
+        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 fn state(moto: &Moto, key: &str) -> Value {
     let o = moto.ok("s3", "get_object", json!({"Bucket": BUCKET, "Key": key}));
     serde_json::from_str(o["Body"].as_str().unwrap()).unwrap()
@@ -144,11 +152,7 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
     );
     assert_eq!(payments["cluster"], "payments");
     // One alert per failing cluster, each named as the fleet names it.
-    let subjects: Vec<String> = moto
-        .drain_queue(&queue)
-        .iter()
-        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let subjects = subjects(&moto, &queue);
     let mut heads: Vec<&str> = subjects
         .iter()
         .map(|s| s.split(": ").next().unwrap())
@@ -406,11 +410,7 @@ async fn alerts_a_run_could_not_send_are_sent_by_a_later_run() {
         .await
         .answer();
     assert_eq!(later["earlier_runs_sent"], 1, "{later}");
-    let subjects: Vec<String> = moto
-        .drain_queue(&queue)
-        .iter()
-        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let subjects = subjects(&moto, &queue);
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     assert!(
         subjects[0].contains("prod-") && subjects[0].contains("UNHEALTHY"),
@@ -474,11 +474,7 @@ async fn a_shard_retried_after_its_run_was_sent_has_its_alert_sent_by_a_later_ru
         .await
         .answer();
     assert_eq!(next["earlier_runs_sent"], 1, "{next}");
-    let subjects: Vec<String> = moto
-        .drain_queue(&queue)
-        .iter()
-        .map(|m| m["Subject"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let subjects = subjects(&moto, &queue);
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     assert!(subjects[0].contains("late"), "{subjects:?}");
     // Sent once: the run after does not send it again.

@@ -61,11 +61,7 @@ impl<Src: Source + Sync> DiagnoseFleet<Src> {
     }
 
     fn base(source: &Src) -> Result<DiagnoseConfig, AppError> {
-        let base = DiagnoseConfig::from_env(&Overlay {
-            base: source,
-            // Any cluster: the deployment's settings do not depend on it.
-            vars: HashMap::from([(ECS_CLUSTER, "fleet".to_string())]),
-        })?;
+        let base = DiagnoseConfig::from_env(&Overlay::any_cluster(source))?;
         base.require_report_bucket()?;
         Ok(base)
     }

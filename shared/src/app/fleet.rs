@@ -216,11 +216,7 @@ impl<Src: Source + Sync> Fleet<Src> {
     }
 
     fn base(source: &Src) -> Result<HealthConfig, AppError> {
-        let base = HealthConfig::from_env(&Overlay {
-            base: source,
-            // Any cluster: the deployment's settings do not depend on it.
-            vars: HashMap::from([(ECS_CLUSTER, "fleet".to_string())]),
-        })?;
+        let base = HealthConfig::from_env(&Overlay::any_cluster(source))?;
         base.require_state_bucket()?;
         Ok(base)
     }

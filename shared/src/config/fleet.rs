@@ -280,6 +280,17 @@ pub struct Overlay<'a, S> {
     pub vars: HashMap<&'static str, String>,
 }
 
+impl<'a, S> Overlay<'a, S> {
+    /// `base` with some cluster set: the deployment's own settings, which do not depend on
+    /// which cluster, read and checked once.
+    pub fn any_cluster(base: &'a S) -> Self {
+        Self {
+            base,
+            vars: HashMap::from([(super::ECS_CLUSTER, "fleet".to_string())]),
+        }
+    }
+}
+
 impl<S: Source> Source for Overlay<'_, S> {
     fn get_os(&self, var: &str) -> Option<OsString> {
         match self.vars.get(var) {
