@@ -84,9 +84,8 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns> {
         home: &aws_config::SdkConfig,
         target: &aws_config::SdkConfig,
     ) -> Result<Self, AppError> {
-        let sdk = home;
         let mut store = ReportStore::new(
-            sdk,
+            home,
             cfg.require_report_bucket()?,
             &cfg.report_prefix,
             &cfg.cluster,
@@ -96,7 +95,7 @@ impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns> {
         }
         let mut d = Self::cli(cfg, target);
         d.store = Some(store);
-        d.publisher = d.cfg.alert_topic_arn.as_deref().map(|t| Sns::new(sdk, t));
+        d.publisher = d.cfg.alert_topic_arn.as_deref().map(|t| Sns::new(home, t));
         Ok(d)
     }
 
