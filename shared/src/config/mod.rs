@@ -8,12 +8,14 @@ mod common;
 mod diagnose;
 mod fleet;
 mod health;
+mod notifier;
 
 pub use classifier::*;
 pub use common::*;
 pub use diagnose::*;
 pub use fleet::*;
 pub use health::*;
+pub use notifier::*;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
