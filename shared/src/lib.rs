@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod health;
 pub mod links;
 pub mod metrics;
+pub mod notifier;
 pub mod notify;
 pub mod ports;
 pub mod redact;

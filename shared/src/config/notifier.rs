@@ -108,11 +108,15 @@ struct Entry {
     services: Option<Vec<String>>,
 }
 
-/// The statuses a message may carry.
+/// The statuses a message may carry: a health alert's, a diagnosis's worst service's, a
+/// deployment notice's.
 const STATUSES: &[&str] = &[
     "healthy",
     "degraded",
     "unhealthy",
+    "critical",
+    "error",
+    "no_logs",
     "failed",
     "rolling_back",
     "rolled_back",

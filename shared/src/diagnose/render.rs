@@ -491,6 +491,16 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
             .collect(),
         services_total: Some(worst.len()),
         incident_id: report.trigger.incident_id.clone(),
+        // The probable causes, for programs (a pager's details): the three most severe.
+        issues: Some(
+            report
+                .probable_causes
+                .iter()
+                .take(3)
+                .map(|c| c.sentence.clone())
+                .collect(),
+        )
+        .filter(|c: &Vec<String>| !c.is_empty()),
         region: Some(report.region.clone()).filter(|r| !r.is_empty()),
         account: report.account.clone(),
         ..Message::new(
