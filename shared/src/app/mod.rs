@@ -7,11 +7,13 @@
 //! - [`Diagnosis::run`]: claims, diagnosis, report, summary (`diagnose::*`).
 
 mod accounts;
+mod delivery;
 mod diagnose_fleet;
 mod diagnosis;
 mod fleet;
 mod health;
 
+pub use delivery::Delivery;
 pub use diagnose_fleet::{DiagnoseFleet, LambdaDiagnosis, Routed};
 pub use diagnosis::{Answer, Context, Diagnosis, MAX_RESPONSE};
 pub use fleet::{ClusterRun, Fleet, FleetRun, SHARD_KEY, Shard};
@@ -51,6 +53,8 @@ pub enum AppError {
     StopLog(StoreError),
     #[error("cannot discover the tagged clusters: {0}")]
     Discovery(AwsError),
+    #[error("{0}")]
+    Delivery(String),
 }
 
 impl From<TriggerError> for AppError {
@@ -71,6 +75,7 @@ impl AppError {
             AppError::Publish { .. } | AppError::PublishNotice(_) => "PublishError",
             AppError::StopLog(_) => "StopLogError",
             AppError::Discovery(_) => "DiscoveryError",
+            AppError::Delivery(_) => "DeliveryError",
         }
     }
 }

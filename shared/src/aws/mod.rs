@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod local;
 pub mod logs;
 pub mod s3;
+pub mod secrets;
 pub mod sns;
 pub mod tasks;
 

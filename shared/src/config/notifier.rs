@@ -242,6 +242,89 @@ pub fn parse_destinations(value: &str) -> Result<Vec<Destination>, String> {
     Ok(out)
 }
 
+pub const NOTIFY_TIMEOUT_MS: &str = "NOTIFY_TIMEOUT_MS";
+pub const NOTIFY_SECRET_PATH: &str = "NOTIFY_SECRET_PATH";
+
+/// The notifier's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierConfig {
+    pub destinations: Vec<Destination>,
+    /// Where the delivery claims are kept (`<StatePrefix>.notify/`): required.
+    pub state_bucket: String,
+    pub state_prefix: String,
+    /// Each request's timeout.
+    pub timeout: std::time::Duration,
+    /// The function's region (`AWS_REGION`): SSM parameters and the claims' bucket.
+    pub region: String,
+}
+
+impl SecretRef {
+    /// The parameter's name or the secret's name (after `secret:` in its ARN).
+    pub fn name(&self) -> &str {
+        match self {
+            SecretRef::Parameter(n) => n,
+            SecretRef::Secret(arn) => arn.splitn(7, ':').nth(6).unwrap_or(arn),
+        }
+    }
+}
+
+impl NotifierConfig {
+    pub fn from_env(source: &impl Source) -> Result<Self, ConfigError> {
+        let destinations = destinations_from_env(source)?;
+        if destinations.is_empty() {
+            return Err(invalid(
+                NOTIFY_DESTINATIONS,
+                "",
+                "is required: a JSON list of the destinations to deliver to",
+            ));
+        }
+        // The template grants reads under one path: a secret elsewhere would be refused
+        // at every delivery, so it is refused here, at the cold start.
+        if let Some(path) = source.get(NOTIFY_SECRET_PATH)? {
+            let bare = path.trim_matches('/');
+            for d in &destinations {
+                for (field, r) in std::iter::once(("secret", &d.secret))
+                    .chain(d.signing_secret.iter().map(|s| ("signing_secret", s)))
+                {
+                    let name = r.name().trim_start_matches('/');
+                    if !name.starts_with(&format!("{bare}/")) {
+                        return Err(invalid(
+                            NOTIFY_DESTINATIONS,
+                            "(JSON)",
+                            format!(
+                                "destination {:?}: {field}: {:?} is outside {path}, the only secrets the function may read",
+                                d.name,
+                                r.name()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let state_bucket = source.get(super::STATE_BUCKET)?.ok_or_else(|| {
+            invalid(
+                super::STATE_BUCKET,
+                "",
+                "is required: the bucket that keeps which messages each destination has",
+            )
+        })?;
+        Ok(Self {
+            destinations,
+            state_bucket,
+            state_prefix: super::common::key_prefix(source, super::STATE_PREFIX, "ecs-health/")?,
+            timeout: std::time::Duration::from_millis(super::int_var(
+                source,
+                NOTIFY_TIMEOUT_MS,
+                10_000,
+                100..=60_000,
+            )?),
+            region: source
+                .get("AWS_REGION")?
+                .unwrap_or_else(|| "us-east-1".into()),
+        })
+    }
+}
+
 /// The destinations in `NOTIFY_DESTINATIONS` (none when unset or blank).
 pub fn destinations_from_env(source: &impl Source) -> Result<Vec<Destination>, ConfigError> {
     match source.get(NOTIFY_DESTINATIONS)? {
@@ -365,6 +448,43 @@ mod tests {
             let err = parse_destinations(value).unwrap_err();
             assert!(err.contains(want), "{value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_notifier_config_needs_destinations_a_bucket_and_secrets_on_its_path() {
+        use std::collections::HashMap;
+        let list = r#"[{"name": "p", "type": "pagerduty", "secret": "/ecs-monitor/pd"},
+            {"name": "w", "type": "webhook", "secret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecs-monitor/hook-Ab12", "signing_secret": "/ecs-monitor/hook-key"}]"#;
+        let ok = HashMap::from([
+            (NOTIFY_DESTINATIONS, list),
+            ("STATE_BUCKET", "state"),
+            (NOTIFY_SECRET_PATH, "/ecs-monitor/"),
+            (NOTIFY_TIMEOUT_MS, "2500"),
+        ]);
+        let c = NotifierConfig::from_env(&ok).unwrap();
+        assert_eq!(c.destinations.len(), 2);
+        assert_eq!(
+            (c.state_bucket.as_str(), c.state_prefix.as_str()),
+            ("state", "ecs-health/")
+        );
+        assert_eq!(c.timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(c.destinations[1].secret.name(), "ecs-monitor/hook-Ab12");
+        let err = |pairs: &[(&'static str, &'static str)]| {
+            let mut env = ok.clone();
+            for (k, v) in pairs {
+                env.insert(k, v);
+            }
+            env.retain(|_, v| !v.is_empty());
+            NotifierConfig::from_env(&env).unwrap_err().to_string()
+        };
+        assert!(err(&[(NOTIFY_DESTINATIONS, "")]).contains("is required"));
+        assert!(err(&[("STATE_BUCKET", "")]).contains("STATE_BUCKET"));
+        assert!(err(&[(NOTIFY_TIMEOUT_MS, "5")]).contains(NOTIFY_TIMEOUT_MS));
+        let outside = err(&[(NOTIFY_SECRET_PATH, "/other")]);
+        assert!(
+            outside.contains("destination \"p\": secret: \"/ecs-monitor/pd\" is outside /other"),
+            "{outside}"
+        );
     }
 
     #[test]

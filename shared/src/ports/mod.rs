@@ -32,6 +32,14 @@ pub trait EcsServices: Send + Sync {
     ) -> impl Future<Output = Result<ServicesObservation, AwsError>> + Send;
 }
 
+/// Secret values: SSM Parameter Store SecureStrings and Secrets Manager secrets.
+pub trait SecretSource: Send + Sync {
+    fn secret(
+        &self,
+        secret: &crate::config::SecretRef,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
 /// ALB target health, one target group per call.
 pub trait TargetHealth: Send + Sync {
     fn target_health(
