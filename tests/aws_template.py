@@ -133,6 +133,12 @@ class Stack:
                 if fn == "Fn::Join":
                     sep, parts = arg
                     return sep.join(str(self.resolve(p)) for p in parts)
+                if fn == "Fn::Select":
+                    index, items = arg
+                    return self.resolve(items)[int(self.resolve(index))]
+                if fn == "Fn::Split":
+                    sep, text = arg
+                    return str(self.resolve(text)).split(sep)
                 if fn.startswith("Fn::"):
                     raise TemplateError(f"{fn} is not modelled by tests/aws_template.py")
             out = {}

@@ -29,6 +29,8 @@ ACCEPTED = {
 PARAMETER_SETS = [
     {"ClusterName": "prod"},
     {"ClusterName": "prod", "Clusters": "prod,eu-west-1/prod,111122223333/us-east-1/*"},
+    # The notifier exists only with destinations.
+    {"ClusterName": "prod", "NotifyDestinations": '[{"name": "p", "type": "pagerduty", "secret": "/ecs-monitor/pd"}]'},
 ]
 
 
@@ -80,7 +82,7 @@ def main():
                 print(f"iam lint: self-test: {f}", file=sys.stderr)
     if found:
         sys.exit(1)
-    print("iam lint: template.yaml: no findings in either function's policy (parliament)")
+    print("iam lint: template.yaml: no findings in any function's policy (parliament)")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ from aws_template import ACCOUNT, Stack
 
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
 LOGS_TARGET = "Logs_20140328."
+SSM_TARGET = "AmazonSSM."
+SECRETS_TARGET = "secretsmanager."
 
 
 class Denied(Exception):
@@ -266,6 +268,8 @@ class StrictLayer:
             return body, self.ecs(target[len(ECS_TARGET):], json.loads(body or b"{}"), region), None
         if target.startswith(LOGS_TARGET):
             return body, self.logs(target[len(LOGS_TARGET):], json.loads(body or b"{}"), region), None
+        if target.startswith(SSM_TARGET) or target.startswith(SECRETS_TARGET):
+            return body, self.secrets(target, json.loads(body or b"{}"), region), None
         if service == "s3":
             checks, missing = self.s3(environ)
             return body, checks, missing
@@ -315,6 +319,18 @@ class StrictLayer:
 
         service = ecs_backends[ACCOUNT][region].services.get(f"{cluster}:{name_or_arn}")
         return service.arn if service else f"arn:aws:ecs:{region}:{ACCOUNT}:service/{cluster}/{name_or_arn}"
+
+    @staticmethod
+    def secrets(target, params, region):
+        """SSM parameters and Secrets Manager secrets, authorized on their ARNs (IAM service
+        authorization reference: SSM parameter, Secrets Manager secret)."""
+        op = target.rsplit(".", 1)[1]
+        if target.startswith(SSM_TARGET):
+            names = params.get("Names") or [params.get("Name") or ""]
+            return [Check(f"ssm:{op}", f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/{n.lstrip('/')}") for n in names]
+        sid = params.get("SecretId") or ""
+        arn = sid if sid.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{sid}"
+        return [Check(f"secretsmanager:{op}", arn)]
 
     def logs(self, op, params, region):
         group = params.get("logGroupName") or params.get("logGroupIdentifier") or ""

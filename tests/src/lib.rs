@@ -5,5 +5,6 @@ pub mod certs;
 pub mod cli;
 pub mod faults;
 pub mod moto;
+pub mod receivers;
 pub mod servers;
 pub mod watch;

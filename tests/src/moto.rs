@@ -148,6 +148,7 @@ pub async fn sdk_as(endpoint: &str, principal: &str) -> aws_config::SdkConfig {
 /// The functions of template.yaml, as the strict layer knows their credentials.
 pub const HEALTH_CHECK: &str = "HealthCheckFunction";
 pub const DIAGNOSE: &str = "DiagnoseFunction";
+pub const NOTIFIER: &str = "NotifierFunction";
 
 impl Moto {
     /// Holds the functions' credentials to their policies in template.yaml, deployed with

@@ -323,3 +323,48 @@ fn the_fleet_parameters_reach_the_health_check() {
         "one cluster by default"
     );
 }
+
+/// The notifier is deployed only with destinations; its environment loads, and its grants
+/// keep to the secret path.
+#[test]
+fn the_notifier_exists_with_destinations_and_reads_only_its_secret_path() {
+    let deployed = |params: &[&str]| -> Vec<String> {
+        serde_json::from_value(template("deployed", "-", params)).unwrap()
+    };
+    assert!(!deployed(&["ClusterName=prod"]).contains(&"NotifierFunction".to_string()));
+    let dests = r#"NotifyDestinations=[{"name": "pager", "type": "pagerduty", "secret": "/ecs-monitor/pd"}]"#;
+    let with = deployed(&["ClusterName=prod", dests]);
+    for r in ["NotifierFunction", "FailedNotificationsQueue"] {
+        assert!(with.contains(&r.to_string()), "{r}: {with:?}");
+    }
+    let env = env_of(&template(
+        "env",
+        "NotifierFunction",
+        &["ClusterName=prod", dests],
+    ));
+    let source: HashMap<&str, &str> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cfg = ecs_monitor::config::NotifierConfig::from_env(&source).unwrap();
+    assert_eq!(cfg.destinations[0].name, "pager");
+    assert_eq!(env["NOTIFY_SECRET_PATH"], "/ecs-monitor/");
+    let policy = template(
+        "policy",
+        "NotifierFunction",
+        &["ClusterName=prod", dests, "NotifySecretPath=/team-a/"],
+    );
+    let resources: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["Action"] == "ssm:GetParameter" || s["Action"] == "secretsmanager:GetSecretValue"
+        })
+        .map(|s| s["Resource"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            "arn:aws:ssm:us-east-1:123456789012:parameter/team-a/*",
+            "arn:aws:secretsmanager:*:123456789012:secret:team-a/*"
+        ]
+    );
+}

@@ -9,18 +9,21 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use std::sync::LazyLock;
 
-/// Whether `d` takes `m`: its events, statuses and services filters. A recovery passes the
-/// status filter whatever it lists, so that a destination paged only on `unhealthy` is told
-/// (PagerDuty: resolved) when it is over; a message that names no service (a recovery, a
-/// regional alert) passes the service filter.
+/// Whether `d` takes `m`: its events, statuses and services filters. The status filter
+/// chooses what opens an alert: what follows an incident (its recovery, its diagnosis)
+/// passes it, so that a destination paged only on `unhealthy` gets the probable cause and
+/// is told (PagerDuty: resolved) when it is over. A message that names no service (a
+/// recovery, a regional alert) passes the service filter.
 pub fn accepts(d: &Destination, m: &Message) -> bool {
     if let Some(events) = &d.events
         && !events.contains(&m.event)
     {
         return false;
     }
+    let follows_incident = m.event == Event::HealthRecovered
+        || (m.event == Event::DiagnoseReport && m.incident_id.is_some());
     if let Some(statuses) = &d.statuses
-        && m.event != Event::HealthRecovered
+        && !follows_incident
         && !statuses.contains(&m.status)
     {
         return false;
@@ -397,6 +400,17 @@ mod tests {
             (&pager, message(HealthDegraded, "degraded", &["api"]), false),
             // A recovery resolves what was paged, whatever the status filter says.
             (&pager, message(HealthRecovered, "healthy", &[]), true),
+            // The incident's diagnosis follows its page; one outside an incident does not.
+            (&pager, message(DiagnoseReport, "critical", &["api"]), true),
+            (
+                &pager,
+                {
+                    let mut m = message(DiagnoseReport, "critical", &["api"]);
+                    m.incident_id = None;
+                    m
+                },
+                false,
+            ),
             (
                 &api,
                 message(HealthDegraded, "degraded", &["api", "web"]),
