@@ -251,7 +251,9 @@ def seed(aws, harness):
 # What the demo seeds into logs and configuration, and must find nowhere it writes.
 SECRETS = ["s3cr3t", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "sk-live-9f8e7d6c5b4a3",
            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vIn0", "hunter2-demo", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
-           "h3alth-pw", "tok-5ecret-9z"]
+           "h3alth-pw", "tok-5ecret-9z", "pd-r0uting-k3y-demo0000000000000"]
+# The demo's PagerDuty routing key, in SSM as a SecureString: the notifier reads it there.
+ROUTING_KEY = "pd-r0uting-k3y-demo0000000000000"
 
 
 def status_server():
@@ -268,6 +270,42 @@ def status_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.server_address[1]
+
+
+def pagerduty_server():
+    """A stand-in for PagerDuty's Events API v2 on 127.0.0.1: every event posted to
+    /v2/enqueue is kept and answered 202, as PagerDuty does."""
+    events = []
+
+    class Enqueue(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            event = json.loads(body or b"{}")
+            ok = self.path == "/v2/enqueue" and event.get("routing_key") == ROUTING_KEY
+            events.append(event)
+            answer = json.dumps({"status": "success", "message": "Event processed", "dedup_key": event.get("dedup_key")}
+                                if ok else {"status": "invalid event", "message": "Event object is invalid"}).encode()
+            self.send_response(202 if ok else 400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Enqueue)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1], events
+
+
+def sns_event(topic, envelope):
+    """The SNS event Lambda receives for a message the queue got (the same publish)."""
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": f"{topic}:demo",
+                         "Sns": {"Type": "Notification", "MessageId": envelope.get("MessageId", "demo"), "TopicArn": topic,
+                                 "Subject": envelope["Subject"], "Message": envelope["Message"],
+                                 "Timestamp": envelope.get("Timestamp", "2026-11-29T14:35:00.000Z"), "SignatureVersion": "1",
+                                 "Signature": "demo", "SigningCertUrl": "https://example.invalid/cert.pem",
+                                 "UnsubscribeUrl": "https://example.invalid/unsubscribe", "MessageAttributes": {}}}]}
 
 
 # What cargo needs to build and run a function; nothing else of the caller's environment
@@ -394,13 +432,20 @@ def main():
     say("an api task OOM-killed 10 minutes ago; an SNS topic with an SQS inbox subscribed;")
     say("90 days of past runs in the status page's rollup (a real stack builds them run by run).")
 
-    title("Starting both Lambda functions under cargo lambda watch, as template.yaml deploys them")
+    title("Starting the three Lambda functions under cargo lambda watch, as template.yaml deploys them")
     # A status endpoint whose URL carries credentials, and every log line at info: the leak
     # check at the end reads the state, the alerts, the report and these logs.
     status = f"http://monitor:h3alth-pw@127.0.0.1:{status_server()}/status?access_token=tok-5ecret-9z"
     # The stack `sam deploy` would make: two parameters given, every other at its default
     # (blank ones included, as SAM passes them).
-    parameters = {"ClusterName": CLUSTER, "HttpEndpoints": f"status={status}", "DetailedMetrics": "true"}
+    # The notifier pages the stand-in PagerDuty on unhealthy (a recovery or the incident's
+    # diagnosis passes that filter); its routing key is a SecureString in SSM.
+    pd_port, paged = pagerduty_server()
+    aws("ssm").put_parameter(Name="/ecs-monitor/pagerduty", Value=ROUTING_KEY, Type="SecureString")
+    destinations = json.dumps([{"name": "pager", "type": "pagerduty", "secret": "/ecs-monitor/pagerduty",
+                                "endpoint": f"http://127.0.0.1:{pd_port}/v2/enqueue"}])
+    parameters = {"ClusterName": CLUSTER, "HttpEndpoints": f"status={status}", "DetailedMetrics": "true",
+                  "NotifyDestinations": destinations}
     physical = {"StateBucket": BUCKET, "AlertTopic": topic}
     stack = Stack(parameters, physical)
     harness_call(harness, "harness", "strict", {"parameters": parameters, "physical": physical})
@@ -410,7 +455,8 @@ def main():
     say("the ecs-monitor CLI is built (the maintenance at the end runs it)")
     log = open(WORK / "watch.log", "w")
     ports = {}
-    for fn, binary in (("HealthCheckFunction", "health-check"), ("DiagnoseFunction", "diagnose")):
+    for fn, binary in (("HealthCheckFunction", "health-check"), ("DiagnoseFunction", "diagnose"),
+                       ("NotifierFunction", "notifier")):
         port = lambda_port if fn == "HealthCheckFunction" else free_port()
         # Exactly the function's template environment, plus what Lambda itself provides
         # (credentials, region, log format) and what cargo needs to build it.
@@ -471,14 +517,8 @@ def main():
         print(f"      | {line}")
 
     title("diagnose, triggered by that alert (as SNS delivers it to the function)")
-    sns_event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": f"{topic}:demo",
-                              "Sns": {"Type": "Notification", "MessageId": envelope.get("MessageId", "demo"), "TopicArn": topic,
-                                      "Subject": envelope["Subject"], "Message": envelope["Message"],
-                                      "Timestamp": envelope.get("Timestamp", "2026-11-29T14:35:00.000Z"), "SignatureVersion": "1",
-                                      "Signature": "demo", "SigningCertUrl": "https://example.invalid/cert.pem",
-                                      "UnsubscribeUrl": "https://example.invalid/unsubscribe", "MessageAttributes": {}}}]}
     event_file = WORK / "alert-event.json"
-    event_file.write_text(json.dumps(sns_event))
+    event_file.write_text(json.dumps(sns_event(topic, envelope)))
     say("$ aws lambda invoke --function-name diagnose --payload file://alert-event.json report.json")
     report = invoke(ports["diagnose"], "diagnose", event_file, env)
     say(f"trigger: {report['trigger']['kind']} ({report['trigger']['detail']}); window {report['window']['minutes']} minutes")
@@ -516,6 +556,28 @@ def main():
           and summaries[0][1].get("incident_id") == alert["incident_id"]
           and alert["incident_id"] in summaries[0][0]["Subject"],
           "the summary joins the alert's incident (thread, subject, machine message)")
+
+    title("The notifier, subscribed to the same topic, pages PagerDuty: the alert, then its diagnosis")
+    summary_file = WORK / "summary-event.json"
+    summary_file.write_text(json.dumps(sns_event(topic, summaries[0][0])))
+    delivered = []
+    for f in (event_file, summary_file):
+        say(f"$ aws lambda invoke --function-name notifier --payload file://{f.name} out.json")
+        delivered.append(invoke(ports["notifier"], "notifier", f, env))
+        say(f"  pager: {delivered[-1]['delivered'][0]['destinations']['pager']}")
+    for e in paged:
+        say(f"PagerDuty {e['event_action']:<8} dedup_key {e.get('dedup_key')}  severity {e.get('payload', {}).get('severity')}")
+        say(f"          {e.get('payload', {}).get('summary', '')[:100]}")
+    cause = paged[-1].get("payload", {}).get("custom_details", {}).get("probable_cause", [""]) if paged else [""]
+    say(f"          probable cause: {cause[0][:100]}")
+    check([e["event_action"] for e in paged] == ["trigger", "trigger"]
+          and all(e["dedup_key"] == alert["incident_id"] for e in paged)
+          and paged[0]["payload"]["severity"] == "warning"
+          and cause[0] == report["probable_causes"][0]["sentence"],
+          "one PagerDuty incident, keyed by the incident id: triggered by the alert, updated with the probable cause")
+    again_paged = invoke(ports["notifier"], "notifier", event_file, env)
+    check(again_paged["delivered"][0]["destinations"]["pager"] == "duplicate" and len(paged) == 2,
+          "the alert delivered again by SNS pages no one twice")
 
     title("The same incident's other events: one diagnosis per service per window")
     say("$ aws lambda invoke --function-name diagnose --payload file://events/ecs-task-stopped-oom.json (api's OOM kill)")
@@ -582,6 +644,15 @@ def main():
         for line in r["text"].splitlines()[:6]:
             print(f"      | {line}")
     check(third["overall"] == "healthy" and third["alerts_published"] == ["health.recovered"], "run 3 is healthy and says so once")
+    recovery_file = WORK / "recovery-event.json"
+    recovery_file.write_text(json.dumps(sns_event(topic, recoveries[0][0])) if recoveries else "{}")
+    say("$ aws lambda invoke --function-name notifier --payload file://recovery-event.json out.json")
+    resolved = invoke(ports["notifier"], "notifier", recovery_file, env)
+    say(f"PagerDuty {paged[-1]['event_action']:<8} dedup_key {paged[-1].get('dedup_key')}")
+    check(resolved["delivered"][0]["destinations"]["pager"].startswith("delivered")
+          and paged[-1] == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": alert["incident_id"],
+                            "client": "ecs-monitor"},
+          "the recovery resolves the PagerDuty incident it opened")
     check(len(recoveries) == 1 and recoveries[0][1].get("incident_id") == alert["incident_id"]
           and recoveries[0][1]["chat"]["metadata"]["threadId"] == alert["incident_id"]
           and alert["incident_id"] in recoveries[0][0]["Subject"],
@@ -627,7 +698,7 @@ def main():
           "when the silence ends, one summary tells what it held and the status now")
     summary_msgs += summary_msgs_
 
-    title("Every call both functions made, checked against their policies in template.yaml")
+    title("Every call the functions made, checked against their policies in template.yaml")
     strict = harness_call(harness, "harness", "strict_report", {})
     for d in strict["denials"]:
         say(f"DENIED {d['principal']}: {d['action']} on {d['resource']} ({d['why']})")
@@ -683,7 +754,7 @@ def main():
 
     title("Secrets: seeded into the logs and the endpoint URL, found nowhere we write")
     s3 = aws("s3")
-    written = [json.dumps([first, second, third, runs, after, report, answers])]
+    written = [json.dumps([first, second, third, runs, after, report, answers, delivered, again_paged, resolved])]
     for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         written.append(s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode())
     written += [m["Body"] for m in msgs + summary_msgs]

@@ -480,6 +480,7 @@ pub fn notification(report: &Report, report_url: &str) -> Notification {
     };
     let message = |services: &[&ServiceReport]| Message {
         report: Some(report_url.to_string()),
+        subject: Some(subject.clone()),
         services: services
             .iter()
             .map(|s| ServiceRef::Findings {
