@@ -139,7 +139,8 @@ impl<S: SecretSource, R: Records> Delivery<S, R> {
         if !payload::accepts(d, m) {
             return Ok("filtered".into());
         }
-        if d.kind == Kind::Pagerduty && payload::pager_action(m).is_none() {
+        // Good news pages no one, and a resolve without an incident resolves nothing.
+        if d.kind == Kind::Pagerduty && payload::pagerduty(m, "").is_none() {
             return Ok("nothing to send".into());
         }
         let claims = Claims {

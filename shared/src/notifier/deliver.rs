@@ -90,6 +90,9 @@ impl Poster {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            // A redirect is an answer, not a new destination: the body is never sent on
+            // to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ecs-monitor/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("the HTTP client: {e}"))?;
@@ -168,6 +171,8 @@ mod tests {
             (404, None, 2, false, Refresh),
             (403, None, 2, true, Fail("HTTP 403".into())),
             (400, None, 1, false, Fail("HTTP 400".into())),
+            // Redirects are not followed: the body stays with the host it was meant for.
+            (302, None, 1, false, Fail("HTTP 302".into())),
         ];
         for (status, after, attempt, refreshed, want) in cases {
             assert_eq!(
