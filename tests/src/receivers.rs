@@ -102,6 +102,33 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<Full<byte
         .expect("a response")
 }
 
+/// Serves HTTP/1.1 on `listener` until the task is aborted, each request answered by
+/// `handle` with the shared `state`.
+pub fn serve<S, F, Fut>(listener: TcpListener, state: Arc<S>, handle: F) -> JoinHandle<()>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<bytes::Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(handle(state, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    })
+}
+
 impl Receivers {
     /// Listens on a free loopback port; `verify`: the path that checks signatures, with the
     /// key.
@@ -114,24 +141,7 @@ impl Receivers {
             verify: verify.map(|(p, k)| (p.to_string(), k.to_vec())),
             ..Default::default()
         });
-        let shared = inner.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                let inner = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let inner = inner.clone();
-                        async move { Ok::<_, Infallible>(handle(inner, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tcp), service)
-                        .await;
-                });
-            }
-        });
+        let task = serve(listener, inner.clone(), handle);
         Self { addr, inner, task }
     }
 

@@ -75,16 +75,8 @@ where
     P: Publisher,
 {
     let now = OffsetDateTime::now_utc();
-    // The runtime's deadline (ms since the epoch): claims held past it lapse.
-    let deadline = i64::try_from(event.context.deadline)
-        .ok()
-        .filter(|ms| *ms > 0)
-        .and_then(ecs_monitor::timefmt::from_millis)
-        .unwrap_or(now + time::Duration::minutes(15));
-    let ctx = Context {
-        request_id: &event.context.request_id,
-        deadline,
-    };
+    // Claims held past the runtime's deadline lapse.
+    let ctx = Context::lambda(&event.context.request_id, event.context.deadline, now);
     let answer = app.run(invocation, &ctx, now).await.map_err(diagnostic)?;
     ecs_monitor::metrics::emit(&answer.metrics);
     Ok(answer.value)

@@ -61,6 +61,22 @@ pub struct Context<'a> {
     pub deadline: OffsetDateTime,
 }
 
+impl<'a> Context<'a> {
+    /// From the runtime's request id and deadline (ms since the epoch; 0 or unreadable: 15
+    /// minutes from `now`, Lambda's longest timeout).
+    pub fn lambda(request_id: &'a str, deadline_ms: u64, now: OffsetDateTime) -> Self {
+        let deadline = i64::try_from(deadline_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .and_then(crate::timefmt::from_millis)
+            .unwrap_or(now + time::Duration::minutes(15));
+        Self {
+            request_id,
+            deadline,
+        }
+    }
+}
+
 impl Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns> {
     /// The Lambda's: configuration from the process environment.
     pub async fn from_env() -> Result<Self, AppError> {
