@@ -686,3 +686,104 @@ async fn diagnose_follows_each_event_to_its_cluster_in_the_fleet() {
         moto.calls()
     );
 }
+
+/// `ecs-monitor health` with ECS_CLUSTERS, as a user runs it from a laptop: every cluster of
+/// the fleet (named, discovered by tag in another account), each into a state file of its
+/// own; the exit code is the worst status, 2 when a cluster could not be checked.
+#[test]
+fn the_cli_checks_every_cluster_of_the_fleet() {
+    let moto = Moto::start();
+    let watch = json!([{"key": "ecs-monitor:watch", "value": "true"}]);
+    cluster(&moto, None, "us-east-1", "prod", 2, json!([]));
+    cluster(&moto, None, "eu-west-1", "prod", 0, json!([]));
+    cluster(&moto, Some(MEMBER), "us-east-1", "payments", 2, watch);
+    let dir = std::env::temp_dir().join(format!("ecs-monitor-fleet-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let outdir = dir.to_string_lossy().into_owned();
+    let clusters = format!("prod, eu-west-1/prod, {MEMBER}/us-east-1/*");
+    let vars = [
+        ("ECS_CLUSTERS", clusters.as_str()),
+        ("ECS_HEALTH_OUTDIR", outdir.as_str()),
+    ];
+    let (code, out, err) = ecs_monitor_e2e::cli::run(&moto, &["health"], &vars);
+    assert_eq!(code, 1, "eu-west-1/prod is unhealthy\n{out}\n{err}");
+    for header in [
+        "== prod\n",
+        "== eu-west-1/prod\n",
+        &format!("== {MEMBER}/us-east-1/payments\n"),
+    ] {
+        assert!(out.contains(header), "{header:?} in\n{out}");
+    }
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    for f in [
+        "ecs-health.prod.json".to_string(),
+        "ecs-health.eu-west-1.prod.json".to_string(),
+        format!("ecs-health.{MEMBER}.us-east-1.payments.json"),
+    ] {
+        assert!(files.contains(&f), "{f} in {files:?}");
+    }
+    let eu: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("ecs-health.eu-west-1.prod.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (&eu["region"], &eu["overall"]),
+        (&json!("eu-west-1"), &json!("unhealthy"))
+    );
+
+    // --json: one entry per cluster; a cluster that does not exist is its own issue.
+    let clusters = format!("{clusters}, ghost");
+    let vars = [
+        ("ECS_CLUSTERS", clusters.as_str()),
+        ("ECS_HEALTH_OUTDIR", outdir.as_str()),
+    ];
+    let (code, out, err) = ecs_monitor_e2e::cli::run(&moto, &["health", "--json"], &vars);
+    let all: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cluster"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    let ghost = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster"] == "ghost")
+        .unwrap();
+    assert_eq!(ghost["state"]["overall"], "degraded", "{ghost}");
+    assert!(
+        ghost["state"]["issues"][0]
+            .as_str()
+            .unwrap()
+            .contains("ClusterNotFoundException"),
+        "{ghost}"
+    );
+    assert_eq!(code, 1, "{err}");
+
+    // A cluster whose state cannot be written (a directory is in its way) is an error: every
+    // other cluster is still reported, and the exit code is 2.
+    std::fs::create_dir_all(dir.join("ecs-health.blocked.json")).unwrap();
+    let clusters = format!("{clusters}, blocked");
+    let vars = [
+        ("ECS_CLUSTERS", clusters.as_str()),
+        ("ECS_HEALTH_OUTDIR", outdir.as_str()),
+    ];
+    let (code, out, err) = ecs_monitor_e2e::cli::run(&moto, &["health"], &vars);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("1 of 5 clusters could not be checked: blocked"),
+        "{err}"
+    );
+    assert!(
+        out.contains("== blocked\nnot checked: ") && out.contains("== eu-west-1/prod\n"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

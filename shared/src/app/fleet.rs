@@ -244,41 +244,9 @@ impl<Src: Source + Sync> Fleet<Src> {
         }
     }
 
-    /// The clusters to check now: the named ones, and those discovered by tag (a discovery
-    /// that fails is an error of its own, named `account/region/*`).
+    /// The clusters to check now (see [`resolve_targets`]).
     async fn resolve(&self) -> (Vec<Resolved>, Vec<ClusterRun>) {
-        let mut found = BTreeSet::new();
-        let mut failed = Vec::new();
-        for t in &self.fleet.targets {
-            let region = t.region.clone().unwrap_or_else(|| self.base.region.clone());
-            let resolved = |cluster: String| Resolved {
-                account: t.account.clone(),
-                region: region.clone(),
-                cluster,
-                explicit_region: t.region.is_some(),
-            };
-            match &t.clusters {
-                Clusters::Named(c) => {
-                    found.insert(resolved(c.clone()));
-                }
-                Clusters::Tagged => {
-                    let sdk = self.accounts.sdk(t.account.as_deref(), &region).await;
-                    match Ecs::new(&sdk)
-                        .tagged_clusters(WATCH_TAG.0, WATCH_TAG.1)
-                        .await
-                    {
-                        Ok(names) => found.extend(names.into_iter().map(resolved)),
-                        Err(e) => failed.push(ClusterRun {
-                            target: resolved("*".into()).label(),
-                            region: region.clone(),
-                            page: None,
-                            result: Err(AppError::Discovery(e)),
-                        }),
-                    }
-                }
-            }
-        }
-        (found.into_iter().collect(), failed)
+        resolve_targets(&self.fleet, &self.accounts, &self.base.region).await
     }
 
     /// One cluster's check: the deployment's configuration with the cluster's name, region
@@ -631,4 +599,46 @@ impl<Src: Source + Sync> Fleet<Src> {
             now,
         }
     }
+}
+
+/// The clusters of `fleet` to check now: the named ones, and those discovered by tag through
+/// each account's role (a discovery that fails is an error of its own, named
+/// `account/region/*`). Sorted, each once.
+pub async fn resolve_targets(
+    fleet: &FleetConfig,
+    accounts: &Accounts,
+    home_region: &str,
+) -> (Vec<Resolved>, Vec<ClusterRun>) {
+    let mut found = BTreeSet::new();
+    let mut failed = Vec::new();
+    for t in &fleet.targets {
+        let region = t.region.clone().unwrap_or_else(|| home_region.to_string());
+        let resolved = |cluster: String| Resolved {
+            account: t.account.clone(),
+            region: region.clone(),
+            cluster,
+            explicit_region: t.region.is_some(),
+        };
+        match &t.clusters {
+            Clusters::Named(c) => {
+                found.insert(resolved(c.clone()));
+            }
+            Clusters::Tagged => {
+                let sdk = accounts.sdk(t.account.as_deref(), &region).await;
+                match Ecs::new(&sdk)
+                    .tagged_clusters(WATCH_TAG.0, WATCH_TAG.1)
+                    .await
+                {
+                    Ok(names) => found.extend(names.into_iter().map(resolved)),
+                    Err(e) => failed.push(ClusterRun {
+                        target: resolved("*".into()).label(),
+                        region: region.clone(),
+                        page: None,
+                        result: Err(AppError::Discovery(e)),
+                    }),
+                }
+            }
+        }
+    }
+    (found.into_iter().collect(), failed)
 }

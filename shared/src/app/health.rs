@@ -99,6 +99,19 @@ impl HealthCheck<Ecs, Elb, FileStore, Sns> {
         };
         Self::with_store(cfg, sdk, sdk, store)
     }
+
+    /// The CLI's, for a cluster of a fleet: ECS and ELB through `target` (its region, its
+    /// account's role), alerts through `home`.
+    pub fn cli_member(
+        cfg: HealthConfig,
+        home: &aws_config::SdkConfig,
+        target: &aws_config::SdkConfig,
+    ) -> Result<Self, AppError> {
+        let store = FileStore {
+            path: cfg.state_file.clone(),
+        };
+        Self::with_store(cfg, home, target, store)
+    }
 }
 
 impl<S> HealthCheck<Ecs, Elb, S, Sns> {

@@ -13,10 +13,11 @@ mod diagnosis;
 mod fleet;
 mod health;
 
+pub use accounts::Accounts;
 pub use delivery::Delivery;
 pub use diagnose_fleet::{DiagnoseFleet, LambdaDiagnosis, Routed};
 pub use diagnosis::{Answer, Context, Diagnosis, MAX_RESPONSE};
-pub use fleet::{ClusterRun, Fleet, FleetRun, SHARD_KEY, Shard};
+pub use fleet::{ClusterRun, Fleet, FleetRun, SHARD_KEY, Shard, resolve_targets};
 pub use health::{HealthCheck, HealthRun};
 
 use crate::config::ConfigError;
