@@ -735,6 +735,14 @@ fn the_cli_checks_every_cluster_of_the_fleet() {
         (&eu["region"], &eu["overall"]),
         (&json!("eu-west-1"), &json!("unhealthy"))
     );
+    // Each cluster's status page beside its own state.
+    let page = std::fs::read_to_string(dir.join("ecs-health.eu-west-1.prod.status/index.html"))
+        .expect("the cluster's own page");
+    assert!(
+        page.contains("eu-west-1/prod"),
+        "the page names its cluster"
+    );
+    assert!(dir.join("ecs-health.prod.status/index.html").exists());
 
     // --json: one entry per cluster; a cluster that does not exist is its own issue.
     let clusters = format!("{clusters}, ghost");
