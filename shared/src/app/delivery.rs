@@ -71,7 +71,11 @@ impl<S: SecretSource, R: Records> Delivery<S, R> {
 
     /// The value of `r`, from the cache unless `fresh`.
     async fn secret(&self, r: &SecretRef, fresh: bool) -> Result<String, AwsError> {
-        let key = r.name().to_string();
+        // The whole reference: two regions' secrets may share a name.
+        let key = match r {
+            SecretRef::Parameter(name) => name.clone(),
+            SecretRef::Secret(arn) => arn.clone(),
+        };
         if !fresh && let Some(v) = self.cache.lock().await.get(&key) {
             return Ok(v.clone());
         }

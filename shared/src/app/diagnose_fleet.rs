@@ -48,18 +48,6 @@ impl<Src: Source + Sync> DiagnoseFleet<Src> {
         Ok(Some(Self::build(fleet, source, base, home).await))
     }
 
-    /// The same with the deployment's SDK configuration given (tests: moto).
-    pub async fn with_home(
-        source: Src,
-        home: aws_config::SdkConfig,
-    ) -> Result<Option<Self>, AppError> {
-        let Some(fleet) = FleetConfig::from_env(&source)? else {
-            return Ok(None);
-        };
-        let base = Self::base(&source)?;
-        Ok(Some(Self::build(fleet, source, base, home).await))
-    }
-
     fn base(source: &Src) -> Result<DiagnoseConfig, AppError> {
         let base = DiagnoseConfig::from_env(&Overlay::any_cluster(source))?;
         base.require_report_bucket()?;
