@@ -188,6 +188,19 @@ impl Moto {
             .unwrap_or_default()
     }
 
+    /// What a function under `cargo lambda watch` needs to reach this moto as `principal`
+    /// (held to its policy by the strict layer), with its logs at info.
+    pub fn function_env(&self, principal: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", principal.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+            ("RUST_LOG", "info".to_string()),
+        ]
+    }
+
     /// An SDK configuration for this moto with a function's credentials.
     pub async fn sdk_as(&self, principal: &str) -> aws_config::SdkConfig {
         sdk_as(&self.endpoint, principal).await

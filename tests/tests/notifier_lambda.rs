@@ -108,18 +108,14 @@ async fn each_destination_gets_its_payload_once_and_secrets_stay_secret() {
         json!({"ClusterName": "prod", "NotifyDestinations": destinations}),
         json!({"StateBucket": BUCKET, "AlertTopic": "arn:aws:sns:us-east-1:123456789012:ecs-monitor-alerts"}),
     );
-    let watch = Watch::start(&[
+    let mut env: Vec<(&str, String)> = vec![
         ("NOTIFY_DESTINATIONS", destinations.clone()),
         ("NOTIFY_SECRET_PATH", "/ecs-monitor/".into()),
         ("NOTIFY_TIMEOUT_MS", "3000".into()),
         ("STATE_BUCKET", BUCKET.into()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", NOTIFIER.into()),
-        ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-        ("RUST_LOG", "info".into()),
-    ]);
+    ];
+    env.extend(moto.function_env(NOTIFIER));
+    let watch = Watch::start(&env);
 
     // The incident opens. PagerDuty is busy once (429, Retry-After 1): retried.
     rx.script("/v2/enqueue", &[(429, &[("Retry-After", "1")])]);

@@ -59,6 +59,15 @@ impl Accounts {
         self.home_account.as_deref()
     }
 
+    /// How `r`'s alerts, incidents and pages name it (`None`: by its name alone), and the
+    /// account it is in, when known.
+    pub fn naming(&self, r: &crate::config::Resolved) -> (Option<String>, Option<String>) {
+        let name = r.display(self.home_account());
+        let label = (name != r.cluster).then_some(name);
+        let account = r.account.clone().or_else(|| self.home_account.clone());
+        (label, account)
+    }
+
     /// The SDK configuration for clusters of `account` (none: the deployment's) in `region`.
     pub async fn sdk(&self, account: Option<&str>, region: &str) -> aws_config::SdkConfig {
         // The deployment's account named by its id is the deployment's: no role to assume.

@@ -11,12 +11,8 @@ use super::{AppError, Diagnosis};
 use crate::aws::{
     self, ecs::Ecs, elb::Elb, logs::CloudWatchLogs, s3::ReportStore, sns::Sns, tasks::EcsTasks,
 };
-use crate::config::{
-    DiagnoseConfig, ECS_CLUSTER, ECS_REGION, FleetConfig, Overlay, REPORT_PREFIX, Resolved, Route,
-    STATE_PREFIX, Source, WATCH_TAG,
-};
+use crate::config::{DiagnoseConfig, FleetConfig, Overlay, Resolved, Route, Source, WATCH_TAG};
 use crate::diagnose::trigger::Origin;
-use std::collections::HashMap;
 
 /// Diagnose on the SDK: one cluster's.
 pub type LambdaDiagnosis = Diagnosis<CloudWatchLogs, Ecs, EcsTasks, Elb, ReportStore, Sns>;
@@ -120,28 +116,12 @@ impl<Src: Source + Sync> DiagnoseFleet<Src> {
     /// The cluster's diagnosis: the deployment's configuration with its name, region and key
     /// prefixes (those its health check keeps its state under).
     async fn diagnosis(&self, r: &Resolved) -> Result<LambdaDiagnosis, AppError> {
-        let segment = r.key_segment();
-        let mut cfg = DiagnoseConfig::from_env(&Overlay {
-            base: &self.source,
-            vars: HashMap::from([
-                (ECS_CLUSTER, r.cluster.clone()),
-                (ECS_REGION, r.region.clone()),
-                (STATE_PREFIX, format!("{}{segment}", self.base.state_prefix)),
-                (
-                    REPORT_PREFIX,
-                    format!("{}{segment}", self.base.report_prefix),
-                ),
-            ]),
-        })?;
-        let home_account = self.accounts.home_account();
-        let name = r.display(home_account);
-        if name != r.cluster {
-            cfg.label = Some(name);
-        }
-        cfg.account = r
-            .account
-            .clone()
-            .or_else(|| home_account.map(str::to_string));
+        let mut cfg = DiagnoseConfig::from_env(&r.overlay(
+            &self.source,
+            &self.base.state_prefix,
+            &self.base.report_prefix,
+        ))?;
+        (cfg.label, cfg.account) = self.accounts.naming(r);
         let sdk = self.accounts.sdk(r.account.as_deref(), &r.region).await;
         LambdaDiagnosis::member(cfg, self.accounts.home(), &sdk)
     }

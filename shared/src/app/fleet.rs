@@ -10,17 +10,14 @@ use crate::aws::lambda::SelfInvoker;
 use crate::aws::s3::{FleetRuns, Unsent};
 use crate::aws::sns::Sns;
 use crate::aws::{self, ecs::Ecs};
-use crate::config::{
-    Clusters, ECS_CLUSTER, ECS_REGION, FleetConfig, HealthConfig, Overlay, REPORT_PREFIX, Resolved,
-    STATE_PREFIX, Source, WATCH_TAG,
-};
+use crate::config::{Clusters, FleetConfig, HealthConfig, Overlay, Resolved, Source, WATCH_TAG};
 use crate::health::group::{Outgoing, Pending, group};
 use crate::health::model::Alert;
 use crate::ports::{AwsError, ClusterDiscovery, Notifier, Publisher, ShardSender, StoreError};
 use crate::status::fleet::ClusterRow;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -259,27 +256,13 @@ impl<Src: Source + Sync> Fleet<Src> {
         run_id: &str,
         run_key: &str,
     ) -> Result<HealthRun, AppError> {
-        let segment = r.key_segment();
-        let mut cfg = HealthConfig::from_env(&Overlay {
-            base: &self.source,
-            vars: HashMap::from([
-                (ECS_CLUSTER, r.cluster.clone()),
-                (ECS_REGION, r.region.clone()),
-                (STATE_PREFIX, format!("{}{segment}", self.base.state_prefix)),
-                (
-                    REPORT_PREFIX,
-                    format!("{}{segment}", self.base.report_prefix),
-                ),
-            ]),
-        })?;
+        let mut cfg = HealthConfig::from_env(&r.overlay(
+            &self.source,
+            &self.base.state_prefix,
+            &self.base.report_prefix,
+        ))?;
+        (cfg.label, cfg.account) = self.accounts.naming(r);
         let name = r.display(self.accounts.home_account());
-        if name != r.cluster {
-            cfg.label = Some(name.clone());
-        }
-        cfg.account = r
-            .account
-            .clone()
-            .or_else(|| self.accounts.home_account().map(str::to_string));
         let sdk = self.accounts.sdk(r.account.as_deref(), &r.region).await;
         let m = HealthCheck::member(cfg, self.accounts.home(), &sdk)?;
         let outbox = match (&self.alerts, &m.notifier) {

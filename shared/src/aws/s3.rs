@@ -761,8 +761,13 @@ impl FleetRuns {
             else {
                 continue;
             };
-            let Ok(claim) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-                continue;
+            let claim = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(c) => c,
+                Err(e) => {
+                    // Left alone rather than sent twice; said, since its alerts may be unsent.
+                    tracing::warn!(run = %run, "the run's send claim is unreadable, its alerts are not looked at again: {e}");
+                    continue;
+                }
             };
             let sent = sent_alerts(&claim);
             let takeover = claim.get("failed").is_some()

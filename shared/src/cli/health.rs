@@ -4,13 +4,10 @@
 use super::CliError;
 use crate::app::{Accounts, AppError, HealthCheck, resolve_targets};
 use crate::aws;
-use crate::config::{
-    ECS_CLUSTER, ECS_HEALTH_STATE, ECS_REGION, FleetConfig, HealthConfig, Overlay, Resolved, Source,
-};
+use crate::config::{ECS_HEALTH_STATE, FleetConfig, HealthConfig, Overlay, Resolved, Source};
 use crate::health::model::{Overall, State};
 use crate::health::report;
 use futures_util::stream::{self, StreamExt};
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -101,27 +98,15 @@ async fn run_fleet<W: Write>(
     let results: Vec<(String, Result<State, AppError>)> = stream::iter(targets.iter())
         .map(|r| async {
             let one = async {
-                let mut cfg = HealthConfig::from_env(&Overlay {
-                    base: source,
-                    vars: HashMap::from([
-                        (ECS_CLUSTER, r.cluster.clone()),
-                        (ECS_REGION, r.region.clone()),
-                        (
-                            ECS_HEALTH_STATE,
-                            fleet_state_file(&base.state_file, r)
-                                .to_string_lossy()
-                                .into_owned(),
-                        ),
-                    ]),
-                })?;
-                let name = r.display(accounts.home_account());
-                if name != r.cluster {
-                    cfg.label = Some(name);
-                }
-                cfg.account = r
-                    .account
-                    .clone()
-                    .or_else(|| accounts.home_account().map(str::to_string));
+                let mut overlay = r.overlay(source, &base.state_prefix, &base.report_prefix);
+                overlay.vars.insert(
+                    ECS_HEALTH_STATE,
+                    fleet_state_file(&base.state_file, r)
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+                let mut cfg = HealthConfig::from_env(&overlay)?;
+                (cfg.label, cfg.account) = accounts.naming(r);
                 let sdk = accounts.sdk(r.account.as_deref(), &r.region).await;
                 let app = HealthCheck::cli_member(cfg, accounts.home(), &sdk)?;
                 check(&app, now).await

@@ -65,6 +65,26 @@ impl Resolved {
         }
     }
 
+    /// The deployment's configuration (`base`) made this cluster's: its name, its region, and
+    /// its key segment after the deployment's `state_prefix` and `report_prefix`.
+    pub fn overlay<'a, S>(
+        &self,
+        base: &'a S,
+        state_prefix: &str,
+        report_prefix: &str,
+    ) -> Overlay<'a, S> {
+        let segment = self.key_segment();
+        Overlay {
+            base,
+            vars: HashMap::from([
+                (super::ECS_CLUSTER, self.cluster.clone()),
+                (super::ECS_REGION, self.region.clone()),
+                (super::STATE_PREFIX, format!("{state_prefix}{segment}")),
+                (super::REPORT_PREFIX, format!("{report_prefix}{segment}")),
+            ]),
+        }
+    }
+
     /// The key segment its state and reports live under, after the prefix: none for a plain
     /// `cluster` (the single-cluster layout, unchanged), else `region/` or `account/region/`,
     /// so that clusters of the same name in two regions or accounts never share a state.
@@ -443,6 +463,34 @@ mod tests {
         assert_eq!(
             r(Some("123456789012"), true).key_segment(),
             "123456789012/eu-west-1/"
+        );
+    }
+
+    #[test]
+    fn a_cluster_overlays_its_name_region_and_key_segment() {
+        let base = HashMap::from([("ECS_CLUSTER", "fleet"), ("ECS_SERVICES", "api")]);
+        let r = Resolved {
+            account: Some("111122223333".into()),
+            region: "eu-west-1".into(),
+            cluster: "orders".into(),
+            explicit_region: true,
+        };
+        let o = r.overlay(&base, "ecs-health/", "reports/");
+        let get = |v: &'static str| o.get(v).unwrap();
+        assert_eq!(get("ECS_CLUSTER").as_deref(), Some("orders"));
+        assert_eq!(get("ECS_REGION").as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            get("STATE_PREFIX").as_deref(),
+            Some("ecs-health/111122223333/eu-west-1/")
+        );
+        assert_eq!(
+            get("REPORT_PREFIX").as_deref(),
+            Some("reports/111122223333/eu-west-1/")
+        );
+        assert_eq!(
+            get("ECS_SERVICES").as_deref(),
+            Some("api"),
+            "the rest is the deployment's"
         );
     }
 
