@@ -40,6 +40,17 @@ fn cluster(
     );
 }
 
+/// The state bucket, and the alert topic with a queue subscribed: (topic ARN, queue URL).
+fn bucket_and_topic(moto: &Moto) -> (String, String) {
+    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
+    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = moto.subscribe_queue(&topic, "alerts");
+    (topic, queue)
+}
+
 /// The subjects of the messages waiting in `queue`, taken.
 fn subjects(moto: &Moto, queue: &str) -> Vec<String> {
     moto.drain_queue(queue)
@@ -69,12 +80,7 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
     );
     cluster(&moto, Some(MEMBER), "us-east-1", "orders", 1, watch);
     cluster(&moto, Some(MEMBER), "us-east-1", "sandbox", 0, json!([]));
-    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
-    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let queue = moto.subscribe_queue(&topic, "alerts");
+    let (topic, queue) = bucket_and_topic(&moto);
     let clusters = format!("prod, eu-west-1/prod, {MEMBER}/us-east-1/*, ghost");
     // The function held to its template policy with this fleet (calls in the member account
     // are the member role's, whose policy is the member's own).
@@ -213,12 +219,7 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
     cluster(&moto, b, "us-east-1", "b1", 2, watch_tag.clone());
     cluster(&moto, b, "us-east-1", "b2", 0, watch_tag);
     cluster(&moto, b, "us-east-1", "b3", 0, json!([]));
-    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
-    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let queue = moto.subscribe_queue(&topic, "alerts");
+    let (topic, queue) = bucket_and_topic(&moto);
     let clusters = format!(
         "a1,a2,eu-west-1/a3,eu-west-1/a4,{MEMBER}/us-east-1/*,{MEMBER}/eu-west-1/b4,{MEMBER}/eu-west-1/b5,\
          222222222222/us-east-1/c1,222222222222/us-east-1/c4,222222222222/eu-west-1/c2,222222222222/eu-west-1/c3"
@@ -235,14 +236,7 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
         ("CLUSTERS_PER_WORKER", "4".to_string()),
     ];
     let mut function_env: Vec<(&str, String)> = vars.to_vec();
-    function_env.extend([
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", HEALTH_CHECK.to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ("RUST_LOG", "info".to_string()),
-    ]);
+    function_env.extend(moto.function_env(HEALTH_CHECK));
     let watch = ecs_monitor_e2e::watch::Watch::start(&function_env);
     let env: HashMap<&str, &str> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let invoker = ecs_monitor::aws::lambda::SelfInvoker::new(
@@ -425,12 +419,7 @@ async fn a_shard_retried_after_its_run_was_sent_has_its_alert_sent_by_a_later_ru
     let moto = Moto::start();
     cluster(&moto, None, "us-east-1", "prod", 2, json!([]));
     cluster(&moto, None, "us-east-1", "late", 0, json!([]));
-    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
-    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let queue = moto.subscribe_queue(&topic, "alerts");
+    let (topic, queue) = bucket_and_topic(&moto);
     let env = HashMap::from([
         ("ECS_CLUSTERS", "prod"),
         ("STATE_BUCKET", BUCKET),
@@ -553,32 +542,19 @@ async fn diagnose_follows_each_event_to_its_cluster_in_the_fleet() {
     let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     moto.ok_in(member, region, "logs", "put_log_events", json!({"logGroupName": "/ecs/web", "logStreamName": "ecs/app/t1",
         "logEvents": [{"timestamp": now - 300_000, "message": "java.lang.OutOfMemoryError: Java heap space"}]}));
-    moto.ok("s3", "create_bucket", json!({"Bucket": BUCKET}));
-    let topic = moto.ok("sns", "create_topic", json!({"Name": "alerts"}))["TopicArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let queue = moto.subscribe_queue(&topic, "alerts");
+    let (topic, queue) = bucket_and_topic(&moto);
     let clusters = format!("prod, {MEMBER}/{region}/*");
     moto.strict(
         json!({"ClusterName": "prod", "Clusters": clusters}),
         json!({"StateBucket": BUCKET, "AlertTopic": topic}),
     );
-    let function_env: Vec<(&str, String)> = vec![
+    let mut function_env: Vec<(&str, String)> = vec![
         ("ECS_CLUSTERS", clusters.clone()),
         ("REPORT_BUCKET", BUCKET.to_string()),
         ("STATE_BUCKET", BUCKET.to_string()),
         ("ALERT_TOPIC_ARN", topic.clone()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        (
-            "AWS_ACCESS_KEY_ID",
-            ecs_monitor_e2e::moto::DIAGNOSE.to_string(),
-        ),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ("RUST_LOG", "info".to_string()),
     ];
+    function_env.extend(moto.function_env(ecs_monitor_e2e::moto::DIAGNOSE));
     let watch = ecs_monitor_e2e::watch::Watch::start(&function_env);
     let invoke = |event: Value| {
         let url = format!(
@@ -794,4 +770,70 @@ fn the_cli_checks_every_cluster_of_the_fleet() {
         "{out}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The deployed path, end to end: the scheduled invocation itself runs under
+/// `cargo lambda watch`, and its Lambda client reaches the function's shards through
+/// `AWS_ENDPOINT_URL_LAMBDA` (the SDK's per-service endpoint variable, as a user would point
+/// it at an emulator) while every other client reaches moto. A second watch plays the
+/// function's other instances (Lambda runs each asynchronous invoke in an instance of its
+/// own).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deployed_function_sends_its_shards_through_the_lambda_endpoint_variable() {
+    let moto = Moto::start();
+    for name in ["a1", "a2", "a3"] {
+        cluster(&moto, None, "us-east-1", name, 2, json!([]));
+    }
+    let (topic, _queue) = bucket_and_topic(&moto);
+    moto.strict(
+        json!({"ClusterName": "a1", "Clusters": "a1,a2,a3"}),
+        json!({"StateBucket": BUCKET, "AlertTopic": topic}),
+    );
+    let mut env: Vec<(&str, String)> = vec![
+        ("ECS_CLUSTERS", "a1,a2,a3".into()),
+        ("STATE_BUCKET", BUCKET.into()),
+        ("ALERT_TOPIC_ARN", topic.clone()),
+        ("CLUSTERS_PER_WORKER", "1".into()),
+        // What Lambda sets for the function.
+        ("AWS_LAMBDA_FUNCTION_NAME", "health-check".into()),
+    ];
+    env.extend(moto.function_env(HEALTH_CHECK));
+    let shards = ecs_monitor_e2e::watch::Watch::start(&env);
+    env.push(("AWS_ENDPOINT_URL_LAMBDA", shards.endpoint.clone()));
+    let dispatcher = ecs_monitor_e2e::watch::Watch::start(&env);
+    let answer: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/2015-03-31/functions/health-check/invocations",
+            dispatcher.endpoint
+        ))
+        .json(&json!({}))
+        .timeout(std::time::Duration::from_secs(900))
+        .send()
+        .await
+        .expect("cargo lambda watch answers")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert_eq!(
+        (answer["shards_sent"].as_u64(), answer["checked"].as_u64()),
+        (Some(2), Some(1)),
+        "one cluster here, two shards sent: {answer}"
+    );
+    for name in ["a1", "a2", "a3"] {
+        assert_eq!(
+            state(&moto, &format!("ecs-health/{name}/latest.json"))["overall"],
+            "healthy",
+            "{name} checked"
+        );
+    }
+    assert!(
+        !moto.calls().keys().any(|op| op.starts_with("lambda:")),
+        "no Lambda call reached moto: {:?}",
+        moto.calls()
+    );
+    assert_eq!(
+        moto.denials(),
+        Vec::<Value>::new(),
+        "the template grants every call"
+    );
 }
