@@ -12,7 +12,7 @@ Patches, driven through the real API so tests need no Python of their own:
 - ECS services tagged harness.running=N report N running (pending = desired - N);
   its primary deployment is then COMPLETED (steady state reached, tasks lost since) unless
   harness.rollout=IN_PROGRESS|FAILED (with harness.rollout-reason) says otherwise;
-  harness.rollout-started=M dates the deployment M minutes ago; harness.failed-tasks=N sets
+  harness.rollout-started=M dates the deployment M minutes (and 30 s) ago; harness.failed-tasks=N sets
   its failed tasks; harness.event=TEXT adds a service event.
 - ELBv2 targets registered on port 9999 report unhealthy (Target.ResponseCodeMismatch).
 - {"service": "harness", "method": "add_stopped_task", "args": {...}} adds a stopped task
@@ -66,7 +66,9 @@ def describe_services(self, cluster_str, service_names):
             primary["rolloutState"] = tags["harness.rollout"]
             primary["rolloutStateReason"] = tags.get("harness.rollout-reason", "")
         if primary is not None and "harness.rollout-started" in tags:
-            ago = datetime.timedelta(minutes=int(tags["harness.rollout-started"]))
+            # 30 s more than asked: the health check reads its clock before it describes
+            # the services, and a slow machine must still see M whole minutes, not M - 1.
+            ago = datetime.timedelta(minutes=int(tags["harness.rollout-started"]), seconds=30)
             primary["createdAt"] = datetime.datetime.now(datetime.timezone.utc) - ago
         if primary is not None and "harness.failed-tasks" in tags:
             primary["failedTasks"] = int(tags["harness.failed-tasks"])
