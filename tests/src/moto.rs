@@ -175,17 +175,32 @@ impl Moto {
 
     /// The calls the strict layer denied so far.
     pub fn denials(&self) -> Vec<Value> {
-        self.ok("harness", "strict_report", json!({}))["denials"]
+        let report = self.ok("harness", "strict_report", json!({}));
+        // A report without its list must not read as "nothing denied".
+        report["denials"]
             .as_array()
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("strict_report without denials: {report}"))
+    }
+
+    /// Fails the test, listing them, if the strict layer denied any call: the template's
+    /// policies must grant every call the functions made.
+    #[track_caller]
+    pub fn assert_no_denials(&self) {
+        assert_eq!(
+            self.denials(),
+            Vec::<Value>::new(),
+            "the template grants every call"
+        );
     }
 
     /// Requests made so far with any credentials but the harness's own, by operation
     /// (`ecs:ListServices`, `s3:PUT`, `sts:AssumeRole`, …).
     pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
-        serde_json::from_value(self.ok("harness", "strict_report", json!({}))["calls"].clone())
-            .unwrap_or_default()
+        let report = self.ok("harness", "strict_report", json!({}));
+        // As with denials: "no call" must come from the report, not from its absence.
+        serde_json::from_value(report["calls"].clone())
+            .unwrap_or_else(|e| panic!("strict_report without calls ({e}): {report}"))
     }
 
     /// What a function under `cargo lambda watch` needs to reach this moto as `principal`

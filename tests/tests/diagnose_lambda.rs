@@ -211,11 +211,7 @@ async fn every_trigger_diagnoses_and_reports() {
     // the others open none.
     let incidents: Vec<&Value> = msgs.iter().filter_map(|m| m.get("incident_id")).collect();
     assert_eq!(incidents, [&json!("prod-20261129T143500Z")], "{msgs:?}");
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template's policy suffices"
-    );
+    moto.assert_no_denials();
 }
 
 /// One incident: the health alert, a task stopped for each task, a service action. One
@@ -267,7 +263,7 @@ async fn a_storm_is_one_diagnosis_per_service() {
         "the alert's and the manual one"
     );
     assert_eq!(published(&moto, &queue).len(), 2);
-    assert_eq!(moto.denials(), Vec::<Value>::new());
+    moto.assert_no_denials();
 }
 
 /// An ECS event while the health check has an incident open joins the incident: diagnose
@@ -330,11 +326,7 @@ async fn an_ecs_event_during_an_open_incident_joins_it() {
         incidents,
         [Value::Null, json!("prod-20261129T143500Z"), Value::Null]
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    moto.assert_no_denials();
 }
 
 /// The dedupe marker used to be written before the work: Lambda's retries of a failed
@@ -496,11 +488,7 @@ async fn a_failed_deployment_is_told_from_start_to_rollback() {
             "reports/prod/claims/deployments/api/last-failure.json"
         ]
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    moto.assert_no_denials();
 }
 
 /// Every task-stopped event is recorded (normal stops too) under the template's grants, and a
@@ -585,11 +573,7 @@ async fn task_stops_are_kept_past_the_hour_ecs_keeps_them() {
             .contains("come from the task-stopped events recorded"),
         "{restarts}"
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    moto.assert_no_denials();
 }
 
 /// Where the logs are and what a dead task last said come from the task definition (its
@@ -640,11 +624,7 @@ async fn the_task_definition_names_the_logs_and_a_dead_tasks_last_lines() {
         oom["sentence"],
         "api: 1 task was killed for running out of memory (memory limit 128 MiB)"
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    moto.assert_no_denials();
 }
 
 /// A deployment that failed 20 minutes ago, a target the load balancer finds unhealthy, and
@@ -737,11 +717,7 @@ async fn a_failed_deployment_and_an_unhealthy_target_lead_the_causes() {
         )),
         "{causes:?}"
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    moto.assert_no_denials();
 }
 
 /// A silence of api in the state bucket (as `ecs-monitor silence` writes it): the diagnosis
@@ -774,11 +750,7 @@ async fn a_silenced_services_summary_is_held() {
     );
     assert!(out["report_url"].is_string());
     assert!(published(&moto, &queue).is_empty());
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    moto.assert_no_denials();
 }
 
 /// S3's 409 ConditionalRequestConflict means "try again", not "someone else won".
@@ -880,7 +852,7 @@ async fn an_exact_log_group_arn_pattern_is_granted() {
     assert_eq!(out["services"][0]["error"], Value::Null, "{out}");
     assert_eq!(out["services"][0]["status"], "critical");
     assert_eq!(out["services"][0]["restarts"]["unavailable"], json!([]));
-    assert_eq!(moto.denials(), Vec::<Value>::new());
+    moto.assert_no_denials();
 }
 
 /// A report bucket that does not exist fails the invocation with an error naming it.

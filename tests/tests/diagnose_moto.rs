@@ -363,7 +363,7 @@ async fn reports_land_in_s3_and_claims_are_conditional() {
         "a stale version"
     );
     assert_ne!(v1, v2);
-    assert_eq!(moto.denials(), Vec::<Value>::new());
+    moto.assert_no_denials();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -177,11 +177,7 @@ async fn one_run_checks_named_and_discovered_clusters_across_regions_and_account
         eu["label"], "123456789012/eu-west-1/prod",
         "each alert names account, region and cluster"
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants every call"
-    );
+    moto.assert_no_denials();
 }
 
 /// The proof at scale, offline: 12 clusters in 3 accounts and 2 regions (some discovered by
@@ -357,11 +353,7 @@ async fn twelve_clusters_in_three_accounts_and_two_regions_one_regional_alert() 
             "{c}'s own page"
         );
     }
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants every call"
-    );
+    moto.assert_no_denials();
 }
 
 /// Alerts a run could not send (here: its topic did not exist yet) stay in the run's outbox,
@@ -651,11 +643,7 @@ async fn diagnose_follows_each_event_to_its_cluster_in_the_fleet() {
         moto.drain_queue(&queue).len() == 1,
         "the manual diagnosis's summary"
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants every call"
-    );
+    moto.assert_no_denials();
     assert!(
         moto.calls().get("sts:AssumeRole").copied().unwrap_or(0) >= 1,
         "the member account was read through its role: {:?}",
@@ -831,9 +819,5 @@ async fn the_deployed_function_sends_its_shards_through_the_lambda_endpoint_vari
         "no Lambda call reached moto: {:?}",
         moto.calls()
     );
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants every call"
-    );
+    moto.assert_no_denials();
 }

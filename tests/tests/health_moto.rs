@@ -426,11 +426,7 @@ async fn alerts_reach_subscribers_once_per_transition_and_the_state_lands_in_s3(
             .unwrap()
             .starts_with("ecs-health/prod/history/2026/11/29/1400")
     );
-    assert_eq!(
-        s.moto.denials(),
-        Vec::<Value>::new(),
-        "the template's policy suffices"
-    );
+    s.moto.assert_no_denials();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -650,7 +646,7 @@ async fn the_first_run_finds_no_state_and_a_403_is_never_no_state() {
     let l = lambda(&s, &s.topic_arn).await;
     let out = tick(&l, 0, "first").await;
     assert_eq!(out.warning, None, "{out:?}");
-    assert_eq!(s.moto.denials(), Vec::<Value>::new());
+    s.moto.assert_no_denials();
     // The same function deployed with another StatePrefix may not read ecs-health/.
     s.moto.strict(
         json!({"ClusterName": "prod", "StatePrefix": "elsewhere/"}),
@@ -759,7 +755,7 @@ async fn services_with_short_arns_are_checked() {
     let out = tick(&l, 0, "r0").await;
     let names: Vec<&str> = out.state.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["legacy"], "{:?}", out.state.issues);
-    assert_eq!(moto.denials(), Vec::<Value>::new());
+    moto.assert_no_denials();
 }
 
 /// `ecs-monitor silence` writes the silence where the health check reads it (the state
@@ -810,11 +806,7 @@ async fn a_silence_set_from_the_cli_holds_the_lambdas_alerts() {
         subject.contains("silence over, 1 alert held; now DEGRADED"),
         "{subject}"
     );
-    assert_eq!(
-        s.moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants it"
-    );
+    s.moto.assert_no_denials();
 }
 
 /// Each run, held to its template policy, adds to the rollup and writes the status page in
@@ -859,7 +851,7 @@ async fn the_status_page_is_written_and_shared_by_presigned_urls() {
         rollup["checks"]["service/api"]["days"]["2026-11-29"]["runs"],
         2
     );
-    assert_eq!(s.moto.denials(), Vec::<Value>::new());
+    s.moto.assert_no_denials();
 
     let env = [("ECS_CLUSTER", "prod"), ("STATE_BUCKET", BUCKET)];
     let (code, out, err) = cli(&s.moto, &["status", "--expires", "30"], &env);

@@ -230,11 +230,7 @@ async fn each_destination_gets_its_payload_once_and_secrets_stay_secret() {
         json!({"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": INCIDENT, "client": "ecs-monitor"})
     );
 
-    assert_eq!(
-        moto.denials(),
-        Vec::<Value>::new(),
-        "the template grants every call"
-    );
+    moto.assert_no_denials();
     // The secrets never reach a log, an answer or a stored object.
     let port = watch.endpoint.rsplit(':').next().unwrap();
     let log = std::fs::read_to_string(
